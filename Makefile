@@ -1,0 +1,57 @@
+# Ruhu — the two commands: `make run` (demo server) and `make test` (every test).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+export FLASK_APP := server
+
+.PHONY: run test test-postgres bench lint chromium db clean help
+
+help:
+	@echo "make run   - install, migrate the SQLite database, load demo data once, serve on http://$(HOST):$(PORT)"
+	@echo "make test  - install with the test extra (and Debian's chromium when missing) and run every test"
+	@echo "make bench - run the benchmarks under bench/"
+	@echo "make lint  - ruff"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+db: $(VENV)/.installed
+	$(BIN)/ruhu db upgrade
+	$(BIN)/ruhu demo load
+
+run: db
+	@$(BIN)/ruhu demo logins
+	@echo "Ruhu: http://$(HOST):$(PORT)/"
+	$(BIN)/ruhu run --host $(HOST) --port $(PORT)
+
+# Debian's chromium for the browser tests (Playwright cannot download browsers here).
+chromium:
+	@bash scripts/ensure-chromium.sh
+
+test: $(VENV)/.installed-test chromium
+	$(BIN)/python -m pytest
+
+# The integration tests once more, against PostgreSQL (CI runs this too).
+test-postgres: $(VENV)/.installed-test
+	RUHU_TEST_DATABASE_URL=$${RUHU_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+	  $(BIN)/python -m pytest tests/integration -p no:cacheprovider
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

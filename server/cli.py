@@ -1,0 +1,221 @@
+"""The ``ruhu`` command: Flask's CLI (``ruhu run``, ``ruhu routes``, ``ruhu db ...``) plus Ruhu's own."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+
+from server import services
+from server.domain.calendar import CalendarOverrideError, WorkCalendar
+from server.extensions import db
+from server.models import Unit, User
+from server.models.users import ROLE_NAMES
+from server.operations import OperationError
+from server.rules import ProfileError, load_profile_file
+
+
+def _fail(exc: OperationError | ProfileError | CalendarOverrideError, code: int = 1):
+    click.echo(f"错误：{exc.message}\nerror: {exc.message_en}", err=True)
+    sys.exit(code)
+
+
+def _print_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _iso(value: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} 不是 YYYY-MM-DD 格式的日期 / is not a YYYY-MM-DD date",
+                                 param_hint=name) from None
+
+
+# --- units -------------------------------------------------------------------------------------
+
+@click.group("units", help="组织单位 / organisation units")
+def units_cli():
+    pass
+
+
+@units_cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="JSON output")
+@with_appcontext
+def units_list(as_json: bool):
+    rows = db.session.scalars(select(Unit).order_by(Unit.code)).all()
+    data = [{"code": u.code, "name": u.name, "level": u.level, "profile": u.profile_id,
+             "parent": u.parent.code if u.parent else None} for u in rows]
+    if as_json:
+        _print_json(data)
+        return
+    for d in data:
+        click.echo(f"{d['code']:<14} {d['level']:<15} {d['profile']:<10} {d['name']}")
+
+
+# --- users -------------------------------------------------------------------------------------
+
+@click.group("users", help="工作人员账户 / staff accounts")
+def users_cli():
+    pass
+
+
+@users_cli.command("list")
+@click.option("--role", type=click.Choice(list(ROLE_NAMES)), help="only this role")
+@click.option("--json", "as_json", is_flag=True, help="JSON output")
+@with_appcontext
+def users_list(role: str | None, as_json: bool):
+    query = select(User).order_by(User.username)
+    if role:
+        query = query.where(User.role == role)
+    data = [{"username": u.username, "name": u.name, "role": u.role, "unit": u.unit.code, "active": u.active}
+            for u in db.session.scalars(query)]
+    if as_json:
+        _print_json(data)
+        return
+    for d in data:
+        click.echo(f"{d['username']:<24} {d['role']:<18} {d['unit']:<14} {d['name']}")
+
+
+@users_cli.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(list(ROLE_NAMES)))
+@click.option("--unit", "unit_code", required=True, help="unit code (ruhu units list)")
+@click.option("--name", default="", help="display name")
+@click.option("--password-stdin", is_flag=True, required=True, help="read the password from standard input")
+@with_appcontext
+def users_add(username: str, role: str, unit_code: str, name: str, password_stdin: bool):
+    from server.operations.accounts import add_user
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        user = add_user(username, role, unit_code, password, name)
+        db.session.commit()
+    except OperationError as exc:
+        db.session.rollback()
+        _fail(exc)
+    click.echo(f"已创建 / created: {user.username} ({user.role}, {user.unit.code})")
+
+
+# --- workdays ----------------------------------------------------------------------------------
+
+def _calendar(path: str | None) -> WorkCalendar:
+    if path is None:
+        return services().calendar
+    try:
+        return WorkCalendar.from_file(path)
+    except CalendarOverrideError as exc:
+        _fail(exc, 2)
+
+
+@click.group("workdays", help="工作日计算 / working-day clock")
+def workdays_cli():
+    pass
+
+
+@workdays_cli.command("add")
+@click.option("--from", "start", required=True, help="start date YYYY-MM-DD (not counted)")
+@click.option("--days", required=True, type=click.IntRange(min=0), help="working days to add")
+@click.option("--calendar", "calendar_path", type=click.Path(), help="calendar override TOML file")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def workdays_add(start: str, days: int, calendar_path: str | None, as_json: bool):
+    deadline = _calendar(calendar_path).add_workdays(_iso(start, "--from"), days)
+    if as_json:
+        _print_json({"deadline": deadline.date.isoformat(), "provisional": deadline.provisional})
+    else:
+        click.echo(deadline.date.isoformat() + (" (provisional)" if deadline.provisional else ""))
+
+
+@workdays_cli.command("between")
+@click.option("--from", "start", required=True, help="YYYY-MM-DD (not counted)")
+@click.option("--to", "end", required=True, help="YYYY-MM-DD (counted)")
+@click.option("--calendar", "calendar_path", type=click.Path(), help="calendar override TOML file")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def workdays_between(start: str, end: str, calendar_path: str | None, as_json: bool):
+    count = _calendar(calendar_path).workdays_between(_iso(start, "--from"), _iso(end, "--to"))
+    if as_json:
+        _print_json({"workdays": count.days, "provisional": count.provisional})
+    else:
+        click.echo(str(count.days) + (" (provisional)" if count.provisional else ""))
+
+
+# --- profiles ----------------------------------------------------------------------------------
+
+@click.group("profiles", help="规则文件 / rules profiles")
+def profiles_cli():
+    pass
+
+
+@profiles_cli.command("list")
+@with_appcontext
+def profiles_list():
+    for pid, p in sorted(services().profiles.items()):
+        click.echo(f"{pid:<12} {p.name}  ({p.source})")
+
+
+@profiles_cli.command("check")
+@click.argument("path", type=click.Path())
+def profiles_check(path: str):
+    """Validate a profile file without starting the app."""
+    try:
+        p = load_profile_file(path)
+    except ProfileError as exc:
+        _fail(exc, 2)
+    click.echo(f"ok: {p.id} ({p.name})")
+
+
+# --- demo --------------------------------------------------------------------------------------
+
+@click.group("demo", help="演示数据 / demo data")
+def demo_cli():
+    pass
+
+
+@demo_cli.command("load")
+@click.option("--password", default=None, help="the demo accounts' password (default: ruhu-demo-2026)")
+@with_appcontext
+def demo_load(password: str | None):
+    from server.demo import DEMO_PASSWORD, load_demo
+
+    if db.session.scalar(select(Unit.id).limit(1)) is not None:
+        click.echo("演示数据已存在，未重复加载 / demo data already present, not loaded again")
+        return
+    load_demo(password or DEMO_PASSWORD)
+    click.echo("演示数据已加载 / demo data loaded (ruhu demo logins)")
+
+
+@demo_cli.command("logins")
+@with_appcontext
+def demo_logins():
+    from server.demo import describe_logins
+
+    click.echo(describe_logins(current_app.config.get("RUHU_DEMO_PASSWORD")))
+
+
+def _create_app():
+    from server import create_app
+
+    try:
+        return create_app()
+    except (ProfileError, CalendarOverrideError) as exc:
+        _fail(exc, 2)
+
+
+def register(app) -> None:
+    """Add Ruhu's command groups to the app's CLI (so ``ruhu`` and ``flask --app server`` both have them)."""
+    for group in (units_cli, users_cli, workdays_cli, profiles_cli, demo_cli):
+        app.cli.add_command(group)
+
+
+cli = FlaskGroup(create_app=_create_app, help="Ruhu (入户) — dibao casework server")
+
+
+def main() -> None:
+    cli(prog_name="ruhu")

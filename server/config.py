@@ -1,0 +1,51 @@
+"""Configuration from the environment, with defaults that make ``make run`` work on a fresh machine."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual ``postgres://`` / ``postgresql://`` spellings and use psycopg 3 for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _secret_key(instance: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in ``instance/secret_key``."""
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def from_environment(instance_path: str) -> dict:
+    instance = Path(instance_path)
+    db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'ruhu.sqlite3'}"
+    dirs = [d for d in os.environ.get("RUHU_PROFILE_DIRS", "").split(os.pathsep) if d]
+    return {
+        "SECRET_KEY": _secret_key(instance),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(db_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "RUHU_PROFILE_DIRS": dirs,
+        "RUHU_CALENDAR": os.environ.get("RUHU_CALENDAR") or str(instance / "calendar.toml"),
+        # Sign-in protection: after this many failures in a row the account is locked for a while.
+        "RUHU_LOGIN_MAX_FAILURES": int(os.environ.get("RUHU_LOGIN_MAX_FAILURES", "5")),
+        "RUHU_LOGIN_LOCK_MINUTES": int(os.environ.get("RUHU_LOGIN_LOCK_MINUTES", "15")),
+        "BABEL_DEFAULT_LOCALE": "zh",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("RUHU_SECURE_COOKIES", "0") == "1",
+        "WTF_CSRF_TIME_LIMIT": None,
+    }

@@ -1,0 +1,676 @@
+"""The dibao case workflow: an explicit state table and the rules of every transition.
+
+Pure: no Flask, no SQLAlchemy, no clock.  The operations layer loads a case into a
+:class:`CaseState`, calls :func:`apply` with the acting user, the case's rules profile, the working-day
+calendar, ``today`` and the action's payload, then persists the returned state and event.  Every
+refusal is a :class:`WorkflowError` subclass with a machine code and a Chinese and English message.
+
+States (guancheng; yijun adds ``meeting_held``)::
+
+    application ─accept─▶ accepted ─record_home_visit─▶ visited ─record_appraisal─▶ appraised
+         │                   ▲  (verification request / report recorded alongside)   │
+         └abandon            └──── appraisal disputed: new investigation ─────────────┘
+    appraised ─review_opinion─▶ review_signing ─sign_review─▶ reviewed [─record_meeting─▶ meeting_held]
+    ─open_publicity─▶ publicity ─close_publicity─▶ publicity_closed ─approve─▶ approved
+                        │ record_objection                 └refuse─▶ refused
+                        ▼
+                    objection ─resolve_objection─▶ reviewed (new publicity required) | refuse
+    approved ─issue_certificate─▶ certified ─start_payment─▶ in_payment
+    in_payment ─start_rereview─▶ rereview ─complete_rereview─▶ in_payment | gradual_exit | stopped
+    in_payment ─record_change─▶ in_payment;  ─start_gradual_exit─▶ gradual_exit ─finish_gradual_exit─▶ stopped
+    in_payment | rereview | gradual_exit ─stop─▶ stopped
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from server.domain.calendar import Deadline, WorkCalendar, deadline_status
+
+ROLES = ("investigator", "caseworker", "leader", "director", "bureau_supervisor", "admin")
+
+STATES = (
+    "application", "accepted", "visited", "appraised", "review_signing", "reviewed", "meeting_held",
+    "publicity", "objection", "publicity_closed", "approved", "refused", "abandoned", "certified",
+    "in_payment", "rereview", "gradual_exit", "stopped",
+)
+
+STATE_NAMES = {
+    "application": ("申请", "Application"),
+    "accepted": ("已受理·调查核对中", "Accepted, under investigation"),
+    "visited": ("已入户调查", "Home visit done"),
+    "appraised": ("已民主评议", "Appraised"),
+    "review_signing": ("待分管领导签署审核意见", "Review awaiting the leader's signature"),
+    "reviewed": ("已审核", "Reviewed"),
+    "meeting_held": ("已会议研究", "Meeting held"),
+    "publicity": ("公示中", "In publicity"),
+    "objection": ("公示有异议·重新调查", "Objection: re-investigating"),
+    "publicity_closed": ("公示期满", "Publicity closed"),
+    "approved": ("已批准", "Approved"),
+    "refused": ("不予批准", "Refused"),
+    "abandoned": ("视为放弃申请", "Application abandoned"),
+    "certified": ("已发低保证", "Certificate issued"),
+    "in_payment": ("保障中", "In payment"),
+    "rereview": ("复核中", "Under re-review"),
+    "gradual_exit": ("渐退中", "Gradual exit"),
+    "stopped": ("已停保", "Stopped"),
+}
+
+TERMINAL = frozenset({"refused", "abandoned", "stopped"})
+# States whose time limit counts towards the overall limit from acceptance to decision.
+UNDECIDED = frozenset({"accepted", "visited", "appraised", "review_signing", "reviewed", "meeting_held",
+                       "publicity", "objection", "publicity_closed"})
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+class WorkflowError(Exception):
+    """A refused action.  ``status`` is the HTTP status that fits it."""
+
+    status = 409
+    code = "workflow_error"
+
+    def __init__(self, message: str, message_en: str, code: str | None = None, **details: Any):
+        if code:
+            self.code = code
+        self.message, self.message_en, self.details = message, message_en, details
+        super().__init__(f"{self.code}: {message_en}")
+
+
+class IllegalTransition(WorkflowError):
+    code = "illegal_transition"
+
+
+class NotPermitted(WorkflowError):
+    status = 403
+    code = "role_not_permitted"
+
+
+class OutOfScope(WorkflowError):
+    status = 403
+    code = "out_of_scope"
+
+
+class PreconditionFailed(WorkflowError):
+    status = 422
+    code = "precondition_failed"
+
+
+# --- plain data --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int
+    role: str
+    unit_id: int
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    """An investigator on a home visit, as the operation found them in the database."""
+    user_id: int
+    role: str
+    unit_id: int
+    signed: bool
+
+
+@dataclass(frozen=True)
+class PanelMember:
+    name: str
+    category: str   # one of PANEL_CATEGORIES
+    signed: bool
+
+
+PANEL_CATEGORIES = {
+    "office_staff": ("街道办事处（乡镇）工作人员", "Street office / township staff"),
+    "party_branch": ("社区（村）党支部成员", "Community party branch member"),
+    "committee": ("居（村）民委员会成员", "Residents' / villagers' committee member"),
+    "supervisory": ("居务（村务）监督委员会成员", "Supervisory committee member"),
+    "party_member": ("党员代表", "Party member representative"),
+    "resident": ("居（村）民代表", "Resident representative"),
+}
+
+
+@dataclass(frozen=True)
+class CaseState:
+    """Everything the rules need to know about a case.  Dates are ``datetime.date``."""
+    status: str
+    office_unit_id: int
+    lineage: tuple[int, ...]            # unit ids from the district down to the community/village
+    accepted_on: dt.date | None = None
+    verification_requested_on: dt.date | None = None
+    verification_report_on: dt.date | None = None
+    visit_on: dt.date | None = None
+    appraisal_on: dt.date | None = None
+    review_opinion_on: dt.date | None = None
+    recommendation: str | None = None   # "approve" | "refuse"
+    reviewed_on: dt.date | None = None
+    meeting_on: dt.date | None = None
+    publicity_opened_on: dt.date | None = None
+    publicity_earliest_close: dt.date | None = None
+    publicity_closed_on: dt.date | None = None
+    publicity_rounds: int = 0
+    objection_on: dt.date | None = None
+    needs_republication: bool = False
+    decided_on: dt.date | None = None
+    certificate_until: dt.date | None = None
+    exit_month: int = 0
+
+
+@dataclass(frozen=True)
+class Event:
+    """What happened, for the append-only case history (and the audit log)."""
+    action: str
+    from_status: str
+    to_status: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: CaseState
+    event: Event
+
+
+# --- scope ---------------------------------------------------------------------------------------
+
+def in_scope(actor: Actor, case: CaseState) -> bool:
+    """May this user act on this case at all?
+
+    Office roles act for the handling street office / township only; investigators also from the
+    communities below it; the bureau from the district / county above it.
+    """
+    lineage = case.lineage
+    if case.office_unit_id not in lineage:
+        return False
+    at = lineage.index(case.office_unit_id)
+    if actor.role == "investigator":
+        return actor.unit_id in lineage[at:]
+    if actor.role == "bureau_supervisor":
+        return actor.unit_id in lineage[:at]
+    if actor.role in ("caseworker", "leader", "director"):
+        return actor.unit_id == case.office_unit_id
+    return False
+
+
+def can_read(actor: Actor, case: CaseState) -> bool:
+    return in_scope(actor, case)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def _need_text(payload: Mapping[str, Any], key: str, zh: str, en: str) -> str:
+    value = payload.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise PreconditionFailed(f"必须填写{zh}", f"{en} must be given in writing", code=f"{key}_required")
+    return value.strip()
+
+
+def _need_date(payload: Mapping[str, Any], key: str, today: dt.date, zh: str, en: str) -> dt.date:
+    value = payload.get(key, today)
+    if not isinstance(value, dt.date):
+        raise PreconditionFailed(f"{zh}不是有效日期", f"{en} is not a valid date", code=f"{key}_invalid")
+    if value > today:
+        raise PreconditionFailed(f"{zh}不能晚于今天", f"{en} cannot be in the future", code=f"{key}_future")
+    return value
+
+
+def missing_materials(profile: Any, present: Iterable[str]) -> list[Any]:
+    """Every required material of the profile that is not in ``present`` (一次性告知: all at once)."""
+    have = set(present)
+    return [m for m in profile.materials if m.required and m.code not in have]
+
+
+def earliest_publicity_close(profile: Any, cal: WorkCalendar, opened: dt.date) -> Deadline:
+    """The first day on which publicity may close: at least the profile's minimum after opening."""
+    pub = profile.publicity
+    if pub.unit == "working_days":
+        return cal.add_workdays(opened, pub.minimum)
+    return cal.add_calendar_days(opened, pub.minimum)
+
+
+# --- the transitions -----------------------------------------------------------------------------
+# Each handler gets (case, actor, profile, cal, today, payload) and returns (new fields, event data,
+# to_status or None for the rule's default).
+
+Handler = Callable[..., tuple[dict[str, Any], dict[str, Any], str | None]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    action: str
+    from_states: tuple[str, ...]
+    to_state: str
+    roles: tuple[str, ...]
+    handler: Handler
+    zh: str
+    en: str
+
+
+def _accept(case, actor, profile, cal, today, p):
+    missing = missing_materials(profile, p.get("materials", ()))
+    if missing:
+        raise PreconditionFailed(
+            "材料不齐备，不能受理；缺少：" + "、".join(m.name for m in missing),
+            "materials incomplete, cannot accept; missing: " + ", ".join(m.name_en for m in missing),
+            code="materials_missing", missing=[m.code for m in missing])
+    if profile.intake.applicant_signature and not p.get("applicant_signed"):
+        raise PreconditionFailed("申请人须签字确认", "the applicant must sign", code="applicant_signature_required")
+    if profile.intake.fingerprint and not p.get("fingerprint"):
+        raise PreconditionFailed("申请人须按手印", "the applicant's fingerprint is required",
+                                 code="fingerprint_required")
+    accepted = _need_date(p, "accepted_on", today, "受理日期", "acceptance date")
+    return {"accepted_on": accepted}, {"accepted_on": accepted.isoformat()}, None
+
+
+def _notify_missing(case, actor, profile, cal, today, p):
+    missing = missing_materials(profile, p.get("materials", ()))
+    if not missing:
+        raise PreconditionFailed("材料已齐备，无需一次性告知，请直接受理",
+                                 "nothing is missing: accept the application instead", code="nothing_missing")
+    return {}, {"missing": [m.code for m in missing]}, None
+
+
+def _abandon(case, actor, profile, cal, today, p):
+    reason = _need_text(p, "reason", "放弃申请的原因（如提供虚假信息、拒绝调查）",
+                        "The reason (false information, refusing the investigation)")
+    return {"decided_on": today}, {"reason": reason}, None
+
+
+def _request_verification(case, actor, profile, cal, today, p):
+    members = p.get("members") or []
+    if not members:
+        raise PreconditionFailed("须选择提交核对的家庭成员", "choose the family members sent for verification",
+                                 code="members_required")
+    on = _need_date(p, "requested_on", today, "核对发起日期", "request date")
+    if case.accepted_on and on < case.accepted_on:
+        raise PreconditionFailed("核对发起日期不能早于受理日期", "the request cannot predate acceptance",
+                                 code="requested_on_before_acceptance")
+    return {"verification_requested_on": on}, {"members": list(members), "requested_on": on.isoformat()}, None
+
+
+def _record_verification_report(case, actor, profile, cal, today, p):
+    if case.verification_requested_on is None:
+        raise PreconditionFailed("尚未发起家庭经济状况核对", "no verification request has been sent yet",
+                                 code="verification_not_requested")
+    on = _need_date(p, "report_on", today, "核对报告日期", "report date")
+    if on < case.verification_requested_on:
+        raise PreconditionFailed("报告日期不能早于发起核对日期", "the report cannot predate the request",
+                                 code="report_on_before_request")
+    return {"verification_report_on": on}, {"report_on": on.isoformat()}, None
+
+
+def _record_home_visit(case, actor, profile, cal, today, p):
+    team: list[TeamMember] = list(p.get("team") or [])
+    hv = profile.home_visit
+    distinct = {m.user_id for m in team}
+    if len(distinct) < hv.min_team:
+        raise PreconditionFailed(f"入户调查每组不少于{hv.min_team}人（不同的调查人员）",
+                                 f"a home visit needs at least {hv.min_team} distinct investigators",
+                                 code="team_too_small", min_team=hv.min_team)
+    for m in team:
+        if m.role != "investigator" or not in_scope(Actor(m.user_id, m.role, m.unit_id), case):
+            raise PreconditionFailed("调查人员须为本街道（乡镇）或其社区（村）的调查人员",
+                                     "every investigator must belong to the case's office or its communities",
+                                     code="investigator_out_of_scope", user_id=m.user_id)
+    if hv.investigator_signatures and not all(m.signed for m in team):
+        raise PreconditionFailed("所有调查人员须在入户调查表上签字（谁入户、谁签字、谁负责）",
+                                 "every investigator must sign the survey form", code="investigator_signature_missing")
+    if hv.applicant_signature and not (p.get("applicant_signed") or p.get("applicant_fingerprint")):
+        raise PreconditionFailed("申请人须在入户调查表上签字（或按手印）",
+                                 "the applicant must sign the survey form (or leave a fingerprint)",
+                                 code="applicant_signature_required")
+    on = _need_date(p, "visit_on", today, "入户调查日期", "visit date")
+    if case.accepted_on and on < case.accepted_on:
+        raise PreconditionFailed("入户调查日期不能早于受理日期", "the visit cannot predate acceptance",
+                                 code="visit_on_before_acceptance")
+    return ({"visit_on": on}, {"visit_on": on.isoformat(), "team": sorted(distinct)}, None)
+
+
+def _record_appraisal(case, actor, profile, cal, today, p):
+    panel: list[PanelMember] = list(p.get("panel") or [])
+    if not panel:
+        raise PreconditionFailed("须登记民主评议小组成员", "the appraisal panel must be listed", code="panel_required")
+    unknown = [m.category for m in panel if m.category not in PANEL_CATEGORIES]
+    if unknown:
+        raise PreconditionFailed("评议人员类别无效：" + "、".join(unknown), "unknown panel category: " + ", ".join(unknown),
+                                 code="panel_category_invalid")
+    residents = sum(1 for m in panel if m.category == "resident")
+    share = profile.resident_share
+    if residents * share.denominator < share.numerator * len(panel):
+        raise PreconditionFailed(
+            f"居（村）民代表人数须不小于评议小组总人数的{share.numerator}/{share.denominator}"
+            f"（现为 {residents}/{len(panel)}）",
+            f"resident representatives must be at least {share.numerator}/{share.denominator} of the panel "
+            f"(now {residents}/{len(panel)})", code="resident_share_too_low", residents=residents, panel=len(panel))
+    if profile.appraisal.all_members_sign and not all(m.signed for m in panel):
+        raise PreconditionFailed("所有参加评议人员须签字确认评议结果", "every panel member must sign",
+                                 code="panel_signature_missing")
+    minutes = _need_text(p, "minutes", "详细的评议记录", "Detailed minutes")
+    conclusion = p.get("conclusion")
+    if conclusion not in ("agree", "disputed"):
+        raise PreconditionFailed("评议结论须为“属实”或“争议较大”", "the conclusion must be agree or disputed",
+                                 code="conclusion_invalid")
+    on = _need_date(p, "appraisal_on", today, "评议日期", "appraisal date")
+    if case.visit_on and on < case.visit_on:
+        raise PreconditionFailed("评议日期不能早于入户调查日期", "the appraisal cannot predate the visit",
+                                 code="appraisal_on_before_visit")
+    data = {"conclusion": conclusion, "residents": residents, "panel": len(panel), "minutes": minutes,
+            "appraisal_on": on.isoformat()}
+    if conclusion == "disputed" and profile.appraisal.disputed_returns_to_investigation:
+        # 争议较大：重新组织家庭经济状况调查核实 — the visit must be done again.
+        return {"visit_on": None, "appraisal_on": None}, data, "accepted"
+    return {"appraisal_on": on}, data, None
+
+
+def _review_opinion(case, actor, profile, cal, today, p):
+    if case.verification_report_on is None:
+        raise PreconditionFailed("核对报告出具后才能审核", "the review needs the verification report",
+                                 code="verification_report_missing")
+    recommendation = p.get("recommendation")
+    if recommendation not in ("approve", "refuse"):
+        raise PreconditionFailed("审核意见须为“拟批准”或“拟不予批准”", "the recommendation must be approve or refuse",
+                                 code="recommendation_invalid")
+    opinion = _need_text(p, "opinion", "审核意见", "The review opinion")
+    return ({"review_opinion_on": today, "recommendation": recommendation},
+            {"recommendation": recommendation, "opinion": opinion}, None)
+
+
+def _sign_review(case, actor, profile, cal, today, p):
+    if not p.get("signature"):
+        raise PreconditionFailed("分管领导须签署审核意见", "the leader must sign the review opinion",
+                                 code="signature_required")
+    return {"reviewed_on": today}, {"opinion": (p.get("opinion") or "").strip()}, None
+
+
+def _record_meeting(case, actor, profile, cal, today, p):
+    if not profile.has_meeting:
+        raise IllegalTransition("本规则不设会议研究环节", "this profile has no meeting step", code="no_meeting_step")
+    record = _need_text(p, "record", "会议记录", "The meeting record")
+    decision = p.get("decision")
+    if decision not in ("approve", "refuse"):
+        raise PreconditionFailed("会议意见须为“拟批准”或“拟不予批准”", "the decision must be approve or refuse",
+                                 code="decision_invalid")
+    return {"meeting_on": today, "recommendation": decision}, {"record": record, "decision": decision}, None
+
+
+def _open_publicity(case, actor, profile, cal, today, p):
+    if case.status == "reviewed" and profile.has_meeting and not case.needs_republication:
+        raise PreconditionFailed("公示前须提出拟保障意见并会议研究", "the meeting must study the case before publicity",
+                                 code="meeting_required")
+    if case.recommendation != "approve":
+        raise PreconditionFailed("审核意见为拟不予批准，不进行公示，请作出不予批准决定",
+                                 "the review recommends refusal: refuse instead of publicising",
+                                 code="recommendation_not_approve")
+    boards = list(p.get("boards") or [])
+    if not boards:
+        raise PreconditionFailed("须选择公示栏", "choose at least one notice board", code="boards_required")
+    close = earliest_publicity_close(profile, cal, today)
+    fields = {"publicity_opened_on": today, "publicity_earliest_close": close.date, "publicity_closed_on": None,
+              "publicity_rounds": case.publicity_rounds + 1, "needs_republication": False, "objection_on": None}
+    return fields, {"boards": boards, "earliest_close": close.date.isoformat(),
+                    "provisional": close.provisional, "round": case.publicity_rounds + 1}, None
+
+
+def _record_objection(case, actor, profile, cal, today, p):
+    text = _need_text(p, "text", "异议内容", "The objection")
+    due = cal.add_workdays(today, profile.deadlines.objection_redecision)
+    return ({"objection_on": today}, {"text": text, "source": p.get("source", "window"),
+                                      "redecision_due": due.date.isoformat(), "provisional": due.provisional}, None)
+
+
+def _resolve_objection(case, actor, profile, cal, today, p):
+    finding = _need_text(p, "finding", "重新调查核实的结论", "The re-investigation's finding")
+    outcome = p.get("outcome")
+    if outcome != "uphold":
+        raise PreconditionFailed("重新调查后维持拟批准请选“维持”；不予批准请由主任作出不予批准决定",
+                                 "choose uphold, or have the director refuse", code="outcome_invalid")
+    if not profile.publicity.republish_after_objection:
+        return ({"objection_on": None, "publicity_closed_on": today}, {"finding": finding, "outcome": outcome},
+                "publicity_closed")
+    return ({"needs_republication": True, "objection_on": None, "reviewed_on": today},
+            {"finding": finding, "outcome": outcome}, None)
+
+
+def _close_publicity(case, actor, profile, cal, today, p):
+    if case.publicity_earliest_close and today < case.publicity_earliest_close:
+        raise PreconditionFailed(
+            f"公示期不少于{profile.publicity.minimum}天，最早 {case.publicity_earliest_close.isoformat()} 可结束",
+            f"publicity lasts at least {profile.publicity.minimum} days; it may close on "
+            f"{case.publicity_earliest_close.isoformat()} at the earliest", code="publicity_too_short",
+            earliest=case.publicity_earliest_close.isoformat())
+    return {"publicity_closed_on": today}, {}, None
+
+
+def _approve(case, actor, profile, cal, today, p):
+    if not p.get("signature"):
+        raise PreconditionFailed("主任须在审批表上签署审批意见", "the director must sign the approval form",
+                                 code="signature_required")
+    if case.objection_on is not None:
+        raise PreconditionFailed("有未处理的异议，不能审批", "an objection is still open", code="objection_open")
+    amount = p.get("amount")
+    if amount is None:
+        raise PreconditionFailed("须核定保障金额", "the monthly amount must be set", code="amount_required")
+    return {"decided_on": today}, {"amount": str(amount), "opinion": (p.get("opinion") or "").strip()}, None
+
+
+def _refuse(case, actor, profile, cal, today, p):
+    reasons = _need_text(p, "reasons", "不予批准的理由", "The reasons for refusal")
+    return {"decided_on": today}, {"reasons": reasons}, None
+
+
+def _issue_certificate(case, actor, profile, cal, today, p):
+    number = _need_text(p, "number", "低保证编号", "The certificate number")
+    valid_from, valid_until = p.get("valid_from", today), p.get("valid_until")
+    if not isinstance(valid_from, dt.date) or not isinstance(valid_until, dt.date) or valid_until <= valid_from:
+        raise PreconditionFailed("低保证须标明有效期限（截止日期晚于起始日期）",
+                                 "the certificate needs a validity period ending after it starts",
+                                 code="validity_invalid")
+    return ({"certificate_until": valid_until},
+            {"number": number, "valid_from": valid_from.isoformat(), "valid_until": valid_until.isoformat()}, None)
+
+
+def _start_payment(case, actor, profile, cal, today, p):
+    return {}, {"month": p.get("month", today.strftime("%Y-%m"))}, None
+
+
+def _start_rereview(case, actor, profile, cal, today, p):
+    return {}, {"reason": (p.get("reason") or "scheduled").strip()}, None
+
+
+def _complete_rereview(case, actor, profile, cal, today, p):
+    outcome = p.get("outcome")
+    if outcome not in ("continue", "change", "gradual_exit", "stop"):
+        raise PreconditionFailed("复核结论无效", "unknown re-review outcome", code="outcome_invalid")
+    data = {"outcome": outcome}
+    if outcome != "continue":
+        data["reasons"] = _need_text(p, "reasons", "调整或停保的理由", "The reasons")
+    if outcome == "change":
+        data["amount"] = str(p.get("amount"))
+    target = {"continue": "in_payment", "change": "in_payment", "gradual_exit": "gradual_exit",
+              "stop": "stopped"}[outcome]
+    fields = {"exit_month": 0} if target == "gradual_exit" else {}
+    if target == "stopped":
+        fields["decided_on"] = today
+    return fields, data, target
+
+
+def _record_change(case, actor, profile, cal, today, p):
+    direction = p.get("direction")
+    if direction not in ("raise", "lower"):
+        raise PreconditionFailed("调整方向须为增发或减发", "direction must be raise or lower", code="direction_invalid")
+    reasons = _need_text(p, "reasons", "调整理由", "The reasons")
+    return {}, {"direction": direction, "reasons": reasons, "amount": str(p.get("amount"))}, None
+
+
+def _start_gradual_exit(case, actor, profile, cal, today, p):
+    if profile.gradual_exit.months == 0:
+        raise IllegalTransition("本规则不设渐退", "this profile has no gradual exit", code="no_gradual_exit")
+    reasons = _need_text(p, "reasons", "渐退理由", "The reasons")
+    return {"exit_month": 0}, {"reasons": reasons, "months": profile.gradual_exit.months}, None
+
+
+def _finish_gradual_exit(case, actor, profile, cal, today, p):
+    return {"decided_on": today}, {}, None
+
+
+def _stop(case, actor, profile, cal, today, p):
+    reasons = _need_text(p, "reasons", "停保（取消）理由", "The reasons for stopping")
+    return {"decided_on": today}, {"reasons": reasons}, None
+
+
+_OFFICE = ("caseworker",)
+_VISITORS = ("caseworker", "investigator")
+
+RULES: dict[str, Rule] = {r.action: r for r in (
+    Rule("notify_missing", ("application",), "application", _OFFICE, _notify_missing, "一次性告知补齐材料",
+         "Notify all missing materials"),
+    Rule("accept", ("application",), "accepted", _OFFICE, _accept, "受理", "Accept"),
+    Rule("abandon", ("application", "accepted", "visited"), "abandoned", _OFFICE, _abandon, "视为放弃申请",
+         "Treat as abandoned"),
+    Rule("request_verification", ("accepted", "visited", "appraised"), "", _OFFICE, _request_verification,
+         "发起家庭经济状况核对", "Request verification"),
+    Rule("record_verification_report", ("accepted", "visited", "appraised"), "", _OFFICE,
+         _record_verification_report, "登记核对报告", "Record the verification report"),
+    Rule("record_home_visit", ("accepted",), "visited", _VISITORS, _record_home_visit, "登记入户调查",
+         "Record the home visit"),
+    Rule("record_appraisal", ("visited",), "appraised", _OFFICE, _record_appraisal, "登记民主评议",
+         "Record the democratic appraisal"),
+    Rule("review_opinion", ("appraised",), "review_signing", _OFFICE, _review_opinion, "经办人审核",
+         "Caseworker's review"),
+    Rule("sign_review", ("review_signing",), "reviewed", ("leader",), _sign_review, "分管领导签署审核意见",
+         "Leader signs the review"),
+    Rule("record_meeting", ("reviewed",), "meeting_held", ("caseworker", "leader", "director"), _record_meeting,
+         "会议研究", "Record the meeting"),
+    Rule("open_publicity", ("reviewed", "meeting_held"), "publicity", _OFFICE, _open_publicity, "公示",
+         "Open publicity"),
+    Rule("record_objection", ("publicity",), "objection", _OFFICE, _record_objection, "登记公示异议",
+         "Record an objection"),
+    Rule("resolve_objection", ("objection",), "reviewed", ("caseworker", "leader"), _resolve_objection,
+         "重新调查核实后作出审核决定", "Decide after re-investigating"),
+    Rule("close_publicity", ("publicity",), "publicity_closed", _OFFICE, _close_publicity, "公示期满",
+         "Close publicity"),
+    Rule("approve", ("publicity_closed",), "approved", ("director",), _approve, "审批（批准）", "Approve"),
+    Rule("refuse", ("review_signing", "reviewed", "meeting_held", "objection", "publicity_closed"), "refused",
+         ("director",), _refuse, "不予批准", "Refuse"),
+    Rule("issue_certificate", ("approved",), "certified", _OFFICE, _issue_certificate, "发放低保证",
+         "Issue the certificate"),
+    Rule("start_payment", ("certified",), "in_payment", _OFFICE, _start_payment, "纳入发放", "Start payment"),
+    Rule("start_rereview", ("in_payment",), "rereview", _OFFICE, _start_rereview, "启动复核", "Start a re-review"),
+    Rule("complete_rereview", ("rereview",), "in_payment", ("director",), _complete_rereview, "复核结论",
+         "Decide the re-review"),
+    Rule("record_change", ("in_payment",), "in_payment", ("director",), _record_change, "增发/减发",
+         "Raise or lower the payment"),
+    Rule("start_gradual_exit", ("in_payment",), "gradual_exit", ("director",), _start_gradual_exit, "渐退",
+         "Start gradual exit"),
+    Rule("finish_gradual_exit", ("gradual_exit",), "stopped", _OFFICE, _finish_gradual_exit, "渐退期满停保",
+         "Finish gradual exit"),
+    Rule("stop", ("in_payment", "rereview", "gradual_exit"), "stopped", ("director",), _stop, "停保（取消）",
+         "Stop payment"),
+)}
+
+
+def allowed_actions(case: CaseState, actor: Actor, profile: Any) -> list[str]:
+    """The actions this actor could attempt now (preconditions are checked on :func:`apply`)."""
+    if not in_scope(actor, case):
+        return []
+    out = []
+    for rule in RULES.values():
+        if case.status in rule.from_states and actor.role in rule.roles:
+            if rule.action == "record_meeting" and not profile.has_meeting:
+                continue
+            if rule.action == "open_publicity" and case.status == "reviewed" and profile.has_meeting \
+                    and not case.needs_republication:
+                continue
+            out.append(rule.action)
+    return out
+
+
+def apply(case: CaseState, action: str, actor: Actor, profile: Any, cal: WorkCalendar, today: dt.date,
+          payload: Mapping[str, Any] | None = None) -> Outcome:
+    """Attempt ``action``; return the new state and the event, or raise a :class:`WorkflowError`."""
+    rule = RULES.get(action)
+    if rule is None:
+        raise IllegalTransition(f"未知操作：{action}", f"unknown action: {action}", code="unknown_action")
+    if not in_scope(actor, case):
+        raise OutOfScope("无权处理其他单位的案件", "this case belongs to another unit")
+    if actor.role not in rule.roles:
+        allowed = "、".join(rule.roles)
+        raise NotPermitted(f"“{rule.zh}”只能由以下角色办理：{allowed}",
+                           f"'{rule.en}' may only be done by: {', '.join(rule.roles)}", roles=list(rule.roles))
+    if case.status not in rule.from_states:
+        zh, en = STATE_NAMES[case.status]
+        raise IllegalTransition(f"案件处于“{zh}”状态，不能“{rule.zh}”",
+                                f"cannot '{rule.en}' a case in state '{en}'", status=case.status)
+    fields, data, target = rule.handler(case, actor, profile, cal, today, dict(payload or {}))
+    to_status = target or rule.to_state or case.status
+    new_state = replace(case, status=to_status, **fields)
+    return Outcome(new_state, Event(action, case.status, to_status, data))
+
+
+# --- deadlines -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StepDeadline:
+    step: str
+    due: Deadline
+
+    @property
+    def label(self) -> tuple[str, str]:
+        return STEP_NAMES[self.step]
+
+
+STEP_NAMES = {
+    "overall": ("受理至审批总时限", "Overall limit from acceptance to decision"),
+    "verification_request": ("发起核对", "Verification request"),
+    "home_visit": ("入户调查", "Home visit"),
+    "appraisal": ("民主评议", "Democratic appraisal"),
+    "review": ("签署审核意见", "Review signed"),
+    "meeting": ("会议研究", "Meeting"),
+    "publicity_close": ("公示最早结束", "Earliest end of publicity"),
+    "objection_redecision": ("异议重新审核决定", "Decision after objection"),
+    "approval": ("主任审批", "Director's decision"),
+}
+
+
+def pending_deadlines(case: CaseState, profile: Any, cal: WorkCalendar) -> list[StepDeadline]:
+    """The time limits still running for this case, earliest first."""
+    d, out = profile.deadlines, []
+    add = out.append
+    if case.status in UNDECIDED and case.accepted_on:
+        add(StepDeadline("overall", cal.add_workdays(case.accepted_on, d.overall)))
+        if case.verification_requested_on is None:
+            add(StepDeadline("verification_request", cal.add_workdays(case.accepted_on, d.verification_request)))
+    if case.status == "accepted" and case.accepted_on:
+        add(StepDeadline("home_visit", cal.add_workdays(case.accepted_on, d.home_visit)))
+    if case.status == "visited" and case.visit_on:
+        add(StepDeadline("appraisal", cal.add_workdays(case.visit_on, d.appraisal)))
+    if case.status in ("appraised", "review_signing") and case.verification_report_on:
+        add(StepDeadline("review", cal.add_workdays(case.verification_report_on, d.review)))
+    if case.status == "reviewed" and profile.has_meeting and not case.needs_republication and case.reviewed_on:
+        add(StepDeadline("meeting", cal.add_workdays(case.reviewed_on, d.meeting)))
+    if case.status == "publicity" and case.publicity_earliest_close:
+        add(StepDeadline("publicity_close", Deadline(case.publicity_earliest_close, False)))
+    if case.status == "objection" and case.objection_on:
+        add(StepDeadline("objection_redecision", cal.add_workdays(case.objection_on, d.objection_redecision)))
+    if case.status == "publicity_closed" and case.publicity_closed_on:
+        add(StepDeadline("approval", cal.add_workdays(case.publicity_closed_on, d.approval)))
+    return sorted(out, key=lambda s: s.due.date)
+
+
+def next_deadline(case: CaseState, profile: Any, cal: WorkCalendar) -> StepDeadline | None:
+    """The earliest running time limit that is a duty (publicity's earliest close is not a duty)."""
+    duties = [s for s in pending_deadlines(case, profile, cal) if s.step != "publicity_close"]
+    return duties[0] if duties else None
+
+
+def urgency(case: CaseState, profile: Any, cal: WorkCalendar, today: dt.date) -> str | None:
+    """"overdue", "due_soon" or "ok" for the case's next duty; None when nothing is running."""
+    step = next_deadline(case, profile, cal)
+    if step is None:
+        return None
+    return deadline_status(today, step.due.date, cal, profile.deadlines.warn_workdays)

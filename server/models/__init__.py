@@ -1,0 +1,9 @@
+"""All database models, one package (the only owner of the schema)."""
+
+from server.models.audit import AuditEntry
+from server.models.cases import Case, CaseEvent
+from server.models.households import Household, Member
+from server.models.orgs import Unit
+from server.models.users import User
+
+__all__ = ["AuditEntry", "Case", "CaseEvent", "Household", "Member", "Unit", "User"]

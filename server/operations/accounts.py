@@ -1,0 +1,104 @@
+"""Units, users and signing in."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import Unit, User
+from server.models.orgs import CHILD_LEVELS, LEVEL_NAMES
+from server.models.users import MIN_PASSWORD, ROLE_LEVELS, ROLE_NAMES
+from server.operations import OperationError, audit
+
+
+def add_unit(code: str, name: str, level: str, profile_id: str, parent: Unit | None = None,
+             name_en: str = "", *, known_profiles=None, actor_label: str = "cli") -> Unit:
+    """Create an organisation unit under ``parent`` (a district has no parent)."""
+    if level not in LEVEL_NAMES:
+        raise OperationError("unit_level_invalid", f"单位层级无效：{level}", f"unknown unit level: {level}")
+    if (parent is None) != (level == "district"):
+        raise OperationError("unit_parent_invalid", "只有区/县没有上级单位", "only a district has no parent")
+    if parent is not None and level not in CHILD_LEVELS[parent.level]:
+        raise OperationError("unit_parent_invalid", f"{LEVEL_NAMES[parent.level][0]}下不能设{LEVEL_NAMES[level][0]}",
+                             f"a {level} cannot sit under a {parent.level}")
+    if known_profiles is not None and profile_id not in known_profiles:
+        raise OperationError("profile_unknown", f"规则文件不存在：{profile_id}", f"unknown rules profile: {profile_id}")
+    if db.session.scalar(select(Unit).where(Unit.code == code)):
+        raise OperationError("unit_code_taken", f"单位代码已存在：{code}", f"unit code already exists: {code}", 409)
+    unit = Unit(code=code, name=name, name_en=name_en, level=level, parent=parent, profile_id=profile_id)
+    db.session.add(unit)
+    db.session.flush()
+    audit.record("unit.create", "unit", unit.id, actor_label=actor_label,
+                 after={"code": code, "name": name, "level": level, "profile": profile_id})
+    return unit
+
+
+def add_user(username: str, role: str, unit_code: str, password: str, name: str = "", *,
+             actor: User | None = None, actor_label: str = "cli") -> User:
+    """Create a staff account; the role must fit the unit's level (a caseworker sits at a street office...)."""
+    username = (username or "").strip()
+    if not username or len(username) > 64 or any(c.isspace() for c in username):
+        raise OperationError("username_invalid", "用户名不能为空、不能含空格、最长64个字符",
+                             "the username must be 1-64 characters without spaces")
+    if role not in ROLE_NAMES:
+        raise OperationError("role_invalid", f"角色无效：{role}（可选：{'、'.join(ROLE_NAMES)}）",
+                             f"unknown role: {role} (choose from {', '.join(ROLE_NAMES)})")
+    unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
+    if unit is None:
+        raise OperationError("unit_unknown", f"单位不存在：{unit_code}", f"no unit with code {unit_code}", 404)
+    if unit.level not in ROLE_LEVELS[role]:
+        raise OperationError("role_unit_mismatch",
+                             f"{ROLE_NAMES[role][0]}不能设在{LEVEL_NAMES[unit.level][0]}",
+                             f"a {role} cannot belong to a {unit.level}")
+    if len(password or "") < MIN_PASSWORD:
+        raise OperationError("password_too_short", f"密码至少{MIN_PASSWORD}个字符",
+                             f"the password needs at least {MIN_PASSWORD} characters")
+    if db.session.scalar(select(User).where(User.username == username)):
+        raise OperationError("username_taken", f"用户名已存在：{username}", f"username already exists: {username}", 409)
+    user = User(username=username, name=name or username, role=role, unit=unit)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user.create", "user", user.id, actor=actor, actor_label=actor_label,
+                 after={"username": username, "role": role, "unit": unit_code})
+    return user
+
+
+class LoginRefused(OperationError):
+    pass
+
+
+def sign_in(username: str, password: str, now: dt.datetime, *, max_failures: int, lock_minutes: int,
+            remote_addr: str = "") -> User:
+    """Check a password.  Repeated failures lock the account; every outcome is audited."""
+    user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
+    generic = LoginRefused("login_failed", "用户名或密码错误", "wrong username or password", 401)
+    if user is None or not user.active:
+        audit.record("login.failed", "user", username or "-", actor_label=username or "-", remote_addr=remote_addr)
+        db.session.commit()
+        raise generic
+    locked = user.locked_until
+    if locked is not None and locked.tzinfo is None:
+        locked = locked.replace(tzinfo=dt.UTC)
+    if locked is not None and locked > now:
+        minutes = max(1, int((locked - now).total_seconds() // 60) + 1)
+        raise LoginRefused("account_locked", f"连续登录失败次数过多，账户已锁定，请 {minutes} 分钟后再试",
+                           f"too many failed sign-ins: the account is locked for {minutes} more minutes", 429,
+                           retry_after=minutes * 60)
+    if not user.check_password(password or ""):
+        user.failed_logins += 1
+        after = {"failed_logins": user.failed_logins}
+        if user.failed_logins >= max_failures:
+            user.locked_until = now + dt.timedelta(minutes=lock_minutes)
+            user.failed_logins = 0
+            after["locked_until"] = user.locked_until.isoformat()
+        audit.record("login.failed", "user", user.id, actor=user, after=after, remote_addr=remote_addr)
+        db.session.commit()
+        raise generic
+    user.failed_logins = 0
+    user.locked_until = None
+    audit.record("login", "user", user.id, actor=user, remote_addr=remote_addr)
+    db.session.commit()
+    return user

@@ -1,0 +1,235 @@
+"""Case use cases: register an application, and perform any step of the workflow on a case."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+
+from server import services
+from server.domain import workflow
+from server.domain.ids import InvalidIdNumber, parse_id_number
+from server.extensions import db
+from server.models import Case, CaseEvent, Household, Member, Unit, User
+from server.models.cases import STATE_DATES
+from server.models.households import HOUSEHOLD_CLASSES, MEMBER_FLAGS, RELATIONS
+from server.models.orgs import OFFICE_LEVELS
+from server.operations import OperationError, audit
+
+
+def actor_of(user: User) -> workflow.Actor:
+    return workflow.Actor(user_id=user.id, role=user.role, unit_id=user.unit_id, name=user.name)
+
+
+def state_of(case: Case) -> workflow.CaseState:
+    """The pure core's view of a case row."""
+    lineage = tuple(u.id for u in case.community.lineage())
+    return workflow.CaseState(
+        status=case.status, office_unit_id=case.office_unit_id, lineage=lineage,
+        recommendation=case.recommendation, publicity_rounds=case.publicity_rounds,
+        needs_republication=case.needs_republication, exit_month=case.exit_month,
+        **{name: getattr(case, name) for name in STATE_DATES})
+
+
+def _snapshot(case: Case) -> dict[str, Any]:
+    out: dict[str, Any] = {"status": case.status}
+    for name in STATE_DATES:
+        value = getattr(case, name)
+        if value is not None:
+            out[name] = value.isoformat()
+    if case.amount is not None:
+        out["amount"] = str(case.amount)
+    return out
+
+
+def _member_from(raw: Mapping[str, Any], position: int, today: dt.date) -> Member:
+    name = str(raw.get("name") or "").strip()
+    if not name:
+        raise OperationError("member_name_required", f"第{position + 1}位成员缺少姓名",
+                             f"member {position + 1} has no name", field=f"members[{position}].name")
+    try:
+        info = parse_id_number(str(raw.get("id_number") or ""), today)
+    except InvalidIdNumber as exc:
+        raise OperationError("id_number_invalid", f"{name}的身份证号码无效：{exc.message}",
+                             f"{name}'s ID number is invalid: {exc.message_en}",
+                             field=f"members[{position}].id_number", reason=exc.code) from None
+    relation = raw.get("relation") or ("head" if position == 0 else "other")
+    if relation not in RELATIONS:
+        raise OperationError("relation_invalid", f"与户主关系无效：{relation}", f"unknown relation: {relation}",
+                             field=f"members[{position}].relation")
+    flags = {flag: bool(raw.get(flag)) for flag in MEMBER_FLAGS}
+    return Member(position=position, name=name, id_number=info.number, relation=relation,
+                  birth_date=info.birth_date, sex=info.sex, hukou_place=str(raw.get("hukou_place") or ""),
+                  co_residing=bool(raw.get("co_residing", True)), covered=bool(raw.get("covered", True)), **flags)
+
+
+def register_application(*, community: Unit, members: Sequence[Mapping[str, Any]], actor: User,
+                         today: dt.date, address: str = "", area: str = "urban", household_class: str = "stable",
+                         phone: str = "", materials: Sequence[str] = (), declared_income: Decimal = Decimal("0"),
+                         submitted_by_committee: bool = False, staff_relative: bool = False,
+                         staff_relative_note: str = "", applied_on: dt.date | None = None) -> Case:
+    """Register a household's application at the window of its street office / township.
+
+    Every ID number is validated; a person may not be in two open applications.  The case starts in
+    ``application``; acceptance (which starts the clock) is a separate step.
+    """
+    office = community.office()
+    if office is None or community.level in OFFICE_LEVELS:
+        raise OperationError("community_required", "须选择申请人户籍所在的社区（村）",
+                             "choose the applicant's community or village")
+    if actor.role != "caseworker" or actor.unit_id != office.id:
+        raise OperationError("out_of_scope", "只有本街道（乡镇）的经办人可以登记申请",
+                             "only a caseworker of this office may register an application", 403)
+    if not members:
+        raise OperationError("members_required", "至少登记一名家庭成员（户主）", "register at least the head", )
+    if area not in ("urban", "rural"):
+        raise OperationError("area_invalid", "城乡类别无效", "area must be urban or rural")
+    if household_class not in HOUSEHOLD_CLASSES:
+        raise OperationError("household_class_invalid", "家庭类别无效", "unknown household class")
+    if declared_income < 0:
+        raise OperationError("income_invalid", "申报收入不能为负数", "declared income cannot be negative")
+    known = {m.code for m in services().profiles[community.profile_id].materials}
+    unknown = [c for c in materials if c not in known]
+    if unknown:
+        raise OperationError("material_unknown", "未知材料：" + "、".join(unknown), "unknown material: " + ", ".join(unknown))
+    rows = [_member_from(raw, i, today) for i, raw in enumerate(members)]
+    numbers = [m.id_number for m in rows]
+    if len(set(numbers)) != len(numbers):
+        raise OperationError("id_number_duplicate", "同一家庭中身份证号码重复", "the same ID number appears twice")
+    if sum(1 for m in rows if m.relation == "head") != 1:
+        raise OperationError("head_required", "须且只能有一名户主", "exactly one member must be the head")
+    open_states = set(workflow.STATES) - workflow.TERMINAL
+    clash = db.session.scalar(
+        select(Member.name).join(Household).join(Case, Case.household_id == Household.id)
+        .where(Member.id_number.in_(numbers), Case.status.in_(open_states)).limit(1))
+    if clash:
+        raise OperationError("already_applied", f"{clash}已在其他在办或在保案件中",
+                             f"{clash} is already in an open case", 409)
+
+    household = Household(unit=community, address=address, area=area, household_class=household_class,
+                          phone=phone, members=rows)
+    applied = applied_on or today
+    n = db.session.scalar(select(func.count(Case.id)).where(Case.office_unit_id == office.id)) or 0
+    case = Case(number=f"{office.code}-{applied.year}-{n + 1:05d}", household=household, office=office,
+                community=community, profile_id=community.profile_id, status="application", applied_on=applied,
+                materials=sorted(set(materials)), declared_income=declared_income,
+                submitted_by_committee=submitted_by_committee, staff_relative=staff_relative,
+                staff_relative_note=staff_relative_note)
+    db.session.add(case)
+    db.session.flush()
+    db.session.add(CaseEvent(case=case, seq=1, action="register", from_status="", to_status="application",
+                             actor_id=actor.id, on_date=applied,
+                             data={"members": len(rows), "materials": case.materials,
+                                   "staff_relative": staff_relative}))
+    audit.record("case.register", "case", case.id, actor=actor, after=_snapshot(case))
+    db.session.commit()
+    return case
+
+
+def _payload_for(case: Case, action: str, payload: Mapping[str, Any], today: dt.date) -> dict[str, Any]:
+    """Turn ids in the payload into the plain data the core checks (team members, panel, materials)."""
+    p = dict(payload)
+    if action in ("accept", "notify_missing"):
+        p.setdefault("materials", case.materials)
+    if action == "record_home_visit":
+        signed = set(p.get("signed") or [])
+        team = []
+        for uid in p.get("investigators") or []:
+            user = db.session.get(User, uid)
+            if user is None:
+                raise OperationError("investigator_unknown", f"调查人员不存在：{uid}", f"no such investigator: {uid}")
+            team.append(workflow.TeamMember(user.id, user.role, user.unit_id, user.id in signed))
+        p["team"] = team
+    if action == "approve":
+        p["amount"] = benefit_working(case, today).total
+    if action == "record_appraisal":
+        p["panel"] = [workflow.PanelMember(str(m.get("name", "")).strip(), m.get("category", ""),
+                                           bool(m.get("signed"))) for m in p.get("panel") or []]
+    return p
+
+
+def perform(case: Case, action: str, user: User, payload: Mapping[str, Any] | None = None, *,
+            today: dt.date, remote_addr: str = "") -> CaseEvent:
+    """Do one workflow step on ``case`` as ``user``: the core decides, this persists and audits."""
+    svc = services()
+    profile = svc.profiles[case.profile_id]
+    before = _snapshot(case)
+    core_payload = _payload_for(case, action, payload or {}, today)
+    try:
+        outcome = workflow.apply(state_of(case), action, actor_of(user), profile, svc.calendar, today, core_payload)
+    except workflow.WorkflowError as exc:
+        raise OperationError(exc.code, exc.message, exc.message_en, exc.status, **exc.details) from None
+
+    data = dict(outcome.event.data)
+    if action == "issue_certificate" and db.session.scalar(
+            select(Case.id).where(Case.certificate_number == data["number"], Case.id != case.id)):
+        raise OperationError("certificate_number_taken", "低保证编号已被使用", "certificate number already used", 409)
+
+    new = outcome.state
+    case.status = new.status
+    case.recommendation = new.recommendation
+    case.publicity_rounds = new.publicity_rounds
+    case.needs_republication = new.needs_republication
+    case.exit_month = new.exit_month
+    for name in STATE_DATES:
+        setattr(case, name, getattr(new, name))
+    if action == "approve":
+        case.amount = Decimal(data["amount"])
+    if action in ("record_change",) or (action == "complete_rereview" and data.get("outcome") == "change"):
+        case.amount = Decimal(data["amount"])
+    if action == "issue_certificate":
+        case.certificate_number = data["number"]
+        case.certificate_from = dt.date.fromisoformat(data["valid_from"])
+    case.updated_at = dt.datetime.now(dt.UTC)
+    seq = (db.session.scalar(select(func.max(CaseEvent.seq)).where(CaseEvent.case_id == case.id)) or 0) + 1
+    ev = CaseEvent(case=case, seq=seq, action=action, from_status=outcome.event.from_status,
+                   to_status=outcome.event.to_status, actor_id=user.id, on_date=today, data=data,
+                   note=str((payload or {}).get("note") or ""))
+    db.session.add(ev)
+    audit.record(f"case.{action}", "case", case.id, actor=user, before=before, after=_snapshot(case),
+                 remote_addr=remote_addr)
+    db.session.commit()
+    return ev
+
+
+def member_categories(member: Member, on: dt.date, profile: Any) -> list[str]:
+    """The supplement categories (分类施保) a covered member falls into on ``on``."""
+    b = profile.benefit
+    born = member.birth_date
+    age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+    cats = []
+    if age >= b.elderly_age:
+        cats.append("elderly")
+    if age < b.minor_age:
+        cats.append("minor")
+    if member.severely_disabled:
+        cats.append("severely_disabled")
+    if member.seriously_ill:
+        cats.append("seriously_ill")
+    return [c for c in cats if c in b.supplements]
+
+
+def benefit_working(case: Case, on: dt.date):
+    """The monthly amount for ``case`` with its working, from the benefit core and the case's profile."""
+    from server.domain.benefit import NoStandardInForce, compute_benefit, standard_in_force
+
+    profile = services().profiles[case.profile_id]
+    covered = case.household.covered
+    if not covered:
+        raise OperationError("nobody_covered", "没有纳入保障的共同生活成员", "no co-residing member is covered")
+    try:
+        standard = standard_in_force(profile.standards, case.household.area, on)
+    except NoStandardInForce as exc:
+        raise OperationError("no_standard", str(exc), str(exc)) from None
+    percentage = 100
+    if case.status == "gradual_exit":
+        schedule = profile.gradual_exit.percentages
+        percentage = schedule[min(case.exit_month, len(schedule) - 1)] if schedule else 0
+    return compute_benefit(
+        standard_monthly=standard.monthly(), household_income=Decimal(case.declared_income),
+        people=len(covered), method=profile.benefit.method, tiers=profile.tiers,
+        supplement_rates=dict(profile.benefit.supplements),
+        member_categories=[member_categories(m, on, profile) for m in covered], percentage=percentage)

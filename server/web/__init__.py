@@ -1,0 +1,7 @@
+"""The console blueprint (staff, desktop browsers) and the health check."""
+
+from flask import Blueprint
+
+bp = Blueprint("web", __name__)
+
+from server.web import views  # noqa: E402,F401

@@ -1,0 +1,114 @@
+"""Sign-in, the home page and the health check."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, select, text
+
+from server import services, today
+from server.domain import workflow
+from server.extensions import db
+from server.models import Case, Unit
+from server.operations import OperationError
+from server.operations.accounts import sign_in
+from server.web import bp
+from server.web.auth import current_user, login_required
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths are followed after sign-in (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("web.index")
+
+
+@bp.get("/")
+def index():
+    user = current_user()
+    if user is None:
+        return render_template("login.html", next=request.args.get("next", ""))
+    return home(user)
+
+
+def home(user):
+    """The signed-in start page: the cases of the user's unit by stage (the console builds on this)."""
+    unit = user.unit
+    query = select(Case.status, func.count(Case.id)).group_by(Case.status)
+    if user.role in ("caseworker", "leader", "director"):
+        query = query.where(Case.office_unit_id == unit.id)
+    elif user.role == "investigator":
+        office = unit.office()
+        query = query.where(Case.office_unit_id == (office.id if office else -1))
+    elif user.role == "bureau_supervisor":
+        offices = select(Unit.id).where(Unit.parent_id == unit.id)
+        query = query.where(Case.office_unit_id.in_(offices))
+    else:
+        query = query.where(Case.id == -1)
+    counts = dict(db.session.execute(query).all())
+    rows = [(s, workflow.STATE_NAMES[s], counts.get(s, 0)) for s in workflow.STATES]
+    return render_template("home.html", user=user, unit=unit, rows=rows, total=sum(counts.values()),
+                           profile=services().profiles.get(unit.profile_id), today=today())
+
+
+@bp.post("/login")
+def login():
+    username = request.form.get("username", "")
+    cfg = current_app.config
+    try:
+        user = sign_in(username, request.form.get("password", ""), dt.datetime.now(dt.UTC),
+                       max_failures=cfg["RUHU_LOGIN_MAX_FAILURES"], lock_minutes=cfg["RUHU_LOGIN_LOCK_MINUTES"],
+                       remote_addr=request.remote_addr or "")
+    except OperationError as exc:
+        headers = {"Retry-After": str(exc.details["retry_after"])} if "retry_after" in exc.details else {}
+        return render_template("login.html", error=exc, username=username,
+                               next=request.form.get("next", "")), exc.status, headers
+    lang = session.get("lang")
+    session.clear()  # a fresh session on sign-in (no fixation)
+    session["uid"] = user.id
+    if lang:
+        session["lang"] = lang
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    return redirect(url_for("web.index"))
+
+
+@bp.get("/healthz")
+def healthz():
+    """The database's state as JSON: reachable, which dialect, schema revision against the code's head."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from flask_migrate import Migrate  # noqa: F401  (configures alembic)
+
+    body: dict = {"status": "ok", "profiles": sorted(services().profiles)}
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            current = MigrationContext.configure(conn).get_current_revision()
+        script = ScriptDirectory(current_app.extensions["migrate"].directory)
+        head = script.get_current_head()
+        body["database"] = {"ok": True, "dialect": db.engine.dialect.name, "revision": current, "head": head,
+                            "up_to_date": current == head}
+        if current != head:
+            body["status"] = "degraded"
+    except Exception as exc:  # the health check reports every failure instead of raising
+        body["status"] = "error"
+        body["database"] = {"ok": False, "dialect": db.engine.dialect.name, "error": type(exc).__name__}
+        return jsonify(body), 503
+    return jsonify(body), 200
+
+
+@bp.app_context_processor
+def _inject():
+    return {"current_user": current_user(), "lang": str(get_locale() or "zh"), "_": _}
