@@ -219,3 +219,7 @@ cli = FlaskGroup(create_app=_create_app, help="Ruhu (入户) — dibao casework 
 
 def main() -> None:
     cli(prog_name="ruhu")
+
+
+if __name__ == "__main__":
+    main()

@@ -43,6 +43,8 @@ def from_environment(instance_path: str) -> dict:
         # Sign-in protection: after this many failures in a row the account is locked for a while.
         "RUHU_LOGIN_MAX_FAILURES": int(os.environ.get("RUHU_LOGIN_MAX_FAILURES", "5")),
         "RUHU_LOGIN_LOCK_MINUTES": int(os.environ.get("RUHU_LOGIN_LOCK_MINUTES", "15")),
+        # Werkzeug password-hash method; the default (scrypt) is right for production.
+        "RUHU_PASSWORD_METHOD": os.environ.get("RUHU_PASSWORD_METHOD", "scrypt"),
         "BABEL_DEFAULT_LOCALE": "zh",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

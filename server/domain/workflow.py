@@ -605,7 +605,7 @@ def apply(case: CaseState, action: str, actor: Actor, profile: Any, cal: WorkCal
     if case.status not in rule.from_states:
         zh, en = STATE_NAMES[case.status]
         raise IllegalTransition(f"案件处于“{zh}”状态，不能“{rule.zh}”",
-                                f"cannot '{rule.en}' a case in state '{en}'", status=case.status)
+                                f"cannot '{rule.en}' a case in state '{en}'", state=case.status)
     fields, data, target = rule.handler(case, actor, profile, cal, today, dict(payload or {}))
     to_status = target or rule.to_state or case.status
     new_state = replace(case, status=to_status, **fields)

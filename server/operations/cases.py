@@ -161,7 +161,7 @@ def perform(case: Case, action: str, user: User, payload: Mapping[str, Any] | No
     try:
         outcome = workflow.apply(state_of(case), action, actor_of(user), profile, svc.calendar, today, core_payload)
     except workflow.WorkflowError as exc:
-        raise OperationError(exc.code, exc.message, exc.message_en, exc.status, **exc.details) from None
+        raise OperationError(exc.code, exc.message, exc.message_en, exc.status, details=exc.details) from None
 
     data = dict(outcome.event.data)
     if action == "issue_certificate" and db.session.scalar(
