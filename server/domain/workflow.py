@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any
 
 from server.domain.calendar import Deadline, WorkCalendar, deadline_status
@@ -142,6 +143,7 @@ class CaseState:
     office_unit_id: int
     lineage: tuple[int, ...]            # unit ids from the district down to the community/village
     accepted_on: dt.date | None = None
+    investigation_from: dt.date | None = None   # acceptance, or the day a disputed appraisal sent it back
     verification_requested_on: dt.date | None = None
     verification_report_on: dt.date | None = None
     visit_on: dt.date | None = None
@@ -212,10 +214,18 @@ def _need_text(payload: Mapping[str, Any], key: str, zh: str, en: str) -> str:
 
 def _need_date(payload: Mapping[str, Any], key: str, today: dt.date, zh: str, en: str) -> dt.date:
     value = payload.get(key, today)
-    if not isinstance(value, dt.date):
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
         raise PreconditionFailed(f"{zh}不是有效日期", f"{en} is not a valid date", code=f"{key}_invalid")
     if value > today:
         raise PreconditionFailed(f"{zh}不能晚于今天", f"{en} cannot be in the future", code=f"{key}_future")
+    return value
+
+
+def _need_amount(payload: Mapping[str, Any]) -> Decimal:
+    value = payload.get("amount")
+    if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
+        raise PreconditionFailed("须核定保障金额（不小于0的金额）", "a monthly amount (not negative) must be set",
+                                 code="amount_required")
     return value
 
 
@@ -264,7 +274,8 @@ def _accept(case, actor, profile, cal, today, p):
         raise PreconditionFailed("申请人须按手印", "the applicant's fingerprint is required",
                                  code="fingerprint_required")
     accepted = _need_date(p, "accepted_on", today, "受理日期", "acceptance date")
-    return {"accepted_on": accepted}, {"accepted_on": accepted.isoformat()}, None
+    return ({"accepted_on": accepted, "investigation_from": accepted}, {"accepted_on": accepted.isoformat()},
+            None)
 
 
 def _notify_missing(case, actor, profile, cal, today, p):
@@ -317,6 +328,9 @@ def _record_home_visit(case, actor, profile, cal, today, p):
             raise PreconditionFailed("调查人员须为本街道（乡镇）或其社区（村）的调查人员",
                                      "every investigator must belong to the case's office or its communities",
                                      code="investigator_out_of_scope", user_id=m.user_id)
+    if actor.role == "investigator" and actor.user_id not in distinct:
+        raise PreconditionFailed("调查人员只能登记本人参加的入户调查（谁入户、谁签字、谁负责）",
+                                 "an investigator may only record a visit they were on", code="recorder_not_on_team")
     if hv.investigator_signatures and not all(m.signed for m in team):
         raise PreconditionFailed("所有调查人员须在入户调查表上签字（谁入户、谁签字、谁负责）",
                                  "every investigator must sign the survey form", code="investigator_signature_missing")
@@ -363,7 +377,7 @@ def _record_appraisal(case, actor, profile, cal, today, p):
             "appraisal_on": on.isoformat()}
     if conclusion == "disputed" and profile.appraisal.disputed_returns_to_investigation:
         # 争议较大：重新组织家庭经济状况调查核实 — the visit must be done again.
-        return {"visit_on": None, "appraisal_on": None}, data, "accepted"
+        return {"visit_on": None, "appraisal_on": None, "investigation_from": on}, data, "accepted"
     return {"appraisal_on": on}, data, None
 
 
@@ -452,9 +466,7 @@ def _approve(case, actor, profile, cal, today, p):
                                  code="signature_required")
     if case.objection_on is not None:
         raise PreconditionFailed("有未处理的异议，不能审批", "an objection is still open", code="objection_open")
-    amount = p.get("amount")
-    if amount is None:
-        raise PreconditionFailed("须核定保障金额", "the monthly amount must be set", code="amount_required")
+    amount = _need_amount(p)
     return {"decided_on": today}, {"amount": str(amount), "opinion": (p.get("opinion") or "").strip()}, None
 
 
@@ -490,7 +502,7 @@ def _complete_rereview(case, actor, profile, cal, today, p):
     if outcome != "continue":
         data["reasons"] = _need_text(p, "reasons", "调整或停保的理由", "The reasons")
     if outcome == "change":
-        data["amount"] = str(p.get("amount"))
+        data["amount"] = str(_need_amount(p))
     target = {"continue": "in_payment", "change": "in_payment", "gradual_exit": "gradual_exit",
               "stop": "stopped"}[outcome]
     fields = {"exit_month": 0} if target == "gradual_exit" else {}
@@ -504,7 +516,7 @@ def _record_change(case, actor, profile, cal, today, p):
     if direction not in ("raise", "lower"):
         raise PreconditionFailed("调整方向须为增发或减发", "direction must be raise or lower", code="direction_invalid")
     reasons = _need_text(p, "reasons", "调整理由", "The reasons")
-    return {}, {"direction": direction, "reasons": reasons, "amount": str(p.get("amount"))}, None
+    return {}, {"direction": direction, "reasons": reasons, "amount": str(_need_amount(p))}, None
 
 
 def _start_gradual_exit(case, actor, profile, cal, today, p):
@@ -555,7 +567,7 @@ RULES: dict[str, Rule] = {r.action: r for r in (
     Rule("close_publicity", ("publicity",), "publicity_closed", _OFFICE, _close_publicity, "公示期满",
          "Close publicity"),
     Rule("approve", ("publicity_closed",), "approved", ("director",), _approve, "审批（批准）", "Approve"),
-    Rule("refuse", ("review_signing", "reviewed", "meeting_held", "objection", "publicity_closed"), "refused",
+    Rule("refuse", ("reviewed", "meeting_held", "objection", "publicity_closed"), "refused",
          ("director",), _refuse, "不予批准", "Refuse"),
     Rule("issue_certificate", ("approved",), "certified", _OFFICE, _issue_certificate, "发放低保证",
          "Issue the certificate"),
@@ -645,8 +657,9 @@ def pending_deadlines(case: CaseState, profile: Any, cal: WorkCalendar) -> list[
         add(StepDeadline("overall", cal.add_workdays(case.accepted_on, d.overall)))
         if case.verification_requested_on is None:
             add(StepDeadline("verification_request", cal.add_workdays(case.accepted_on, d.verification_request)))
-    if case.status == "accepted" and case.accepted_on:
-        add(StepDeadline("home_visit", cal.add_workdays(case.accepted_on, d.home_visit)))
+    if case.status == "accepted" and (case.investigation_from or case.accepted_on):
+        start = case.investigation_from or case.accepted_on
+        add(StepDeadline("home_visit", cal.add_workdays(start, d.home_visit)))
     if case.status == "visited" and case.visit_on:
         add(StepDeadline("appraisal", cal.add_workdays(case.visit_on, d.appraisal)))
     if case.status in ("appraised", "review_signing") and case.verification_report_on:

@@ -28,7 +28,7 @@ from server.models.users import User
 
 # Columns that mirror server.domain.workflow.CaseState one to one.
 STATE_DATES = (
-    "accepted_on", "verification_requested_on", "verification_report_on", "visit_on", "appraisal_on",
+    "accepted_on", "investigation_from", "verification_requested_on", "verification_report_on", "visit_on", "appraisal_on",
     "review_opinion_on", "reviewed_on", "meeting_on", "publicity_opened_on", "publicity_earliest_close",
     "publicity_closed_on", "objection_on", "decided_on", "certificate_until",
 )
@@ -52,6 +52,7 @@ class Case(db.Model):
     declared_income: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))  # monthly average
 
     accepted_on: Mapped[dt.date | None] = mapped_column(Date)
+    investigation_from: Mapped[dt.date | None] = mapped_column(Date)
     verification_requested_on: Mapped[dt.date | None] = mapped_column(Date)
     verification_report_on: Mapped[dt.date | None] = mapped_column(Date)
     visit_on: Mapped[dt.date | None] = mapped_column(Date)

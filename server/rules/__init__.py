@@ -12,6 +12,7 @@ This module is plain Python (no Flask, no SQLAlchemy) so the domain core can tak
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -126,11 +127,16 @@ def _fail(source: str, key: str, kind: Any, value: Any) -> ProfileError:
     return ProfileError(source, key, f"应为{zh}（现为 {value!r}）", f"must be {en} (got {value!r})")
 
 
+_MONEY_RE = re.compile(r"\d{1,9}(\.\d{1,2})?")
+_SHARE_RE = re.compile(r"[01](\.\d{1,4})?")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _money(text: str) -> Decimal:
-    d = Decimal(text)
-    if not d.is_finite() or d < 0 or d.as_tuple().exponent < -2:
+    """Plain digits with at most two decimals ("682", "682.50"): no exponent, sign or separator."""
+    if not _MONEY_RE.fullmatch(text):
         raise InvalidOperation(text)
-    return d
+    return Decimal(text)
 
 
 def _scalar(source: str, key: str, kind: Any, value: Any) -> Any:
@@ -151,7 +157,7 @@ def _scalar(source: str, key: str, kind: Any, value: Any) -> Any:
                   "day_or_zero": (0, 28)}[kind]
         ok = isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
     elif kind == "date":
-        if isinstance(value, str):
+        if isinstance(value, str) and _DATE_RE.fullmatch(value):
             try:
                 value = dt.date.fromisoformat(value)
             except ValueError:
@@ -162,6 +168,8 @@ def _scalar(source: str, key: str, kind: Any, value: Any) -> Any:
             return None
         if isinstance(value, str):
             try:
+                if kind == "share" and not _SHARE_RE.fullmatch(value):
+                    raise InvalidOperation(value)
                 value = _money(value) if kind != "share" else Decimal(value)
                 ok = kind != "share" or (value.is_finite() and 0 <= value <= 1)
             except InvalidOperation:
@@ -259,6 +267,11 @@ class Profile:
                               period=s["period"]) for s in self.data.standards["items"])
 
     @property
+    def standards_placeholder(self) -> bool:
+        """True when the profile's standards are not verified figures (shown as a warning)."""
+        return bool(self.data.standards.placeholder)
+
+    @property
     def tiers(self) -> tuple[Tier, ...]:
         return tuple(Tier(max_per_capita_income=t["max_per_capita_income"], per_person=t["per_person"])
                      for t in self.data.benefit.tiers)
@@ -291,6 +304,8 @@ def _semantics(source: str, d: dict) -> None:
         raise ProfileError(source, "standards.items", "至少需要一个保障标准", "needs at least one standard")
     seen: set[tuple] = set()
     for i, s in enumerate(d["standards"]["items"]):
+        if s["amount"] <= 0:
+            raise ProfileError(source, f"standards.items[{i}].amount", "保障标准须大于0", "a standard must be above 0")
         k = (s["area"], s["effective"])
         if k in seen:
             raise ProfileError(source, f"standards.items[{i}]", "同一地区同一生效日期重复",

@@ -97,6 +97,7 @@ def upgrade():
     sa.Column('materials', sa.JSON(), nullable=False),
     sa.Column('declared_income', sa.Numeric(precision=12, scale=2), nullable=False),
     sa.Column('accepted_on', sa.Date(), nullable=True),
+    sa.Column('investigation_from', sa.Date(), nullable=True),
     sa.Column('verification_requested_on', sa.Date(), nullable=True),
     sa.Column('verification_report_on', sa.Date(), nullable=True),
     sa.Column('visit_on', sa.Date(), nullable=True),
