@@ -233,3 +233,40 @@ def benefit_working(case: Case, on: dt.date):
         people=len(covered), method=profile.benefit.method, tiers=profile.tiers,
         supplement_rates=dict(profile.benefit.supplements),
         member_categories=[member_categories(m, on, profile) for m in covered], percentage=percentage)
+
+
+def visible_cases(user: User):
+    """A query of the cases this user may see: their office's; the bureau's whole district; else none."""
+    query = select(Case)
+    if user.role in ("caseworker", "leader", "director"):
+        return query.where(Case.office_unit_id == user.unit_id)
+    if user.role == "investigator":
+        office = user.unit.office()
+        return query.where(Case.office_unit_id == (office.id if office else -1))
+    if user.role == "bureau_supervisor":
+        return query.where(Case.office_unit_id.in_(select(Unit.id).where(Unit.parent_id == user.unit_id)))
+    return query.where(Case.id == -1)
+
+
+def deadline_rows(user: User, today: dt.date, urgency: str | None = None) -> list[dict[str, Any]]:
+    """Every running case the user may see with its next time limit and mark (overdue / due_soon / ok),
+    the most urgent first.  ``urgency`` keeps only the cases with that mark."""
+    svc = services()
+    running = set(workflow.STATES) - workflow.TERMINAL - {"application", "certified", "in_payment", "rereview",
+                                                          "gradual_exit", "approved"}
+    rows = []
+    for case in db.session.scalars(visible_cases(user).where(Case.status.in_(running))):
+        profile = svc.profiles[case.profile_id]
+        state = state_of(case)
+        step = workflow.next_deadline(state, profile, svc.calendar)
+        if step is None:
+            continue
+        mark = workflow.urgency(state, profile, svc.calendar, today)
+        if urgency and mark != urgency:
+            continue
+        rows.append({"case": case, "step": step.step, "step_names": step.label, "due": step.due.date,
+                     "provisional": step.due.provisional, "urgency": mark,
+                     "left": svc.calendar.workdays_between(today, step.due.date).days})
+    order = {"overdue": 0, "due_soon": 1, "ok": 2}
+    rows.sort(key=lambda r: (order[r["urgency"]], r["due"], r["case"].number))
+    return rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import abort, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select, text
@@ -12,9 +12,10 @@ from sqlalchemy import func, select, text
 from server import services, today
 from server.domain import workflow
 from server.extensions import db
-from server.models import Case, Unit
+from server.models import Case
 from server.operations import OperationError
 from server.operations.accounts import sign_in
+from server.operations.cases import deadline_rows, visible_cases
 from server.web import bp
 from server.web.auth import current_user, login_required
 
@@ -35,23 +36,18 @@ def index():
 
 
 def home(user):
-    """The signed-in start page: the cases of the user's unit by stage (the console builds on this)."""
-    unit = user.unit
-    query = select(Case.status, func.count(Case.id)).group_by(Case.status)
-    if user.role in ("caseworker", "leader", "director"):
-        query = query.where(Case.office_unit_id == unit.id)
-    elif user.role == "investigator":
-        office = unit.office()
-        query = query.where(Case.office_unit_id == (office.id if office else -1))
-    elif user.role == "bureau_supervisor":
-        offices = select(Unit.id).where(Unit.parent_id == unit.id)
-        query = query.where(Case.office_unit_id.in_(offices))
-    else:
-        query = query.where(Case.id == -1)
-    counts = dict(db.session.execute(query).all())
+    """The signed-in start page: the unit's cases by stage and the running time limits, most urgent first."""
+    counts = dict(db.session.execute(
+        select(Case.status, func.count(Case.id)).where(Case.id.in_(visible_cases(user).with_only_columns(Case.id)))
+        .group_by(Case.status)).all())
     rows = [(s, workflow.STATE_NAMES[s], counts.get(s, 0)) for s in workflow.STATES]
-    return render_template("home.html", user=user, unit=unit, rows=rows, total=sum(counts.values()),
-                           profile=services().profiles.get(unit.profile_id), today=today())
+    urgency = request.args.get("urgency")
+    if urgency not in (None, "", "overdue", "due_soon", "ok"):
+        abort(400)
+    deadlines = deadline_rows(user, today(), urgency or None)
+    return render_template("home.html", user=user, unit=user.unit, rows=rows, total=sum(counts.values()),
+                           deadlines=deadlines, urgency=urgency or "",
+                           profile=services().profiles.get(user.unit.profile_id), today=today())
 
 
 @bp.post("/login")
@@ -111,4 +107,5 @@ def healthz():
 
 @bp.app_context_processor
 def _inject():
-    return {"current_user": current_user(), "lang": str(get_locale() or "zh"), "_": _}
+    return {"current_user": current_user(), "lang": str(get_locale() or "zh"), "_": _,
+            "state_names": workflow.STATE_NAMES}
