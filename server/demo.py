@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from decimal import Decimal
 
 from server import services, today
+from server.domain.declaration import Declaration, parse_declaration
 from server.domain.ids import check_character
 from server.domain.workflow import STATES
 from server.extensions import db
@@ -67,6 +67,14 @@ def _members(rng: random.Random, region: str, on: dt.date) -> list[dict]:
                         "student": relation == "child" and on.year - born.year < 23,
                         "seriously_ill": rng.random() < 0.15, "hukou_place": "本地"})
     return members
+
+
+def _declaration(rng: random.Random) -> Declaration:
+    form = {f"income_wages_{m}": str(rng.randrange(0, 900)) for m in range(1, 7)}
+    form["property_housing"] = "自有住房一套，约45平方米"
+    declaration, errors = parse_declaration(form)
+    assert declaration is not None and not errors
+    return declaration
 
 
 def _build_units(password: str) -> dict[str, dict]:
@@ -237,7 +245,7 @@ def load_demo(password: str = DEMO_PASSWORD) -> str:
                 household_class=rng.choice(("stable", "irregular_income", "able_to_work")),
                 phone=f"139{rng.randrange(10**7, 10**8)}",
                 materials=required[:-1] if target == "application" else required,
-                declared_income=Decimal(rng.randrange(0, 600)),
+                declaration=_declaration(rng),
                 staff_relative=(n == 3), staff_relative_note="户主为本单位工作人员的近亲属" if n == 3 else "")
             for action, day in zip(path, dates, strict=True):
                 perform(case, action, _who(action, info["staff"]), _payload(action, case, target, info, day),

@@ -1,9 +1,11 @@
 """All database models, one package (the only owner of the schema)."""
 
+from server.models.attachments import Attachment
 from server.models.audit import AuditEntry
 from server.models.cases import Case, CaseEvent
 from server.models.households import Household, Member
 from server.models.orgs import Unit
 from server.models.users import User
+from server.models.visits import Visit, VisitAssignment
 
-__all__ = ["AuditEntry", "Case", "CaseEvent", "Household", "Member", "Unit", "User"]
+__all__ = ["Attachment", "AuditEntry", "Case", "CaseEvent", "Household", "Member", "Unit", "User", "Visit", "VisitAssignment"]

@@ -49,7 +49,14 @@ class Case(db.Model):
     staff_relative: Mapped[bool] = mapped_column(Boolean, default=False)  # 单独登记备案
     staff_relative_note: Mapped[str] = mapped_column(String(200), default="")
     materials: Mapped[list[str]] = mapped_column(JSON, default=list)
-    declared_income: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))  # monthly average
+    # Income over the previous six months, as declared and as assessed after verification and the visit;
+    # the benefit takes the assessed total / 6 exactly.
+    declared_income_6m: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
+    assessed_income_6m: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
+    # What the family declared: {"income": {source: [6 monthly amounts]}, "property": {item: text}}
+    declaration: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The verification platform: {"members": [...], "report": {"found_income", "found_property", "file"}}
+    verification: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     accepted_on: Mapped[dt.date | None] = mapped_column(Date)
     investigation_from: Mapped[dt.date | None] = mapped_column(Date)
@@ -72,6 +79,7 @@ class Case(db.Model):
     certificate_number: Mapped[str | None] = mapped_column(String(40), unique=True)
     certificate_from: Mapped[dt.date | None] = mapped_column(Date)
     certificate_until: Mapped[dt.date | None] = mapped_column(Date)
+    certificate_token: Mapped[str | None] = mapped_column(String(32), unique=True)  # for the QR check
     exit_month: Mapped[int] = mapped_column(Integer, default=0)
 
     version: Mapped[int] = mapped_column(Integer, default=1)

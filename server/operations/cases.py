@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, select
 
 from server import services
 from server.domain import workflow
+from server.domain.declaration import MONTHS, Declaration
 from server.domain.ids import InvalidIdNumber, parse_id_number
 from server.extensions import db
 from server.models import Case, CaseEvent, Household, Member, Unit, User
@@ -68,7 +71,7 @@ def _member_from(raw: Mapping[str, Any], position: int, today: dt.date) -> Membe
 
 def register_application(*, community: Unit, members: Sequence[Mapping[str, Any]], actor: User,
                          today: dt.date, address: str = "", area: str = "urban", household_class: str = "stable",
-                         phone: str = "", materials: Sequence[str] = (), declared_income: Decimal = Decimal("0"),
+                         phone: str = "", materials: Sequence[str] = (), declaration: Declaration | None = None,
                          submitted_by_committee: bool = False, staff_relative: bool = False,
                          staff_relative_note: str = "", applied_on: dt.date | None = None) -> Case:
     """Register a household's application at the window of its street office / township.
@@ -89,8 +92,7 @@ def register_application(*, community: Unit, members: Sequence[Mapping[str, Any]
         raise OperationError("area_invalid", "城乡类别无效", "area must be urban or rural")
     if household_class not in HOUSEHOLD_CLASSES:
         raise OperationError("household_class_invalid", "家庭类别无效", "unknown household class")
-    if declared_income < 0:
-        raise OperationError("income_invalid", "申报收入不能为负数", "declared income cannot be negative")
+    declaration = declaration or Declaration(income={}, property={}, total=Decimal("0"))
     known = {m.code for m in services().profiles[community.profile_id].materials}
     unknown = [c for c in materials if c not in known]
     if unknown:
@@ -115,7 +117,8 @@ def register_application(*, community: Unit, members: Sequence[Mapping[str, Any]
     n = db.session.scalar(select(func.count(Case.id)).where(Case.office_unit_id == office.id)) or 0
     case = Case(number=f"{office.code}-{applied.year}-{n + 1:05d}", household=household, office=office,
                 community=community, profile_id=community.profile_id, status="application", applied_on=applied,
-                materials=sorted(set(materials)), declared_income=declared_income,
+                materials=sorted(set(materials)), declaration=declaration.as_json(),
+                declared_income_6m=declaration.total, assessed_income_6m=declaration.total,
                 submitted_by_committee=submitted_by_committee, staff_relative=staff_relative,
                 staff_relative_note=staff_relative_note)
     db.session.add(case)
@@ -152,7 +155,7 @@ def _payload_for(case: Case, action: str, payload: Mapping[str, Any], today: dt.
 
 
 def perform(case: Case, action: str, user: User, payload: Mapping[str, Any] | None = None, *,
-            today: dt.date, remote_addr: str = "") -> CaseEvent:
+            today: dt.date, remote_addr: str = "", commit: bool = True) -> CaseEvent:
     """Do one workflow step on ``case`` as ``user``: the core decides, this persists and audits."""
     svc = services()
     profile = svc.profiles[case.profile_id]
@@ -183,6 +186,8 @@ def perform(case: Case, action: str, user: User, payload: Mapping[str, Any] | No
     if action == "issue_certificate":
         case.certificate_number = data["number"]
         case.certificate_from = dt.date.fromisoformat(data["valid_from"])
+        case.certificate_token = secrets.token_urlsafe(18)
+    _record_details(case, action, core_payload, data)
     case.updated_at = dt.datetime.now(dt.UTC)
     seq = (db.session.scalar(select(func.max(CaseEvent.seq)).where(CaseEvent.case_id == case.id)) or 0) + 1
     ev = CaseEvent(case=case, seq=seq, action=action, from_status=outcome.event.from_status,
@@ -191,8 +196,37 @@ def perform(case: Case, action: str, user: User, payload: Mapping[str, Any] | No
     db.session.add(ev)
     audit.record(f"case.{action}", "case", case.id, actor=user, before=before, after=_snapshot(case),
                  remote_addr=remote_addr)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return ev
+
+
+def _record_details(case: Case, action: str, payload: Mapping[str, Any], data: dict[str, Any]) -> None:
+    """Keep what a step recorded beyond the state: verification data, the panel, the assessed income."""
+    if action == "request_verification":
+        case.verification = {**(case.verification or {}), "members": list(payload.get("members") or []),
+                             "requested_on": data["requested_on"]}
+    elif action == "record_verification_report":
+        report = {k: payload[k] for k in ("found_income_6m", "found_property", "file", "note") if payload.get(k)}
+        report["report_on"] = data["report_on"]
+        case.verification = {**(case.verification or {}), "report": report}
+        data["report"] = report
+    elif action == "record_appraisal":
+        data["members"] = [{"name": m.name, "category": m.category, "signed": m.signed}
+                           for m in payload.get("panel") or []]
+    elif action == "review_opinion" and payload.get("assessed_income_6m") is not None:
+        data["assessed_income_6m"] = str(payload["assessed_income_6m"])
+        case.assessed_income_6m = Decimal(payload["assessed_income_6m"])
+    for key in ("signature_file", "scan_file", "fingerprint_file", "applicant_signature_file", "notice_file",
+                "visit_id", "findings"):
+        if payload.get(key):
+            data[key] = payload[key]
+
+
+CATEGORY_NAMES = {
+    "elderly": ("老年人", "Elderly"), "minor": ("未成年人", "Minors"),
+    "severely_disabled": ("重度残疾人", "Severely disabled"), "seriously_ill": ("重病患者", "Seriously ill"),
+}
 
 
 def member_categories(member: Member, on: dt.date, profile: Any) -> list[str]:
@@ -229,7 +263,7 @@ def benefit_working(case: Case, on: dt.date):
         schedule = profile.gradual_exit.percentages
         percentage = schedule[min(case.exit_month, len(schedule) - 1)] if schedule else 0
     return compute_benefit(
-        standard_monthly=standard.monthly(), household_income=Decimal(case.declared_income),
+        standard_monthly=standard.monthly(), household_income=Fraction(Decimal(case.assessed_income_6m)) / MONTHS,
         people=len(covered), method=profile.benefit.method, tiers=profile.tiers,
         supplement_rates=dict(profile.benefit.supplements),
         member_categories=[member_categories(m, on, profile) for m in covered], percentage=percentage)

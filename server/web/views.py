@@ -15,7 +15,7 @@ from server.extensions import db
 from server.models import Case
 from server.operations import OperationError
 from server.operations.accounts import sign_in
-from server.operations.cases import deadline_rows, visible_cases
+from server.operations.cases import CATEGORY_NAMES, deadline_rows, visible_cases
 from server.web import bp
 from server.web.auth import current_user, login_required
 
@@ -108,4 +108,15 @@ def healthz():
 @bp.app_context_processor
 def _inject():
     return {"current_user": current_user(), "lang": str(get_locale() or "zh"), "_": _,
-            "state_names": workflow.STATE_NAMES}
+            "state_names": workflow.STATE_NAMES, "rule_names": RULE_NAMES, "category_names": CATEGORY_NAMES}
+
+
+RULE_NAMES = {action: (rule.zh, rule.en) for action, rule in workflow.RULES.items()}
+
+
+@bp.app_template_filter("yuan")
+def yuan(value) -> str:
+    """Money for display: yuan with two decimals (exact values such as 6277/12 rounded here, for reading)."""
+    from server.domain.benefit import to_fen
+
+    return f"{to_fen(value):.2f}" if value is not None else ""

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from tests.browser.conftest import screenshot
-from tests.integration.conftest import org  # noqa: F401  (fixture)
 
 
-def test_sign_in_in_the_browser(live_server, page, org):  # noqa: F811
+def test_sign_in_in_the_browser(live_server, page, org):
     page.goto(live_server + "/")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     assert page.locator("h1").inner_text() == "工作人员登录"

@@ -90,7 +90,7 @@ def test_home_counts_only_the_users_own_unit(app, client, org):
     import datetime as dt
 
     from server.operations.cases import register_application
-    from tests.integration.conftest import id_number
+    from tests.conftest import id_number
 
     with app.app_context():
         from server.models import Unit

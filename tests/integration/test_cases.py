@@ -13,7 +13,7 @@ from server.models import AuditEntry, Case, CaseEvent, Unit, User
 from server.models.cases import AppendOnlyError
 from server.operations import OperationError
 from server.operations.cases import perform, register_application
-from tests.integration.conftest import id_number
+from tests.conftest import id_number
 
 DAY = dt.date(2025, 11, 3)  # a Monday
 
@@ -33,6 +33,14 @@ def register(org, *, unit="c1", actor="gc_case", region="410104", materials=None
     return register_application(community=community, members=kw.pop("members", members(region)),
                                 actor=db.session.get(User, getattr(org, actor)), today=DAY,
                                 materials=required if materials is None else materials, **kw)
+
+
+def declare(six_month_total: int):
+    from server.domain.declaration import parse_declaration
+
+    declaration, errors = parse_declaration({"income_wages_1": str(six_month_total)})
+    assert not errors
+    return declaration
 
 
 def counts():
@@ -80,7 +88,7 @@ def approval_steps(case, org, prefix, inv=("inv1", "inv2"), meeting=False):
 
 def test_guancheng_case_from_window_to_payment(app, org):
     with app.app_context():
-        case = register(org, declared_income=Decimal("300"))
+        case = register(org, declaration=declare(1800))
         walk(case, org, "gc_", approval_steps(case, org, "gc_"))
         assert case.status == "in_payment"
         # guancheng placeholder standard 700/month urban, 2 people, income 300: (700 - 150) * 2 = 1100.00
@@ -96,7 +104,7 @@ def test_guancheng_case_from_window_to_payment(app, org):
 
 def test_yijun_case_needs_the_meeting_and_pays_the_real_standard(app, org):
     with app.app_context():
-        case = register(org, unit="village", actor="yj_case", region="610222", declared_income=Decimal("500"),
+        case = register(org, unit="village", actor="yj_case", region="610222", declaration=declare(3000),
                         area="urban")
         steps = approval_steps(case, org, "yj_", inv=("inv1", "inv2"))
         walk(case, org, "yj_", steps[:7])

@@ -9,8 +9,7 @@ import pytest
 from server.extensions import db
 from server.models import Unit, User
 from server.operations.cases import perform, register_application
-from tests.conftest import sign_in
-from tests.integration.conftest import id_number
+from tests.conftest import id_number, sign_in
 
 
 def accepted_case(org, accepted_on: dt.date, seq: int, unit="c1"):

@@ -1,0 +1,71 @@
+"""Visits to a household: the team assigned, and each visit recorded (on paper or synced from phones)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Column, Date, DateTime, ForeignKey, Integer, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.extensions import db
+from server.models.cases import Case
+from server.models.users import User
+
+VISIT_KINDS = {
+    "home_visit": ("入户调查", "Home visit"),
+    "reinvestigation": ("重新调查核实", "Re-investigation"),
+    "rereview": ("复核", "Re-review"),
+    "spot_check": ("抽查", "Spot check"),
+}
+
+assignment_members = Table(
+    "assignment_members", db.metadata,
+    Column("assignment_id", ForeignKey("visit_assignments.id"), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+)
+
+
+class VisitAssignment(db.Model):
+    """A visit a team is asked to make; it appears on the team's phones."""
+
+    __tablename__ = "visit_assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="home_visit")
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | done | cancelled
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=lambda: dt.datetime.now(dt.UTC))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=lambda: dt.datetime.now(dt.UTC),
+                                                    index=True)
+
+    case: Mapped[Case] = relationship()
+    team: Mapped[list[User]] = relationship(secondary=assignment_members, order_by="User.id")
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+
+
+class Visit(db.Model):
+    """One visit as recorded: its findings, who went, and the signed form or attachments."""
+
+    __tablename__ = "visits"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # a UUID (made on the phone for synced visits)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("visit_assignments.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="home_visit")
+    source: Mapped[str] = mapped_column(String(10), default="paper")  # paper | device
+    visit_on: Mapped[dt.date] = mapped_column(Date)
+    investigator_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    findings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    attachments: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # role -> sha256 (or list)
+    status: Mapped[str] = mapped_column(String(12), default="recorded")
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=lambda: dt.datetime.now(dt.UTC))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    case: Mapped[Case] = relationship()
+    assignment: Mapped[VisitAssignment | None] = relationship()
+    recorded_by: Mapped[User] = relationship(foreign_keys=[recorded_by_id])

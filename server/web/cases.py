@@ -1,0 +1,342 @@
+"""The console's case screens: search, intake, the case page with its actions, printable documents."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import abort, redirect, render_template, request, send_file, url_for
+from sqlalchemy import or_, select
+from werkzeug.datastructures import MultiDict
+
+from server import services, today
+from server.domain import workflow
+from server.domain.declaration import INCOME_SOURCES, MONTHS, PROPERTY_ITEMS, parse_declaration
+from server.extensions import db
+from server.models import Case, CaseEvent, Member, Unit, User, Visit, VisitAssignment
+from server.models.households import HOUSEHOLD_CLASSES, MEMBER_FLAGS, RELATIONS
+from server.models.orgs import LEVEL_NAMES, OFFICE_LEVELS
+from server.operations import OperationError
+from server.operations.cases import (
+    actor_of,
+    benefit_working,
+    perform,
+    register_application,
+    state_of,
+    visible_cases,
+)
+from server.operations.visits import assign_visit, record_paper_visit
+from server.web import bp
+from server.web.auth import current_user, login_required
+from server.web.forms import READERS, FormError, Reader
+
+MEMBER_ROWS = 8
+OFFICE_ROLES = ("caseworker", "leader", "director")
+
+
+def _case_or_404(case_id: int) -> Case:
+    """The case if the signed-in user may see it; otherwise 404 (other units' cases do not exist for them)."""
+    case = db.session.get(Case, case_id)
+    if case is None or not workflow.can_read(actor_of(current_user()), state_of(case)):
+        abort(404)
+    return case
+
+
+@bp.get("/cases")
+@login_required
+def case_list():
+    user = current_user()
+    query = visible_cases(user)
+    q = (request.args.get("q") or "").strip()
+    status = request.args.get("status") or ""
+    if status and status not in workflow.STATES:
+        abort(400)
+    if status:
+        query = query.where(Case.status == status)
+    if q:
+        like = f"%{q}%"
+        members = select(Member.household_id).where(or_(Member.name.like(like), Member.id_number == q.upper()))
+        query = query.where(or_(Case.household_id.in_(members), Case.number.like(like)))
+    cases = db.session.scalars(query.order_by(Case.id.desc()).limit(200)).all()
+    return render_template("cases/list.html", cases=cases, q=q, status=status)
+
+
+# --- intake -----------------------------------------------------------------------------------
+
+def _communities(user: User) -> list[Unit]:
+    office = db.session.get(Unit, user.unit_id)
+    return [u for u in office.children if u.level in ("community", "village")]
+
+
+def _intake_form(user: User, form=None, error=None, status: int = 200):
+    office = user.unit
+    profile = services().profiles[office.profile_id]
+    return render_template("cases/new.html", office=office, profile=profile, communities=_communities(user),
+                           form=form or MultiDict(), error=error, rows=range(MEMBER_ROWS), relations=RELATIONS,
+                           classes=HOUSEHOLD_CLASSES, flags=MEMBER_FLAGS, sources=INCOME_SOURCES,
+                           items=PROPERTY_ITEMS, months=range(1, MONTHS + 1)), status
+
+
+def _require_caseworker(user: User) -> None:
+    if user.role != "caseworker" or user.unit.level not in OFFICE_LEVELS:
+        abort(403)
+
+
+@bp.get("/cases/new")
+@login_required
+def intake():
+    user = current_user()
+    _require_caseworker(user)
+    return _intake_form(user)
+
+
+@bp.post("/cases/new")
+@login_required
+def intake_submit():
+    user = current_user()
+    _require_caseworker(user)
+    form = request.form
+    members = []
+    for i in range(MEMBER_ROWS):
+        name, number = form.get(f"m{i}_name", "").strip(), form.get(f"m{i}_id", "").strip()
+        if not name and not number:
+            continue
+        member = {"name": name, "id_number": number, "relation": form.get(f"m{i}_relation") or "other",
+                  "hukou_place": form.get(f"m{i}_hukou", "").strip(),
+                  "co_residing": form.get(f"m{i}_co_residing") == "1", "covered": form.get(f"m{i}_covered") == "1"}
+        member.update({flag: form.get(f"m{i}_{flag}") == "1" for flag in MEMBER_FLAGS})
+        members.append(member)
+    declaration, errors = parse_declaration(form)
+    if errors:
+        err = FormError([(e.field, e.message, e.message_en) for e in errors])
+        return _intake_form(user, form, err, 422)
+    try:
+        community = db.session.get(Unit, int(form.get("community") or 0))
+    except ValueError:
+        community = None
+    if community is None or community not in _communities(user):
+        return _intake_form(user, form, FormError([("community", "请选择申请人户籍所在的社区（村）",
+                                                    "choose the applicant's community or village")]), 422)
+    try:
+        case = register_application(
+            community=community, members=members, actor=user, today=today(), address=form.get("address", "").strip(),
+            area=form.get("area", "urban"), household_class=form.get("household_class", "stable"),
+            phone=form.get("phone", "").strip(), materials=form.getlist("materials"), declaration=declaration,
+            submitted_by_committee=form.get("committee") == "1", staff_relative=form.get("staff_relative") == "1",
+            staff_relative_note=form.get("staff_relative_note", "").strip()[:200])
+    except OperationError as exc:
+        db.session.rollback()
+        return _intake_form(user, form, exc, exc.status)
+    return redirect(url_for("web.case_detail", case_id=case.id))
+
+
+# --- the case page ----------------------------------------------------------------------------
+
+def _board_choices(case: Case, profile) -> list[Unit]:
+    """Notice boards the profile says a case is publicised on: its community/village, that unit's
+    natural villages, and the office itself when the profile lists township-level boards."""
+    levels = set(profile.publicity.board_levels)
+    out = [u for u in [case.office] if u.level in levels or ("township" in levels and u.level in OFFICE_LEVELS)]
+    out += [u for u in [case.community] if u.level in levels]
+    out += [u for u in case.community.children if u.level in levels]
+    return out
+
+
+def _detail(case: Case, error=None, status: int = 200, form=None):
+    user = current_user()
+    svc = services()
+    profile = svc.profiles[case.profile_id]
+    state = state_of(case)
+    actions = workflow.allowed_actions(state, actor_of(user), profile)
+    working = None
+    if case.status in ("publicity_closed", "approved", "certified", "in_payment", "rereview", "gradual_exit") or \
+            "approve" in actions:
+        try:
+            working = benefit_working(case, today())
+        except OperationError as exc:
+            working = exc
+    investigators = db.session.scalars(select(User).where(User.role == "investigator", User.active.is_(True),
+                                                          User.unit_id.in_(state.lineage))).all()
+    investigators = [u for u in investigators if workflow.in_scope(actor_of(u), state)]
+    assignments = db.session.scalars(select(VisitAssignment).where(VisitAssignment.case_id == case.id)
+                                     .order_by(VisitAssignment.id)).all()
+    visits = db.session.scalars(select(Visit).where(Visit.case_id == case.id).order_by(Visit.created_at)).all()
+    users = {u.id: u for u in db.session.scalars(select(User).where(
+        User.id.in_({e.actor_id for e in case.events if e.actor_id} | {i for v in visits for i in v.investigator_ids}
+                    | {u.id for u in investigators})))}
+    missing = workflow.missing_materials(profile, case.materials)
+    return render_template(
+        "cases/detail.html", case=case, profile=profile, actions=actions, state=state,
+        deadlines=workflow.pending_deadlines(state, profile, svc.calendar), error=error, form=form or MultiDict(),
+        working=working, investigators=investigators, assignments=assignments, visits=visits, users=users,
+        missing=missing, boards=_board_choices(case, profile), panel_categories=workflow.PANEL_CATEGORIES,
+        step_names=workflow.STEP_NAMES, sources=INCOME_SOURCES, items=PROPERTY_ITEMS,
+        can_assign=user.role == "caseworker" and case.status == "accepted",
+        can_paper_visit=user.role == "caseworker" and "record_home_visit" in actions,
+        office_staff=user.role in OFFICE_ROLES or user.role == "investigator", today=today(),
+        level_names=LEVEL_NAMES, relations=RELATIONS, classes=HOUSEHOLD_CLASSES,
+        default_valid_until=_valid_until(today(), profile.certificate.validity_months)), status
+
+
+def _valid_until(start: dt.date, months: int) -> dt.date:
+    month = start.month - 1 + months
+    year, month = start.year + month // 12, month % 12 + 1
+    last = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31,
+            30, 31][month - 1]
+    return dt.date(year, month, min(start.day, last)) - dt.timedelta(days=1)
+
+
+@bp.get("/cases/<int:case_id>")
+@login_required
+def case_detail(case_id: int):
+    return _detail(_case_or_404(case_id))
+
+
+@bp.post("/cases/<int:case_id>/act/<action>")
+@login_required
+def case_action(case_id: int, action: str):
+    case = _case_or_404(case_id)
+    reader_fn = READERS.get(action)
+    if reader_fn is None:
+        abort(404)
+    user = current_user()
+    reader = Reader(request.form, request.files, user, today())
+    try:
+        payload = reader_fn(reader, case)
+        reader.done()
+        perform(case, action, user, payload, today=today(), remote_addr=request.remote_addr or "")
+    except (FormError, OperationError) as exc:
+        db.session.rollback()
+        return _detail(case, exc, exc.status, request.form)
+    return redirect(url_for("web.case_detail", case_id=case.id) + f"#{action}")
+
+
+@bp.post("/cases/<int:case_id>/assign")
+@login_required
+def case_assign(case_id: int):
+    case = _case_or_404(case_id)
+    reader = Reader(request.form, request.files, current_user(), today())
+    team = reader.ids("team")
+    try:
+        reader.done()
+        assign_visit(case, current_user(), team, today=today(), note=reader.text("note", 500))
+    except (FormError, OperationError) as exc:
+        db.session.rollback()
+        return _detail(case, exc, exc.status, request.form)
+    return redirect(url_for("web.case_detail", case_id=case.id) + "#visits")
+
+
+@bp.post("/cases/<int:case_id>/paper-visit")
+@login_required
+def case_paper_visit(case_id: int):
+    case = _case_or_404(case_id)
+    user = current_user()
+    if user.role != "caseworker":
+        abort(403)
+    reader = Reader(request.form, request.files, user, today())
+    team, signed = reader.ids("team"), reader.ids("signed")
+    visit_on = reader.date("visit_on", "入户调查日期", "Visit date")
+    income = reader.money("found_income_6m", "调查核实的6个月收入", "Income found over 6 months")
+    findings = {"found_income_6m": str(income) if income is not None else "",
+                "property": reader.text("found_property"), "living": reader.text("living"),
+                "opinion": reader.text("opinion")}
+    scan = reader.upload("scan", documents=True, required=True)
+    try:
+        reader.done()
+        record_paper_visit(case, user, team_ids=team, signed_ids=signed, applicant_signed=reader.flag("applicant_signed"),
+                           visit_on=visit_on, findings=findings, scan_file=scan, today=today())
+    except (FormError, OperationError) as exc:
+        db.session.rollback()
+        return _detail(case, exc, exc.status, request.form)
+    return redirect(url_for("web.case_detail", case_id=case.id) + "#visits")
+
+
+# --- printing ---------------------------------------------------------------------------------
+
+PRINTS = ("approval_form", "missing_notice", "refusal_notice", "visit_form", "appraisal_record", "certificate")
+
+
+def _last_event(case: Case, action: str) -> CaseEvent | None:
+    return next((e for e in reversed(case.events) if e.action == action), None)
+
+
+@bp.get("/cases/<int:case_id>/print/<doc>")
+@login_required
+def case_print(case_id: int, doc: str):
+    case = _case_or_404(case_id)
+    if doc not in PRINTS:
+        abort(404)
+    profile = services().profiles[case.profile_id]
+    events = {a: _last_event(case, a) for a in workflow.RULES}
+    needed = {"missing_notice": "notify_missing", "refusal_notice": "refuse", "visit_form": "record_home_visit",
+              "appraisal_record": "record_appraisal", "certificate": "issue_certificate"}.get(doc)
+    if needed and events.get(needed) is None:
+        abort(404)
+    users = {u.id: u for u in db.session.scalars(select(User).where(
+        User.id.in_({e.actor_id for e in case.events if e.actor_id} | set(
+            (events["record_home_visit"].data.get("team") if events.get("record_home_visit") else []) or []))))}
+    working = None
+    if doc in ("approval_form", "certificate") and case.amount is not None:
+        working = benefit_working(case, case.decided_on or today())
+    qr_svg = None
+    if doc == "certificate" and case.certificate_token:
+        from server.qr import svg
+
+        qr_svg = svg(url_for("web.certificate_check", token=case.certificate_token, _external=True))
+    return render_template(f"print/{doc}.html", case=case, profile=profile, events=events, users=users,
+                           working=working, qr_svg=qr_svg, panel_categories=workflow.PANEL_CATEGORIES,
+                           relations=RELATIONS, sources=INCOME_SOURCES, items=PROPERTY_ITEMS, today=today())
+
+
+# --- attachments ------------------------------------------------------------------------------
+
+@bp.get("/files/<sha>/<variant>")
+@login_required
+def attachment(sha: str, variant: str):
+    """An uploaded file, for staff of the uploader's office (and the bureau above it)."""
+    from server.models.attachments import Attachment
+    from server.operations.attachments import store
+
+    if variant not in ("original", "display", "thumb") or len(sha) != 64:
+        abort(404)
+    att = db.session.get(Attachment, sha.lower())
+    if att is None:
+        abort(404)
+    user = current_user()
+    uploader = db.session.get(User, att.uploaded_by_id) if att.uploaded_by_id else None
+    office = uploader.unit.office() if uploader else None
+    viewer_office = user.unit.office()
+    allowed = office is not None and ((viewer_office is not None and viewer_office.id == office.id) or
+                                      (user.role == "bureau_supervisor" and user.unit_id == office.parent_id))
+    if not allowed:
+        abort(404)
+    st = store()
+    path = {"original": st.original_path, "display": st.display_path, "thumb": st.thumb_path}[variant](att.sha256)
+    if path is None or not path.exists():
+        abort(404)
+    mime = att.mime if variant == "original" else ("image/png" if path.suffix == ".png" else "image/jpeg")
+    # Originals are kept byte for byte (a PDF, or a photo as the phone made it): download, never render inline.
+    response = send_file(path, mimetype=mime, max_age=3600, as_attachment=variant == "original",
+                         download_name=f"{att.sha256[:12]}{_SUFFIX.get(att.mime, '')}")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+_SUFFIX = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}
+
+
+# --- the public certificate check (the certificate's QR code) ----------------------------------
+
+@bp.get("/v/<token>")
+def certificate_check(token: str):
+    from server.domain.masking import mask_name
+
+    case = db.session.scalar(select(Case).where(Case.certificate_token == token)) if len(token) < 64 else None
+    if case is None:
+        return render_template("public/certificate.html", case=None), 404
+    head = case.household.head
+    in_force = case.status in ("certified", "in_payment", "rereview", "gradual_exit") and \
+        case.certificate_until is not None and case.certificate_until >= today()
+    return render_template("public/certificate.html", case=case, head=mask_name(head.name) if head else "",
+                           in_force=in_force, people=len(case.household.covered), today=today())
+

@@ -1,0 +1,214 @@
+"""Reading the console's forms into the payloads the operations take.  No rule of the procedure lives
+here: this only turns strings into dates, numbers, ids and stored files, and reports every field that
+cannot be read, all at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from werkzeug.datastructures import FileStorage, MultiDict
+
+from server.domain.declaration import amount
+from server.models import Case, User
+from server.operations import OperationError
+from server.operations import attachments as files
+
+
+class FormError(Exception):
+    """One or more fields could not be read.  ``errors`` is a list of (field, zh, en)."""
+
+    status = 422
+
+    def __init__(self, errors: list[tuple[str, str, str]]):
+        self.errors = errors
+        super().__init__("; ".join(e[2] for e in errors))
+
+    @property
+    def message(self) -> str:
+        return "；".join(e[1] for e in self.errors)
+
+    @property
+    def message_en(self) -> str:
+        return "; ".join(e[2] for e in self.errors)
+
+
+class Reader:
+    """Collects field errors while reading a form."""
+
+    def __init__(self, form: MultiDict, files_: MultiDict | None = None, user: User | None = None,
+                 today: dt.date | None = None):
+        self.form, self.files, self.user = form, files_ or MultiDict(), user
+        self.today = today or dt.date.today()
+        self.errors: list[tuple[str, str, str]] = []
+
+    def fail(self, field: str, zh: str, en: str) -> None:
+        self.errors.append((field, zh, en))
+
+    def text(self, key: str, limit: int = 2000) -> str:
+        return (self.form.get(key) or "").strip()[:limit]
+
+    def flag(self, key: str) -> bool:
+        return self.form.get(key) in ("1", "on", "true", "yes")
+
+    def date(self, key: str, zh: str, en: str, default: dt.date | None = None) -> dt.date | None:
+        raw = (self.form.get(key) or "").strip()
+        if not raw:
+            if default is None:
+                self.fail(key, f"请填写{zh}", f"{en} is required")
+            return default
+        try:
+            if len(raw) != 10:
+                raise ValueError(raw)
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            self.fail(key, f"{zh}应为 YYYY-MM-DD 格式的日期", f"{en} must be a YYYY-MM-DD date")
+            return default
+
+    def ids(self, key: str) -> list[int]:
+        out = []
+        for raw in self.form.getlist(key):
+            try:
+                out.append(int(raw))
+            except ValueError:
+                self.fail(key, "选择无效", "invalid selection")
+        return out
+
+    def money(self, key: str, zh: str, en: str):
+        value = amount(self.form.get(key, ""))
+        if value is None:
+            self.fail(key, f"{zh}应为不小于0、最多两位小数的金额", f"{en} must be an amount (0 or more, 2 decimals)")
+        return value
+
+    def upload(self, key: str, *, documents: bool = False, required: bool = False) -> str | None:
+        f: FileStorage | None = self.files.get(key)
+        if f is None or not f.filename:
+            if required:
+                self.fail(key, "请上传文件", "a file is required")
+            return None
+        try:
+            return files.save(f.read(), declared_type=f.mimetype, user=self.user, documents=documents)
+        except OperationError as exc:
+            self.fail(key, exc.message, exc.message_en)
+            return None
+
+    def signature(self, key: str, *, required: bool = True) -> str | None:
+        value = (self.form.get(key) or "").strip()
+        if not value:
+            if required:
+                self.fail(key, "请在签名框内手写签名", "draw the signature in the box")
+            return None
+        try:
+            return files.save_data_url(value, user=self.user)
+        except OperationError as exc:
+            self.fail(key, exc.message, exc.message_en)
+            return None
+
+    def done(self) -> None:
+        if self.errors:
+            raise FormError(self.errors)
+
+
+# --- one reader per workflow action: form -> payload --------------------------------------------
+
+def _accept(r: Reader, case: Case) -> dict[str, Any]:
+    p = {"materials": r.form.getlist("materials"), "applicant_signed": r.flag("applicant_signed"),
+         "accepted_on": r.date("accepted_on", "受理日期", "Acceptance date", r.today)}
+    p["applicant_signature_file"] = r.signature("applicant_signature", required=False)
+    p["fingerprint_file"] = r.upload("fingerprint")
+    p["applicant_signed"] = p["applicant_signed"] or bool(p["applicant_signature_file"])
+    p["fingerprint"] = bool(p["fingerprint_file"]) or r.flag("fingerprint")
+    return p
+
+
+def _notify_missing(r: Reader, case: Case) -> dict[str, Any]:
+    return {"materials": r.form.getlist("materials")}
+
+
+def _abandon(r: Reader, case: Case) -> dict[str, Any]:
+    return {"reason": r.text("reason")}
+
+
+def _request_verification(r: Reader, case: Case) -> dict[str, Any]:
+    members = [m.name for m in case.household.members if str(m.id) in r.form.getlist("members")]
+    return {"members": members, "requested_on": r.date("requested_on", "核对发起日期", "Request date", r.today)}
+
+
+def _record_verification_report(r: Reader, case: Case) -> dict[str, Any]:
+    found = r.money("found_income_6m", "核对出的6个月收入", "Income found over 6 months")
+    return {"report_on": r.date("report_on", "报告日期", "Report date", r.today),
+            "found_income_6m": str(found) if found is not None else None,
+            "found_property": r.text("found_property"), "note": r.text("note"),
+            "file": r.upload("report_file", documents=True)}
+
+
+def _record_appraisal(r: Reader, case: Case) -> dict[str, Any]:
+    names, cats = r.form.getlist("panel_name"), r.form.getlist("panel_category")
+    signed = set(r.form.getlist("panel_signed"))
+    panel = [{"name": n.strip(), "category": c, "signed": str(i) in signed}
+             for i, (n, c) in enumerate(zip(names, cats, strict=False)) if n.strip()]
+    return {"panel": panel, "minutes": r.text("minutes", 20000), "conclusion": r.form.get("conclusion"),
+            "appraisal_on": r.date("appraisal_on", "评议日期", "Appraisal date", r.today),
+            "scan_file": r.upload("scan", documents=True)}
+
+
+def _review_opinion(r: Reader, case: Case) -> dict[str, Any]:
+    assessed = r.money("assessed_income_6m", "认定的6个月家庭收入", "Assessed 6-month income")
+    return {"recommendation": r.form.get("recommendation"), "opinion": r.text("opinion"),
+            "assessed_income_6m": assessed}
+
+
+def _signed(r: Reader, case: Case) -> dict[str, Any]:
+    sha = r.signature("signature")
+    return {"signature": sha, "signature_file": sha, "opinion": r.text("opinion")}
+
+
+def _record_meeting(r: Reader, case: Case) -> dict[str, Any]:
+    return {"record": r.text("record", 20000), "decision": r.form.get("decision")}
+
+
+def _open_publicity(r: Reader, case: Case) -> dict[str, Any]:
+    return {"boards": r.form.getlist("boards")}
+
+
+def _record_objection(r: Reader, case: Case) -> dict[str, Any]:
+    return {"text": r.text("text"), "source": r.form.get("source") or "window"}
+
+
+def _resolve_objection(r: Reader, case: Case) -> dict[str, Any]:
+    return {"finding": r.text("finding"), "outcome": r.form.get("outcome")}
+
+
+def _refuse(r: Reader, case: Case) -> dict[str, Any]:
+    return {"reasons": r.text("reasons")}
+
+
+def _issue_certificate(r: Reader, case: Case) -> dict[str, Any]:
+    return {"number": r.text("number", 40),
+            "valid_from": r.date("valid_from", "有效期起", "Valid from", r.today),
+            "valid_until": r.date("valid_until", "有效期至", "Valid until")}
+
+
+def _reasons(r: Reader, case: Case) -> dict[str, Any]:
+    return {"reasons": r.text("reasons"), "reason": r.text("reason")}
+
+
+def _complete_rereview(r: Reader, case: Case) -> dict[str, Any]:
+    return {"outcome": r.form.get("outcome"), "reasons": r.text("reasons")}
+
+
+def _nothing(r: Reader, case: Case) -> dict[str, Any]:
+    return {}
+
+
+READERS: dict[str, Callable[[Reader, Case], dict[str, Any]]] = {
+    "accept": _accept, "notify_missing": _notify_missing, "abandon": _abandon,
+    "request_verification": _request_verification, "record_verification_report": _record_verification_report,
+    "record_appraisal": _record_appraisal, "review_opinion": _review_opinion, "sign_review": _signed,
+    "record_meeting": _record_meeting, "open_publicity": _open_publicity, "record_objection": _record_objection,
+    "resolve_objection": _resolve_objection, "close_publicity": _nothing, "approve": _signed, "refuse": _refuse,
+    "issue_certificate": _issue_certificate, "start_payment": _nothing, "start_rereview": _reasons,
+    "complete_rereview": _complete_rereview, "start_gradual_exit": _reasons, "finish_gradual_exit": _nothing,
+    "stop": _reasons,
+}

@@ -1,0 +1,444 @@
+"""The attachment store on a temporary root, with every image made by Pillow here (no binary fixtures)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageFile, features
+from PIL.PngImagePlugin import PngInfo
+from PIL.TiffImagePlugin import IFDRational
+
+from server import storage
+from server.storage import DOCUMENT_TYPES, IMAGE_TYPES, AttachmentError, AttachmentStore
+from tests.unit.test_purity import imported_modules, offending
+
+EXIF_IFD, GPS_IFD = 0x8769, 0x8825
+ORIENTATION, DATETIME, DATETIME_ORIGINAL = 0x0112, 0x0132, 0x9003
+OFFSET_TIME, OFFSET_TIME_ORIGINAL = 0x9010, 0x9011
+
+
+# ---------------------------------------------------------------------- builders
+
+
+def gradient(size=(60, 40)) -> Image.Image:
+    """An RGB image with detail in it, so that a JPEG of it has a long scan to truncate."""
+    base = Image.linear_gradient("L").resize(size)
+    return Image.merge("RGB", (base, base.rotate(90), base.transpose(Image.Transpose.FLIP_LEFT_RIGHT)))
+
+
+def jpeg(image: Image.Image | None = None, **save) -> bytes:
+    buffer = io.BytesIO()
+    (image or gradient()).save(buffer, "JPEG", quality=90, **save)
+    return buffer.getvalue()
+
+
+def png(image: Image.Image | None = None, **save) -> bytes:
+    buffer = io.BytesIO()
+    (image or gradient()).save(buffer, "PNG", **save)
+    return buffer.getvalue()
+
+
+def encode(image: Image.Image, fmt: str, **save) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **save)
+    return buffer.getvalue()
+
+
+def r(value, denominator=1) -> IFDRational:
+    return IFDRational(value, denominator)
+
+
+def make_exif(*, orientation=None, datetime=None, original=None, offset=None, offset_original=None,
+              gps=None) -> Image.Exif:
+    exif = Image.Exif()
+    if orientation is not None:
+        exif[ORIENTATION] = orientation
+    if datetime is not None:
+        exif[DATETIME] = datetime
+    sub = exif.get_ifd(EXIF_IFD)
+    if original is not None:
+        sub[DATETIME_ORIGINAL] = original
+    if offset is not None:
+        sub[OFFSET_TIME] = offset
+    if offset_original is not None:
+        sub[OFFSET_TIME_ORIGINAL] = offset_original
+    if gps is not None:
+        exif.get_ifd(GPS_IFD).update(gps)
+    return exif
+
+
+# 30°15'36" N, 120°30'0" W (signed: west is negative), 62.5 m below sea level.
+GPS_TAGS = {1: "N", 2: (r(30), r(15), r(36)), 3: "W", 4: (r(120), r(30), r(0)), 5: b"\x01", 6: r(125, 2)}
+
+
+def with_new_ihdr_size(data: bytes, width: int, height: int) -> bytes:
+    """The same PNG claiming other dimensions, with a valid IHDR checksum (the pixels do not follow)."""
+    ihdr = bytearray(data[12:29])  # type + 13 bytes of data
+    ihdr[4:8] = width.to_bytes(4, "big")
+    ihdr[8:12] = height.to_bytes(4, "big")
+    return data[:12] + bytes(ihdr) + zlib.crc32(bytes(ihdr)).to_bytes(4, "big") + data[33:]
+
+
+def pdf(trailer: bytes = b"%%EOF\n") -> bytes:
+    return (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+            b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n"
+            b"trailer << /Root 1 0 R >>\n" + trailer)
+
+
+def apng() -> bytes:
+    frames = [Image.new("RGB", (8, 8), colour) for colour in ("red", "blue")]
+    return encode(frames[0], "PNG", save_all=True, append_images=frames[1:])
+
+
+def webp() -> bytes:
+    if features.check("webp"):
+        return encode(gradient(), "WEBP")
+    return b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(24)
+
+
+def files_under(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def store(tmp_path) -> AttachmentStore:
+    return AttachmentStore(tmp_path / "attachments")
+
+
+# ---------------------------------------------------------------------- accepted files
+
+
+def test_jpeg_with_exif_is_stored_with_metadata_as_data_and_a_clean_upright_display_copy(store):
+    exif = make_exif(orientation=6, datetime="2024:03:16 10:00:00", original="2024:03:15 09:30:00",
+                     gps=GPS_TAGS)
+    data = jpeg(gradient((60, 40)), exif=exif)
+
+    result = store.ingest(data, declared_type="image/jpeg", expected_sha256=sha(data))
+
+    digest = sha(data)
+    assert result.sha256 == digest
+    assert (result.size, result.mime, result.created) == (len(data), "image/jpeg", True)
+    assert result.captured_at == "2024-03-15T09:30:00"
+    assert result.gps == {"latitude": 30.26, "longitude": -120.5, "altitude": -62.5}
+    assert (result.width, result.height) == (40, 60)  # as displayed: orientation 6 turns it upright
+    assert result.display_path == f"display/{digest[:2]}/{digest[2:4]}/{digest}.jpg"
+    assert result.thumb_path == f"thumbs/{digest[:2]}/{digest[2:4]}/{digest}.jpg"
+
+    original = store.root / "originals" / digest[:2] / digest[2:4] / digest
+    assert original.read_bytes() == data
+    with store.open_original(digest.upper()) as handle:
+        assert handle.read() == data
+    assert store.exists(digest)
+    assert store.original_path(digest) == original
+    assert store.display_path(digest) == store.root / result.display_path
+    assert store.thumb_path(digest) == store.root / result.thumb_path
+
+    for relative in (result.display_path, result.thumb_path):
+        raw = (store.root / relative).read_bytes()
+        with Image.open(store.root / relative) as shown:
+            assert shown.format == "JPEG"
+            assert len(shown.getexif()) == 0
+            assert "exif" not in shown.info
+            assert shown.width < shown.height  # rotated: 60x40 stored sideways, 40x60 upright
+        assert b"Exif" not in raw
+    with Image.open(store.root / result.display_path) as shown:
+        assert shown.size == (40, 60)
+
+
+def test_the_same_bytes_twice_are_stored_once(store):
+    data = jpeg()
+    first = store.ingest(data, declared_type="image/jpeg")
+    before = {name: (store.root / name).stat().st_mtime_ns for name in files_under(store.root)}
+
+    second = store.ingest(data, declared_type=None, expected_sha256=sha(data))
+
+    assert (first.created, second.created) == (True, False)
+    assert second.sha256 == first.sha256 and second.display_path == first.display_path
+    assert len(before) == 3  # original, display, thumbnail
+    assert {name: (store.root / name).stat().st_mtime_ns for name in files_under(store.root)} == before
+
+
+def test_a_missing_display_copy_is_made_again_on_the_next_upload(store):
+    data = png()
+    first = store.ingest(data, declared_type="image/png")
+    (store.root / first.display_path).unlink()
+
+    again = store.ingest(data, declared_type="image/png")
+
+    assert again.created is False
+    assert (store.root / first.display_path).is_file()
+
+
+@pytest.mark.parametrize("chunk", ["tEXt", "zTXt", "iTXt"])
+def test_png_text_chunks_and_exif_are_not_in_the_display_copy(store, chunk):
+    info = PngInfo()
+    if chunk == "tEXt":
+        info.add_text("Comment", "secret-note")
+    elif chunk == "zTXt":
+        info.add_text("Comment", "secret-note", zip=True)
+    else:
+        info.add_itxt("Comment", "secret-note 秘密")
+    data = png(pnginfo=info, exif=make_exif(datetime="2023:01:02 03:04:05"))
+    with Image.open(io.BytesIO(data)) as check:
+        check.load()
+        assert check.text["Comment"].startswith("secret-note")  # the chunk really is in the input
+
+    result = store.ingest(data, declared_type="image/png")
+
+    assert result.captured_at == "2023-01-02T03:04:05"  # PNG eXIf read before stripping
+    for relative in (result.display_path, result.thumb_path):
+        raw = (store.root / relative).read_bytes()
+        for marker in (b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"secret", b"Comment"):
+            assert marker not in raw
+        with Image.open(store.root / relative) as shown:
+            shown.load()
+            assert shown.text == {}
+            assert len(shown.getexif()) == 0
+
+
+def test_jpeg_comment_icc_and_xmp_are_not_in_the_display_copy(store):
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><secret-xmp/></x:xmpmeta>'
+    data = jpeg(comment=b"secret-comment", icc_profile=b"secret-icc" * 20, xmp=xmp)
+    assert b"secret-comment" in data and b"secret-icc" in data and b"secret-xmp" in data
+
+    result = store.ingest(data, declared_type="image/jpeg")
+
+    raw = (store.root / result.display_path).read_bytes()
+    assert b"secret" not in raw
+    with Image.open(store.root / result.display_path) as shown:
+        assert not {"comment", "icc_profile", "xmp", "exif"} & set(shown.info)
+
+
+def test_thumbnail_is_at_most_320_on_the_long_side(store):
+    data = png(gradient((1000, 500)))
+    result = store.ingest(data, declared_type="image/png")
+    with Image.open(store.root / result.display_path) as shown:
+        assert shown.size == (1000, 500)
+    with Image.open(store.root / result.thumb_path) as thumb:
+        assert thumb.size == (320, 160)
+        assert thumb.format == "PNG"
+
+
+@pytest.mark.parametrize("image, mode", [
+    (Image.new("P", (10, 10), 3), "RGB"),
+    (Image.new("RGBA", (10, 10), (1, 2, 3, 100)), "RGBA"),
+    (Image.new("LA", (10, 10), (9, 200)), "LA"),
+    (Image.new("I;16", (10, 10), 40000), "L"),
+    (Image.new("1", (10, 10), 1), "1"),
+])
+def test_png_modes_are_kept_or_made_displayable(store, image, mode):
+    result = store.ingest(png(image), declared_type="image/png")
+    with Image.open(store.root / result.display_path) as shown:
+        assert shown.mode == mode
+
+
+def test_cmyk_jpeg_gets_an_rgb_display_copy(store):
+    result = store.ingest(jpeg(gradient().convert("CMYK")), declared_type="image/jpeg")
+    with Image.open(store.root / result.display_path) as shown:
+        assert shown.mode == "RGB"
+
+
+def test_jpeg_with_junk_after_eoi_is_kept_as_sent_but_displayed_re_encoded(store):
+    data = jpeg() + b"<script>alert(1)</script>"
+    result = store.ingest(data, declared_type="image/jpeg")
+    with store.open_original(result.sha256) as handle:
+        assert handle.read() == data
+    assert b"<script>" not in (store.root / result.display_path).read_bytes()
+
+
+@pytest.mark.parametrize("declared", [None, "", "image/jpeg", "IMAGE/JPEG", "image/jpeg; charset=binary",
+                                      "image/jpg", "image/pjpeg"])
+def test_declared_jpeg_spellings_are_accepted(store, declared):
+    assert store.ingest(jpeg(), declared_type=declared).mime == "image/jpeg"
+
+
+def test_pdf_is_accepted_as_a_document_with_no_display_copy(store):
+    data = pdf()
+    result = store.ingest(data, declared_type="application/pdf", allowed=DOCUMENT_TYPES)
+    assert (result.mime, result.created, result.width, result.height) == ("application/pdf", True, None, None)
+    assert (result.display_path, result.thumb_path, result.captured_at, result.gps) == (None,) * 4
+    assert files_under(store.root) == [f"originals/{result.sha256[:2]}/{result.sha256[2:4]}/{result.sha256}"]
+    assert store.display_path(result.sha256) is None and store.thumb_path(result.sha256) is None
+
+
+# ---------------------------------------------------------------------- EXIF as data
+
+
+@pytest.mark.parametrize("exif, captured_at, gps", [
+    pytest.param(make_exif(), None, None, id="no-exif"),
+    pytest.param(make_exif(datetime="2022:12:31 23:59:59"), "2022-12-31T23:59:59", None, id="datetime-only"),
+    pytest.param(make_exif(datetime="2022:12:31 23:59:59", original="0000:00:00 00:00:00"),
+                 "2022-12-31T23:59:59", None, id="blank-original-falls-back"),
+    pytest.param(make_exif(original="2024:02:29 08:00:00", offset_original="+08:00"),
+                 "2024-02-29T08:00:00+08:00", None, id="recorded-offset-kept"),
+    pytest.param(make_exif(original="2024:02:29 08:00:00", offset_original="local"),
+                 "2024-02-29T08:00:00", None, id="junk-offset-dropped"),
+    pytest.param(make_exif(datetime="garbage"), None, None, id="unparsable-time"),
+    pytest.param(make_exif(gps={1: "S", 2: (r(33), r(51), r(54)), 3: "E", 4: (r(151), r(12), r(36))}),
+                 None, {"latitude": -33.865, "longitude": 151.21}, id="south-east-no-altitude"),
+    pytest.param(make_exif(gps={1: "N", 2: (r(39), r(54), r(2718, 100)), 3: "E", 4: (r(116), r(23), r(0)),
+                                5: 0, 6: r(44)}),
+                 None, {"latitude": 39.90755, "longitude": 116.3833333, "altitude": 44.0}, id="beijing"),
+    pytest.param(make_exif(gps={2: (r(30), r(0), r(0)), 4: (r(120), r(0), r(0))}), None, None,
+                 id="no-hemisphere-no-guess"),
+    pytest.param(make_exif(gps={1: "N", 2: (r(95), r(0), r(0)), 3: "E", 4: (r(120), r(0), r(0))}), None, None,
+                 id="latitude-out-of-range"),
+])
+def test_capture_time_and_gps_are_read_from_exif(store, exif, captured_at, gps):
+    result = store.ingest(jpeg(exif=exif), declared_type="image/jpeg")
+    assert result.captured_at == captured_at
+    assert result.gps == gps
+
+
+# ---------------------------------------------------------------------- refusals
+
+
+def truncated_jpeg() -> bytes:
+    data = jpeg(gradient((400, 300)))
+    return data[: len(data) // 2]
+
+
+def truncated_png() -> bytes:
+    data = png(gradient((200, 100)))
+    return data[: len(data) // 2]
+
+
+REFUSALS = [
+    # id, data, ingest keyword arguments, store keyword arguments, code, status
+    ("empty", lambda: b"", {}, {}, "empty", 422),
+    ("too-large", lambda: jpeg(), {}, {"max_bytes": 100}, "too_large", 413),
+    ("hash-mismatch", lambda: jpeg(), {"expected_sha256": "0" * 64}, {}, "hash_mismatch", 422),
+    ("bad-name-short", lambda: jpeg(), {"expected_sha256": "abc"}, {}, "bad_name", 422),
+    ("bad-name-not-hex", lambda: jpeg(), {"expected_sha256": "g" * 64}, {}, "bad_name", 422),
+    ("bad-name-traversal", lambda: jpeg(), {"expected_sha256": "../.."}, {}, "bad_name", 422),
+    ("bad-name-traversal-64", lambda: jpeg(), {"expected_sha256": "../../" + "a" * 58}, {}, "bad_name", 422),
+    ("bad-name-newline", lambda: jpeg(), {"expected_sha256": "a" * 64 + "\n"}, {}, "bad_name", 422),
+    ("bomb-by-pixels", lambda: png(Image.new("L", (2000, 2000))), {}, {"max_pixels": 1_000_000},
+     "too_many_pixels", 413),
+    ("bomb-by-header", lambda: with_new_ihdr_size(png(Image.new("L", (8, 8))), 100_000, 100_000), {}, {},
+     "too_many_pixels", 413),
+    ("truncated-jpeg", truncated_jpeg, {}, {}, "corrupt", 422),
+    ("truncated-png", truncated_png, {}, {}, "corrupt", 422),
+    ("png-bad-crc", lambda: png()[:-5] + b"X" + png()[-4:], {}, {}, "corrupt", 422),
+    ("jpeg-magic-then-html", lambda: b"\xff\xd8\xff<html><script>alert(1)</script></html>", {}, {},
+     "corrupt", 422),
+    ("png-then-script", lambda: png() + b"<script>alert(1)</script>", {}, {}, "unsupported_type", 415),
+    ("svg", lambda: b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', {}, {},
+     "unsupported_type", 415),
+    ("html", lambda: b"<!DOCTYPE html><html><body>hi</body></html>", {}, {}, "unsupported_type", 415),
+    ("text", lambda: "低保申请书".encode(), {}, {}, "unsupported_type", 415),
+    ("gif", lambda: encode(Image.new("P", (8, 8)), "GIF"), {}, {}, "unsupported_type", 415),
+    ("webp", webp, {}, {}, "unsupported_type", 415),
+    ("apng", apng, {}, {}, "unsupported_type", 415),
+    ("declared-png-is-jpeg", lambda: jpeg(), {"declared_type": "image/png"}, {}, "type_mismatch", 415),
+    ("declared-jpeg-is-png", lambda: png(), {"declared_type": "image/jpeg"}, {}, "type_mismatch", 415),
+    ("declared-pdf-is-jpeg", lambda: jpeg(), {"declared_type": "application/pdf", "allowed": DOCUMENT_TYPES},
+     {}, "type_mismatch", 415),
+    ("pdf-not-allowed-by-default", lambda: pdf(), {"declared_type": "application/pdf"}, {},
+     "unsupported_type", 415),
+    ("pdf-without-eof", lambda: pdf(trailer=b"trailer"), {"allowed": DOCUMENT_TYPES}, {}, "corrupt", 422),
+    ("jpeg-not-allowed", lambda: jpeg(), {"allowed": frozenset({"image/png"})}, {}, "unsupported_type", 415),
+]
+
+
+@pytest.mark.parametrize("make, kwargs, store_kwargs, code, status",
+                         [pytest.param(*row[1:], id=row[0]) for row in REFUSALS])
+def test_refusals(tmp_path, make, kwargs, store_kwargs, code, status):
+    store = AttachmentStore(tmp_path / "attachments", **store_kwargs)
+    with pytest.raises(AttachmentError) as caught:
+        store.ingest(make(), **{"declared_type": None, **kwargs})
+    error = caught.value
+    assert (error.code, error.status) == (code, status)
+    assert error.message and error.message_en
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in error.message)  # Chinese first
+    assert not (tmp_path / "attachments").exists() or files_under(tmp_path / "attachments") == []
+
+
+def test_the_store_never_lets_pillow_decide_on_pixels_alone(tmp_path, monkeypatch):
+    """Pillow's global threshold lower than the store's: refused by the store, the global untouched."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    store = AttachmentStore(tmp_path)
+    with pytest.raises(AttachmentError) as caught:
+        store.ingest(png(Image.new("L", (40, 40))), declared_type="image/png")
+    assert caught.value.code == "too_many_pixels"
+    assert Image.MAX_IMAGE_PIXELS == 1000
+
+
+def test_uppercase_expected_hash_is_normalised(store):
+    data = png()
+    assert store.ingest(data, declared_type="image/png", expected_sha256=sha(data).upper()).sha256 == sha(data)
+
+
+def test_truncated_images_are_never_loaded(store, monkeypatch):
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    with pytest.raises(RuntimeError, match="LOAD_TRUNCATED_IMAGES"):
+        store.ingest(jpeg(), declared_type="image/jpeg")
+
+
+# ---------------------------------------------------------------------- names and helpers
+
+
+@pytest.mark.parametrize("name", ["../..", "../../etc/passwd", "", "a" * 63, "a" * 65, "z" * 64,
+                                  "/" + "a" * 63, "aa/bb", None, 12])
+@pytest.mark.parametrize("helper", ["exists", "open_original", "original_path", "display_path", "thumb_path"])
+def test_helpers_refuse_bad_names(store, helper, name):
+    with pytest.raises(AttachmentError) as caught:
+        getattr(store, helper)(name)
+    assert caught.value.code == "bad_name"
+
+
+def test_helpers_on_an_unknown_name(store):
+    unknown = "e" * 64
+    assert store.exists(unknown) is False
+    assert store.original_path(unknown) is None
+    assert store.display_path(unknown) is None and store.thumb_path(unknown) is None
+    with pytest.raises(AttachmentError) as caught:
+        store.open_original(unknown)
+    assert (caught.value.code, caught.value.status) == ("not_found", 404)
+
+
+# ---------------------------------------------------------------------- atomic writes
+
+
+def test_no_temporary_files_after_success(store):
+    store.ingest(jpeg(), declared_type="image/jpeg")
+    store.ingest(pdf(), declared_type=None, allowed=DOCUMENT_TYPES)
+    names = files_under(store.root)
+    assert len(names) == 4
+    assert not [n for n in names if ".tmp" in n or n.endswith(".part")]
+
+
+def test_a_failed_write_leaves_no_temporary_file_and_no_original(store, monkeypatch):
+    data = jpeg()
+    real_replace = storage.os.replace
+
+    def failing_replace(src, dst):
+        if "originals" in str(dst):
+            raise OSError("disk full")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(storage.os, "replace", failing_replace)
+    with pytest.raises(OSError, match="disk full"):
+        store.ingest(data, declared_type="image/jpeg")
+    monkeypatch.undo()
+
+    assert not store.exists(sha(data))
+    assert not [n for n in files_under(store.root) if "originals" in n or ".tmp" in n]
+    assert store.ingest(data, declared_type="image/jpeg").created is True  # the retry completes the set
+    assert len(files_under(store.root)) == 3
+
+
+# ---------------------------------------------------------------------- purity
+
+
+def test_the_store_imports_no_flask_or_database():
+    assert offending(imported_modules(Path(storage.__file__))) == []
+    assert IMAGE_TYPES < DOCUMENT_TYPES
