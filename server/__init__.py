@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from server import config as config_module
 from server.domain.calendar import WorkCalendar
-from server.extensions import babel, csrf, db, migrate
+from server.extensions import babel, csrf, db, limiter, migrate
 from server.rules import Profile, load_profiles
 
 CHINA = dt.timezone(dt.timedelta(hours=8), "CST")  # China has no daylight saving time
@@ -84,6 +84,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
+    limiter.init_app(app)
     ensure_catalogs()
     babel.init_app(app, locale_selector=_select_locale, default_translation_directories="translations")
 

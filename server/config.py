@@ -45,6 +45,10 @@ def from_environment(instance_path: str) -> dict:
         "RUHU_LOGIN_LOCK_MINUTES": int(os.environ.get("RUHU_LOGIN_LOCK_MINUTES", "15")),
         # Werkzeug password-hash method; the default (scrypt) is right for production.
         "RUHU_PASSWORD_METHOD": os.environ.get("RUHU_PASSWORD_METHOD", "scrypt"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RUHU_RATELIMIT_STORAGE", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Sign-in attempts per client address (on top of the per-account lock-out).
+        "RUHU_LOGIN_RATE": os.environ.get("RUHU_LOGIN_RATE", "20 per minute"),
         "BABEL_DEFAULT_LOCALE": "zh",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -1,6 +1,8 @@
 """Flask extensions, created unbound and initialised in :func:`server.create_app` (``init_app``)."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -25,3 +27,6 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
+# Rate limits are per client address; storage is memory:// by default, Redis when RATELIMIT_STORAGE_URI
+# names one (several gunicorn workers must share it).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

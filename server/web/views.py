@@ -7,11 +7,12 @@ import datetime as dt
 from flask import abort, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import func, select, text
 
 from server import services, today
 from server.domain import workflow
-from server.extensions import db
+from server.extensions import db, limiter
 from server.models import Case
 from server.operations import OperationError
 from server.operations.accounts import sign_in
@@ -51,6 +52,7 @@ def home(user):
 
 
 @bp.post("/login")
+@limiter.limit(lambda: current_app.config["RUHU_LOGIN_RATE"])
 def login():
     username = request.form.get("username", "")
     cfg = current_app.config
@@ -105,6 +107,17 @@ def healthz():
     return jsonify(body), 200
 
 
+@bp.app_errorhandler(429)
+def too_many_requests(exc):
+    page = render_template("login.html", error=_RateLimited(), next="")
+    return page, 429, {"Retry-After": "60"}
+
+
+class _RateLimited:
+    message = "尝试过于频繁，请稍后再试"
+    message_en = "too many attempts: please wait a minute and try again"
+
+
 @bp.app_context_processor
 def _inject():
     return {"current_user": current_user(), "lang": str(get_locale() or "zh"), "_": _,
@@ -112,6 +125,12 @@ def _inject():
 
 
 RULE_NAMES = {action: (rule.zh, rule.en) for action, rule in workflow.RULES.items()}
+
+
+@bp.app_template_filter("ud")
+def user_data(value) -> Markup:
+    """Text someone typed (opinions, reasons, minutes), marked as such so it is never taken for the interface."""
+    return Markup('<span class="ud">{}</span>').format(value if value is not None else "")
 
 
 @bp.app_template_filter("yuan")

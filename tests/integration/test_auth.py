@@ -105,3 +105,12 @@ def test_home_counts_only_the_users_own_unit(app, client, org):
     sign_in(client, "other_case")
     page = client.get("/").get_data(as_text=True)
     assert 'data-status="application"' in page
+
+
+def test_sign_in_attempts_are_rate_limited_per_address(app, client, org):
+    app.config["RUHU_LOGIN_RATE"] = "3 per minute"
+    for _ in range(3):
+        assert sign_in(client, "nobody").status_code == 401
+    r = sign_in(client, "gc_case")
+    assert r.status_code == 429 and "尝试过于频繁" in r.get_data(as_text=True)
+    assert r.headers["Retry-After"]
