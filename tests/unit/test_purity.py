@@ -51,3 +51,17 @@ def test_the_checker_catches_impure_imports(tmp_path, source, bad):
     path = tmp_path / "m.py"
     path.write_text(source)
     assert offending(imported_modules(path)) == bad
+
+
+def test_cores_import_without_flask_or_sqlalchemy():
+    """Importing every core module in a fresh interpreter loads neither Flask nor SQLAlchemy."""
+    import subprocess
+    import sys
+
+    modules = [".".join(p.relative_to(ROOT).with_suffix("").parts) for p in CORE_FILES
+               if p.name != "__init__.py"] + ["server.rules"]
+    code = ("import sys\n" + "".join(f"import {m}\n" for m in modules) +
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy', 'flask_sqlalchemy'))\n"
+            "print(','.join(bad))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

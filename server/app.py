@@ -1,0 +1,82 @@
+"""The application factory and what every request shares (profiles, calendar)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, request, session
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from server import config as config_module
+from server.domain.calendar import WorkCalendar
+from server.extensions import babel, csrf, db, limiter, migrate
+from server.rules import Profile, load_profiles
+
+LOCALES = ("zh", "en")
+MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
+
+
+@dataclass(frozen=True)
+class Services:
+    """What every request needs besides the database: the rules profiles and the calendar."""
+    profiles: dict[str, Profile]
+    calendar: WorkCalendar
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):  # noqa: ARG001
+    """WAL and synchronous=FULL: an acknowledged write survives a power cut; foreign keys enforced."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.close()
+
+
+def _select_locale() -> str:
+    lang = request.args.get("lang")
+    if lang in LOCALES:
+        session["lang"] = lang
+        return lang
+    if session.get("lang") in LOCALES:
+        return session["lang"]
+    return request.accept_languages.best_match(LOCALES) or "zh"
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the application.  ``overrides`` replace settings read from the environment (tests)."""
+    app = Flask(__name__, instance_relative_config=False)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(config_module.from_environment(app.instance_path))
+    if overrides:
+        app.config.update(overrides)
+    app.config["SQLALCHEMY_DATABASE_URI"] = config_module.normalise_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"])
+
+    # A bad profile or calendar file stops the app here, with a message naming the file and key.
+    app.extensions["ruhu"] = Services(
+        profiles=load_profiles(app.config["RUHU_PROFILE_DIRS"]),
+        calendar=WorkCalendar.from_file(app.config["RUHU_CALENDAR"]),
+    )
+
+    from server import models  # noqa: F401  (register the tables)
+    from server.i18n import ensure_catalogs
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    ensure_catalogs()
+    babel.init_app(app, locale_selector=_select_locale, default_translation_directories="translations")
+
+    from server.cli import register
+    from server.web import bp as web_bp
+
+    app.register_blueprint(web_bp)
+    register(app)
+    return app
