@@ -64,6 +64,10 @@ def create_app(overrides: dict | None = None) -> Flask:
         calendar=WorkCalendar.from_file(app.config["RUHU_CALENDAR"]),
     )
 
+    from sync.validate import load_forms
+
+    app.extensions["ruhu_forms"] = load_forms(app.config["RUHU_FORMS_DIR"])
+
     from server import models  # noqa: F401  (register the tables)
     from server.i18n import ensure_catalogs
 
@@ -74,9 +78,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     ensure_catalogs()
     babel.init_app(app, locale_selector=_select_locale, default_translation_directories="translations")
 
+    from server.api import bp as api_bp
     from server.cli import register
     from server.web import bp as web_bp
 
     app.register_blueprint(web_bp)
+    app.register_blueprint(api_bp)
     register(app)
     return app

@@ -171,6 +171,60 @@ def profiles_check(path: str):
     click.echo(f"ok: {p.id} ({p.name})")
 
 
+# --- devices -------------------------------------------------------------------------------------
+
+@click.group("devices", help="调查人员手机 / investigators' phones")
+def devices_cli():
+    pass
+
+
+@devices_cli.command("enrol-code")
+@click.argument("username")
+@with_appcontext
+def devices_enrol_code(username: str):
+    """Print a one-time enrolment code (24 h) for an investigator's phone."""
+    from server.operations.sync import create_enrolment
+
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        _fail(OperationError("user_unknown", f"用户不存在：{username}", f"no such user: {username}", 404))
+    try:
+        row = create_enrolment(user, None, actor_label="cli")
+    except OperationError as exc:
+        _fail(exc)
+    click.echo(row.code)
+    click.echo(f"expires / 有效期至: {row.expires_at.isoformat()}", err=True)
+
+
+@devices_cli.command("revoke")
+@click.argument("device_id")
+@with_appcontext
+def devices_revoke(device_id: str):
+    from server.models import Device
+    from server.operations.sync import revoke
+
+    device = db.session.get(Device, device_id)
+    if device is None:
+        _fail(OperationError("device_unknown", f"手机不存在：{device_id}", f"no such device: {device_id}", 404))
+    revoke(device, None, actor_label="cli")
+    click.echo(f"已停用 / revoked: {device_id}")
+
+
+@devices_cli.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def devices_list(as_json: bool):
+    from server.models import Device
+
+    data = [{"device_id": d.id, "name": d.name, "user": d.user.username, "revoked": d.revoked_at is not None}
+            for d in db.session.scalars(select(Device).order_by(Device.created_at))]
+    if as_json:
+        _print_json(data)
+        return
+    for d in data:
+        click.echo(f"{d['device_id']}  {d['user']:<20} {'revoked' if d['revoked'] else 'active':<8} {d['name']}")
+
+
 # --- demo --------------------------------------------------------------------------------------
 
 @click.group("demo", help="演示数据 / demo data")
@@ -210,7 +264,7 @@ def _create_app():
 
 def register(app) -> None:
     """Add Ruhu's command groups to the app's CLI (so ``ruhu`` and ``flask --app server`` both have them)."""
-    for group in (units_cli, users_cli, workdays_cli, profiles_cli, demo_cli):
+    for group in (units_cli, users_cli, workdays_cli, profiles_cli, demo_cli, devices_cli):
         app.cli.add_command(group)
 
 

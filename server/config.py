@@ -40,6 +40,8 @@ def from_environment(instance_path: str) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "RUHU_PROFILE_DIRS": dirs,
         "RUHU_CALENDAR": os.environ.get("RUHU_CALENDAR") or str(instance / "calendar.toml"),
+        # The survey form definitions, shared with the phone app.
+        "RUHU_FORMS_DIR": os.environ.get("RUHU_FORMS_DIR") or str(Path(__file__).resolve().parents[1] / "pwa" / "forms"),
         # Sign-in protection: after this many failures in a row the account is locked for a while.
         "RUHU_LOGIN_MAX_FAILURES": int(os.environ.get("RUHU_LOGIN_MAX_FAILURES", "5")),
         "RUHU_LOGIN_LOCK_MINUTES": int(os.environ.get("RUHU_LOGIN_LOCK_MINUTES", "15")),
@@ -54,4 +56,6 @@ def from_environment(instance_path: str) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("RUHU_SECURE_COOKIES", "0") == "1",
         "WTF_CSRF_TIME_LIMIT": None,
+        # Largest request body (the attachment store refuses files over 15 MiB with its own 413).
+        "MAX_CONTENT_LENGTH": 20 * 2**20,
     }

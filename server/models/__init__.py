@@ -2,10 +2,12 @@
 
 from server.models.attachments import Attachment
 from server.models.audit import AuditEntry
-from server.models.cases import Case, CaseEvent
+from server.models.cases import Case, CaseEvent, RecordSnapshot
+from server.models.devices import Attestation, Device, EnrolmentCode
 from server.models.households import Household, Member
 from server.models.orgs import Unit
 from server.models.users import User
 from server.models.visits import Visit, VisitAssignment
 
-__all__ = ["Attachment", "AuditEntry", "Case", "CaseEvent", "Household", "Member", "Unit", "User", "Visit", "VisitAssignment"]
+__all__ = ["Attachment", "Attestation", "AuditEntry", "Case", "CaseEvent", "Device", "EnrolmentCode",
+           "RecordSnapshot", "Household", "Member", "Unit", "User", "Visit", "VisitAssignment"]

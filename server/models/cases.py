@@ -82,6 +82,11 @@ class Case(db.Model):
     certificate_token: Mapped[str | None] = mapped_column(String(32), unique=True)  # for the QR check
     exit_month: Mapped[int] = mapped_column(Integer, default=0)
 
+    # The household record in the sync field space (member/<id>/<field>, income/<source>, property/<item>,
+    # living/...) and its version; a phone's visit names the version it started from (base_version).
+    record: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    record_version: Mapped[int] = mapped_column(Integer, default=1)
+
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True),
                                                     default=lambda: dt.datetime.now(dt.UTC))
@@ -94,6 +99,20 @@ class Case(db.Model):
     office: Mapped[Unit] = relationship(foreign_keys=[office_unit_id])
     community: Mapped[Unit] = relationship(foreign_keys=[community_unit_id])
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.seq")
+
+
+class RecordSnapshot(db.Model):
+    """The household record as it stood at each record version (the base of a three-way merge)."""
+
+    __tablename__ = "record_snapshots"
+    __table_args__ = (UniqueConstraint("case_id", "record_version", name="uq_record_snapshots_case_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    record_version: Mapped[int] = mapped_column(Integer)
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True),
+                                                    default=lambda: dt.datetime.now(dt.UTC))
 
 
 class CaseEvent(db.Model):

@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 
 from server import services
 from server.domain import workflow
-from server.domain.declaration import MONTHS, Declaration
+from server.domain.declaration import INCOME_SOURCES, MONTHS, Declaration
 from server.domain.ids import InvalidIdNumber, parse_id_number
 from server.extensions import db
 from server.models import Case, CaseEvent, Household, Member, Unit, User
-from server.models.cases import STATE_DATES
+from server.models.cases import STATE_DATES, RecordSnapshot
 from server.models.households import HOUSEHOLD_CLASSES, MEMBER_FLAGS, RELATIONS
 from server.models.orgs import OFFICE_LEVELS
 from server.operations import OperationError, audit
@@ -121,8 +121,11 @@ def register_application(*, community: Unit, members: Sequence[Mapping[str, Any]
                 declared_income_6m=declaration.total, assessed_income_6m=declaration.total,
                 submitted_by_committee=submitted_by_committee, staff_relative=staff_relative,
                 staff_relative_note=staff_relative_note)
+    case.record = household_record(rows, declaration)
+    case.record_version = 1
     db.session.add(case)
     db.session.flush()
+    db.session.add(RecordSnapshot(case_id=case.id, record_version=1, record=case.record))
     db.session.add(CaseEvent(case=case, seq=1, action="register", from_status="", to_status="application",
                              actor_id=actor.id, on_date=applied,
                              data={"members": len(rows), "materials": case.materials,
@@ -130,6 +133,23 @@ def register_application(*, community: Unit, members: Sequence[Mapping[str, Any]
     audit.record("case.register", "case", case.id, actor=actor, after=_snapshot(case))
     db.session.commit()
     return case
+
+
+def household_record(members: Sequence[Member], declaration: Declaration) -> dict[str, Any]:
+    """The household as declared, in the sync field space that phones' visits are merged against:
+    ``member/<ID number>/<field>``, ``income/<source>`` (six-month total) and ``property/<item>``."""
+    record: dict[str, Any] = {}
+    for m in members:
+        key = f"member/{m.id_number}"
+        record.update({f"{key}/name": m.name, f"{key}/relation": m.relation, f"{key}/co_residing": m.co_residing,
+                       f"{key}/disabled": m.disabled, f"{key}/student": m.student,
+                       f"{key}/able_to_work": m.able_to_work})
+    for source in INCOME_SOURCES:
+        months = declaration.income.get(source, ())
+        record[f"income/{source}"] = f"{sum((Decimal(v) for v in months), Decimal('0')):.2f}"
+    for item, text in declaration.property.items():
+        record[f"property/{item}"] = text
+    return record
 
 
 def _payload_for(case: Case, action: str, payload: Mapping[str, Any], today: dt.date) -> dict[str, Any]:

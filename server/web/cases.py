@@ -250,6 +250,31 @@ def case_paper_visit(case_id: int):
     return redirect(url_for("web.case_detail", case_id=case.id) + "#visits")
 
 
+@bp.post("/cases/<int:case_id>/visits/<visit_id>/reconcile")
+@login_required
+def case_reconcile(case_id: int, visit_id: str):
+    """The caseworker's pick for each proposal and conflict of a synced visit ("visit" or "current")."""
+    from server.operations.sync import reconcile
+
+    case = _case_or_404(case_id)
+    visit = db.session.get(Visit, visit_id)
+    if visit is None or visit.case_id != case.id or visit.merge is None:
+        abort(404)
+    choices = {}
+    for path in list(visit.merge["proposals"]) + list(visit.merge["conflicts"]):
+        pick = request.form.get(f"pick:{path}")
+        if pick == "visit":
+            choices[path] = visit.merge["proposals"].get(path, visit.merge["conflicts"].get(path, {}).get("proposed"))
+        elif pick == "current":
+            choices[path] = (case.record or {}).get(path)
+    try:
+        reconcile(case, visit, choices, current_user())
+    except OperationError as exc:
+        db.session.rollback()
+        return _detail(case, exc, exc.status, request.form)
+    return redirect(url_for("web.case_detail", case_id=case.id) + "#visits")
+
+
 # --- printing ---------------------------------------------------------------------------------
 
 PRINTS = ("approval_form", "missing_notice", "refusal_notice", "visit_form", "appraisal_record", "certificate")

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import func, select, text
 
-from server import services, today
+from server import CHINA, services, today
 from server.domain import workflow
 from server.extensions import db, limiter
 from server.models import Case
@@ -121,7 +121,8 @@ class _RateLimited:
 @bp.app_context_processor
 def _inject():
     return {"current_user": current_user(), "lang": str(get_locale() or "zh"), "_": _,
-            "state_names": workflow.STATE_NAMES, "rule_names": RULE_NAMES, "category_names": CATEGORY_NAMES}
+            "state_names": workflow.STATE_NAMES, "rule_names": RULE_NAMES, "category_names": CATEGORY_NAMES,
+            "china": CHINA}
 
 
 RULE_NAMES = {action: (rule.zh, rule.en) for action, rule in workflow.RULES.items()}

@@ -343,3 +343,20 @@ def test_attachments_are_only_for_the_office(app, org, gc):
 def test_unit_lookup_for_boards(app, org):
     with app.app_context():
         assert db.session.get(Unit, org.village).code == "610222002001"
+
+
+def test_enrolment_code_page_shows_a_qr_of_the_link(app, org, gc):
+    page = gc.get("/devices").get_data(as_text=True)
+    assert 'data-user="gc_inv1"' in page and 'data-user="other_inv"' not in page
+    r = gc.post(f"/devices/code/{org.gc_inv1}")
+    body = r.get_data(as_text=True)
+    assert r.status_code == 200 and "<svg" in body
+    code = re.search(r'<strong class="code">(\w+)</strong>', body).group(1)
+    assert f"/app/#enrol={code}" in body
+    assert gc.post(f"/devices/code/{org.other_inv}").status_code == 404
+    assert Console(app, "gc_lead").get("/devices").status_code == 403
+    with app.app_context():
+        from server.models import EnrolmentCode
+
+        row = db.session.scalar(select(EnrolmentCode).where(EnrolmentCode.code == code))
+        assert row.user_id == org.gc_inv1 and row.used_at is None

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-22 10:30:41.871240
+Create Date: 2026-11-22 10:55:25.624330
 """
 import sqlalchemy as sa
 from alembic import op
@@ -138,6 +138,8 @@ def upgrade():
     sa.Column('certificate_until', sa.Date(), nullable=True),
     sa.Column('certificate_token', sa.String(length=32), nullable=True),
     sa.Column('exit_month', sa.Integer(), nullable=False),
+    sa.Column('record', sa.JSON(), nullable=False),
+    sa.Column('record_version', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
@@ -154,6 +156,22 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_cases_household_id'), ['household_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_office_unit_id'), ['office_unit_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_status'), ['status'], unique=False)
+
+    op.create_table('devices',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('public_key', sa.JSON(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_devices_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_devices')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_devices_token_hash'))
+    )
+    with op.batch_alter_table('devices', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_devices_user_id'), ['user_id'], unique=False)
 
     op.create_table('members',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -200,6 +218,37 @@ def upgrade():
     with op.batch_alter_table('case_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_case_events_case_id'), ['case_id'], unique=False)
 
+    op.create_table('enrolment_codes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=16), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('device_id', sa.String(length=36), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_enrolment_codes_created_by_id_users')),
+    sa.ForeignKeyConstraint(['device_id'], ['devices.id'], name=op.f('fk_enrolment_codes_device_id_devices')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_enrolment_codes_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_enrolment_codes')),
+    sa.UniqueConstraint('code', name=op.f('uq_enrolment_codes_code'))
+    )
+    with op.batch_alter_table('enrolment_codes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_enrolment_codes_user_id'), ['user_id'], unique=False)
+
+    op.create_table('record_snapshots',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('record_version', sa.Integer(), nullable=False),
+    sa.Column('record', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_record_snapshots_case_id_cases')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_record_snapshots')),
+    sa.UniqueConstraint('case_id', 'record_version', name='uq_record_snapshots_case_version')
+    )
+    with op.batch_alter_table('record_snapshots', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_record_snapshots_case_id'), ['case_id'], unique=False)
+
     op.create_table('visit_assignments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -236,11 +285,21 @@ def upgrade():
     sa.Column('findings', sa.JSON(), nullable=False),
     sa.Column('attachments', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('form_id', sa.String(length=40), nullable=True),
+    sa.Column('form_version', sa.Integer(), nullable=True),
+    sa.Column('envelope', sa.JSON(), nullable=True),
+    sa.Column('content_hash', sa.String(length=64), nullable=True),
+    sa.Column('base_version', sa.Integer(), nullable=True),
+    sa.Column('supersedes_id', sa.String(length=36), nullable=True),
+    sa.Column('device_id', sa.String(length=36), nullable=True),
+    sa.Column('merge', sa.JSON(), nullable=True),
+    sa.Column('reconciled_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('recorded_by_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['assignment_id'], ['visit_assignments.id'], name=op.f('fk_visits_assignment_id_visit_assignments')),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_visits_case_id_cases')),
+    sa.ForeignKeyConstraint(['device_id'], ['devices.id'], name=op.f('fk_visits_device_id_devices')),
     sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_visits_recorded_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_visits'))
     )
@@ -248,11 +307,32 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_visits_assignment_id'), ['assignment_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_visits_case_id'), ['case_id'], unique=False)
 
+    op.create_table('attestations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('visit_id', sa.String(length=36), nullable=False),
+    sa.Column('device_id', sa.String(length=36), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('content_hash', sa.String(length=64), nullable=False),
+    sa.Column('signature', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['device_id'], ['devices.id'], name=op.f('fk_attestations_device_id_devices')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_attestations_user_id_users')),
+    sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], name=op.f('fk_attestations_visit_id_visits')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attestations')),
+    sa.UniqueConstraint('visit_id', 'device_id', name='uq_attestations_visit_device')
+    )
+    with op.batch_alter_table('attestations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attestations_visit_id'), ['visit_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('attestations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attestations_visit_id'))
+
+    op.drop_table('attestations')
     with op.batch_alter_table('visits', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_visits_case_id'))
         batch_op.drop_index(batch_op.f('ix_visits_assignment_id'))
@@ -264,6 +344,14 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_visit_assignments_case_id'))
 
     op.drop_table('visit_assignments')
+    with op.batch_alter_table('record_snapshots', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_record_snapshots_case_id'))
+
+    op.drop_table('record_snapshots')
+    with op.batch_alter_table('enrolment_codes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_enrolment_codes_user_id'))
+
+    op.drop_table('enrolment_codes')
     with op.batch_alter_table('case_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_case_events_case_id'))
 
@@ -273,6 +361,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_members_household_id'))
 
     op.drop_table('members')
+    with op.batch_alter_table('devices', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_devices_user_id'))
+
+    op.drop_table('devices')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cases_status'))
         batch_op.drop_index(batch_op.f('ix_cases_office_unit_id'))

@@ -1,0 +1,125 @@
+"""The JSON API the phones use (``/api/v1``).  Errors: ``{"error", "message" (zh), "message_en"}``."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, g, jsonify, request
+
+from server import today
+from server.extensions import csrf, db
+from server.operations import OperationError
+from server.operations import sync as ops
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # bearer tokens, not cookies: there is no ambient credential to forge
+
+
+def error(code: str, message: str, message_en: str, status: int, **extra):
+    body = {"error": code, "message": message, "message_en": message_en, **extra}
+    return jsonify(body), status
+
+
+@bp.errorhandler(OperationError)
+def _operation_error(exc: OperationError):
+    db.session.rollback()
+    extra = {k: v for k, v in exc.details.items() if k in ("problems", "paths")}
+    return error(exc.code, exc.message, exc.message_en, exc.status, **extra)
+
+
+@bp.errorhandler(404)
+def _not_found(exc):
+    return error("not_found", "接口不存在", "no such endpoint", 404)
+
+
+@bp.errorhandler(405)
+def _not_allowed(exc):
+    return error("method_not_allowed", "不支持此请求方法", "method not allowed", 405)
+
+
+@bp.errorhandler(413)
+def _too_large(exc):
+    return error("too_large", "上传内容过大", "the upload is too large", 413)
+
+
+def device_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        device = ops.authenticate(request.headers.get("Authorization"))
+        if device is None:
+            return error("unauthorized", "手机未登记或已被停用，请重新登记",
+                         "this phone is not enrolled or was revoked: enrol it again", 401)
+        g.device = device
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def json_body():
+    body = request.get_json(silent=True)
+    if body is None:
+        raise OperationError("body_invalid", "请求内容应为 JSON", "the body must be JSON", 400)
+    return body
+
+
+@bp.post("/devices/enroll")
+def enroll():
+    body = json_body()
+    if not isinstance(body, dict):
+        raise OperationError("body_invalid", "请求内容应为 JSON 对象", "the body must be a JSON object", 400)
+    device, token = ops.enrol(str(body.get("code") or ""), str(body.get("device_name") or ""), body.get("public_key"))
+    return jsonify({"device_id": device.id, "token": token, "user": {"id": device.user.id, "name": device.user.name,
+                                                                     "unit": device.user.unit.name}}), 201
+
+
+@bp.get("/me")
+@device_required
+def me():
+    d = g.device
+    return jsonify({"device_id": d.id, "device_name": d.name,
+                    "user": {"id": d.user.id, "name": d.user.name, "unit": d.user.unit.name}})
+
+
+@bp.get("/sync/pull")
+@device_required
+def pull():
+    return jsonify(ops.pull(g.device, request.args.get("since")))
+
+
+@bp.put("/attachments/<sha256>")
+@device_required
+def put_attachment(sha256: str):
+    status, body = ops.put_attachment(g.device, sha256, request.get_data(cache=False),
+                                      request.headers.get("Content-Type"))
+    return jsonify(body), status
+
+
+@bp.post("/visits")
+@device_required
+def post_visit():
+    result = ops.submit_visit(g.device, json_body(), request.headers.get("Idempotency-Key"), today())
+    return jsonify(result.body), result.status
+
+
+@bp.get("/visits/<visit_id>")
+@device_required
+def get_visit(visit_id: str):
+    from server.models import Visit
+
+    visit = db.session.get(Visit, visit_id)
+    if visit is None or g.device.user_id not in (visit.investigator_ids or []):
+        return error("visit_unknown", "调查记录不存在", "no such visit", 404)
+    return jsonify(ops.visit_body(visit))
+
+
+@bp.post("/attestations")
+@device_required
+def post_attestation():
+    status, body = ops.attest(g.device, json_body())
+    return jsonify(body), status
+
+
+@bp.get("/openapi.json")
+def openapi():
+    from server.api.openapi import document
+
+    return jsonify(document())

@@ -1,0 +1,497 @@
+"""Phones and the server: enrolment, pull, attachments, visits, attestations, and merging visits into cases.
+
+Every write a phone makes is idempotent: an attachment is named by its SHA-256, a visit by the UUID the
+phone made, an attestation by (visit, device).  The decisions (replay, conflict, stale revision, merge)
+are the pure sync core's; this module loads rows, calls it, stores, audits.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import json
+import secrets
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from server import services
+from server.domain import workflow
+from server.extensions import db
+from server.models import (
+    Attestation,
+    Case,
+    Device,
+    EnrolmentCode,
+    RecordSnapshot,
+    User,
+    Visit,
+    VisitAssignment,
+)
+from server.operations import OperationError, audit
+from server.operations.cases import perform, state_of
+from sync.errors import EnvelopeError, Problem
+from sync.merge import apply as apply_choices
+from sync.merge import flatten_answers, merge
+from sync.protocol import attestation_message, classify_submission, parse_envelope
+from sync.validate import validate_visit
+
+ENROLMENT_HOURS = 24
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed from a poster
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- enrolment ----------------------------------------------------------------------------------
+
+def create_enrolment(investigator: User, actor: User | None, *, actor_label: str = "") -> EnrolmentCode:
+    """A one-time code for ``investigator``'s phone, valid for 24 hours."""
+    if investigator.role != "investigator" or not investigator.active:
+        raise OperationError("not_an_investigator", "只能为在岗的调查人员登记手机",
+                             "only an active investigator's phone can be enrolled")
+    if actor is not None:
+        office = investigator.unit.office()
+        if actor.role != "caseworker" or office is None or actor.unit_id != office.id:
+            raise OperationError("out_of_scope", "只能为本街道（乡镇）的调查人员登记手机",
+                                 "you may only enrol phones for your own office's investigators", 403)
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
+    row = EnrolmentCode(code=code, user_id=investigator.id, created_by_id=actor.id if actor else None,
+                        expires_at=_now() + dt.timedelta(hours=ENROLMENT_HOURS))
+    db.session.add(row)
+    db.session.flush()
+    audit.record("device.enrolment_code", "user", investigator.id, actor=actor, actor_label=actor_label,
+                 after={"expires_at": row.expires_at.isoformat()})
+    db.session.commit()
+    return row
+
+
+def _jwk_public_key(jwk: Any) -> ec.EllipticCurvePublicKey:
+    """The device key as a JWK {"kty": "EC", "crv": "P-256", "x", "y"} (base64url, as WebCrypto exports it)."""
+    if not isinstance(jwk, dict) or jwk.get("kty") != "EC" or jwk.get("crv") != "P-256" or "d" in jwk:
+        raise ValueError("not a public EC P-256 JWK")
+
+    def coord(name: str) -> int:
+        raw = jwk.get(name)
+        if not isinstance(raw, str):
+            raise ValueError(name)
+        data = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+        if len(data) != 32:
+            raise ValueError(name)
+        return int.from_bytes(data, "big")
+
+    return ec.EllipticCurvePublicNumbers(coord("x"), coord("y"), ec.SECP256R1()).public_key()
+
+
+def enrol(code: str, device_name: str, public_key: Any) -> tuple[Device, str]:
+    """Use a one-time code: register the device's public key, return the device and its bearer token."""
+    row = db.session.scalar(select(EnrolmentCode).where(EnrolmentCode.code == (code or "").strip().upper()))
+    if row is None:
+        raise OperationError("enrolment_code_unknown", "登记码无效", "unknown enrolment code", 404)
+    if row.used_at is not None or _aware(row.expires_at) < _now():
+        raise OperationError("enrolment_code_gone", "登记码已使用或已过期，请重新生成",
+                             "this enrolment code was used or has expired: ask for a new one", 410)
+    name = (device_name or "").strip()
+    if not name or len(name) > 80:
+        raise OperationError("device_name_invalid", "请填写手机名称（最多80个字符）", "device_name must be 1-80 characters")
+    try:
+        _jwk_public_key(public_key)
+    except (ValueError, binascii.Error):
+        raise OperationError("public_key_invalid", "公钥无效：需要 ECDSA P-256 的 JWK 公钥",
+                             "public_key must be an ECDSA P-256 public key as a JWK") from None
+    token = secrets.token_urlsafe(32)
+    device = Device(id=str(uuid.uuid4()), user_id=row.user_id, name=name,
+                    public_key={k: public_key[k] for k in ("kty", "crv", "x", "y")}, token_hash=_token_hash(token))
+    db.session.add(device)
+    row.used_at, row.device_id = _now(), device.id
+    db.session.flush()
+    audit.record("device.enrol", "device", device.id, actor=db.session.get(User, row.user_id),
+                 after={"name": name, "user_id": row.user_id})
+    db.session.commit()
+    return device, token
+
+
+def authenticate(header: str | None) -> Device | None:
+    """The device behind ``Authorization: Bearer <token>``; None when missing, unknown or revoked."""
+    if not header or not header.startswith("Bearer "):
+        return None
+    device = db.session.scalar(select(Device).where(Device.token_hash == _token_hash(header[7:].strip())))
+    if device is None or device.revoked_at is not None or not device.user.active:
+        return None
+    return device
+
+
+def revoke(device: Device, actor: User | None, *, actor_label: str = "") -> None:
+    if device.revoked_at is None:
+        device.revoked_at = _now()
+        audit.record("device.revoke", "device", device.id, actor=actor, actor_label=actor_label,
+                     after={"revoked_at": device.revoked_at.isoformat()})
+        db.session.commit()
+
+
+# --- pull ---------------------------------------------------------------------------------------
+
+def _cursor(user_id: int, stamp: dt.datetime | None) -> str:
+    body = json.dumps({"v": 1, "u": user_id, "t": stamp.isoformat() if stamp else None}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
+
+
+def _read_cursor(cursor: str | None, user_id: int) -> tuple[bool, dt.datetime | None]:
+    """(valid, since).  Anything we did not issue to this user is invalid: the phone gets everything."""
+    if not cursor:
+        return False, None
+    try:
+        body = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if body.get("v") != 1 or body.get("u") != user_id or body.get("t") is None:
+            return False, None
+        return True, _aware(dt.datetime.fromisoformat(body["t"]))
+    except (ValueError, TypeError, KeyError, binascii.Error, json.JSONDecodeError, AttributeError):
+        return False, None
+
+
+def _assignment_payload(a: VisitAssignment, form_for: dict[str, tuple[str, int]]) -> dict[str, Any]:
+    """What a visitor needs to find and check the household, and nothing more (no phone, no bank data)."""
+    case = a.case
+    svc = services()
+    profile = svc.profiles[case.profile_id]
+    deadline = next((s.due for s in workflow.pending_deadlines(state_of(case), profile, svc.calendar)
+                     if s.step == "home_visit"), None)
+    form_id, form_version = form_for.get(a.kind, form_for["home_visit"])
+    return {
+        "assignment_id": a.id, "kind": a.kind, "status": a.status, "case_id": case.id, "case_number": case.number,
+        "form_id": form_id, "form_version": form_version, "base_version": case.record_version,
+        "community": case.community.name, "address": case.household.address,
+        "team": [{"user_id": u.id, "name": u.name} for u in a.team],
+        "deadline": deadline.date.isoformat() if deadline else (a.due_on.isoformat() if a.due_on else None),
+        "deadline_provisional": bool(deadline and deadline.provisional),
+        "members": [{"name": m.name, "id_number": m.id_number, "relation": m.relation,
+                     "co_residing": m.co_residing} for m in case.household.members],
+        "declared": {"income": (case.declaration or {}).get("income", {}),
+                     "property": (case.declaration or {}).get("property", {})},
+        "min_team": profile.home_visit.min_team,
+    }
+
+
+def forms() -> dict[tuple[str, int], dict]:
+    return current_app.extensions["ruhu_forms"]
+
+
+def _latest_forms() -> dict[str, tuple[str, int]]:
+    """kind -> (form id, newest version) of the loaded form definitions."""
+    out: dict[str, tuple[str, int]] = {}
+    for (form_id, version), form in forms().items():
+        kind = form.get("kind", form_id)
+        if kind not in out or version > out[kind][1]:
+            out[kind] = (form_id, version)
+    return out
+
+
+def pull(device: Device, since: str | None) -> dict[str, Any]:
+    """The device user's assignments changed since the cursor (all open ones when the cursor is not ours)."""
+    user_id = device.user_id
+    valid, stamp = _read_cursor(since, user_id)
+    mine = select(VisitAssignment).where(VisitAssignment.team.any(User.id == user_id))
+    if valid:
+        rows = db.session.scalars(mine.where(VisitAssignment.updated_at > stamp)
+                                  .order_by(VisitAssignment.updated_at)).all()
+    else:
+        rows = db.session.scalars(mine.where(VisitAssignment.status == "open")
+                                  .order_by(VisitAssignment.updated_at)).all()
+    newest = db.session.scalar(select(VisitAssignment.updated_at).where(VisitAssignment.team.any(User.id == user_id))
+                               .order_by(VisitAssignment.updated_at.desc()).limit(1))
+    kinds = _latest_forms()
+    open_rows = [a for a in rows if a.status == "open"]
+    device.last_seen_at = _now()
+    db.session.commit()
+    return {
+        "cursor": _cursor(user_id, _aware(newest) or stamp),
+        "full": not valid,
+        "assignments": [_assignment_payload(a, kinds) for a in open_rows],
+        "revoked": [a.id for a in rows if a.status != "open"],
+        "forms": [forms()[k] for k in sorted(set(kinds.values()))],
+    }
+
+
+# --- attachments ----------------------------------------------------------------------------------
+
+def put_attachment(device: Device, sha: str, data: bytes, content_type: str | None) -> tuple[int, dict[str, Any]]:
+    """Store bytes under their SHA-256: 201 new, 200 already there; afterwards complete waiting visits."""
+    from server.models.attachments import Attachment
+    from server.operations.attachments import store
+    from server.storage import AttachmentError
+
+    try:
+        ingested = store().ingest(data, declared_type=content_type, expected_sha256=sha)
+    except AttachmentError as exc:
+        raise OperationError(exc.code, exc.message, exc.message_en, exc.status) from None
+    existing = db.session.get(Attachment, ingested.sha256)
+    if existing is None:
+        db.session.add(Attachment(sha256=ingested.sha256, size=ingested.size, mime=ingested.mime,
+                                  width=ingested.width, height=ingested.height, captured_at=ingested.captured_at,
+                                  gps=ingested.gps, has_display=ingested.display_path is not None,
+                                  uploaded_by_id=device.user_id))
+        try:
+            db.session.commit()
+        except IntegrityError:   # the same bytes arrived from another request at the same moment
+            db.session.rollback()
+            existing = db.session.get(Attachment, ingested.sha256)
+    for visit in db.session.scalars(select(Visit).where(Visit.status == "incomplete")):
+        if ingested.sha256 in _listed(visit):
+            _refresh(visit)
+    return (200 if existing is not None else 201), {"sha256": ingested.sha256, "size": ingested.size,
+                                                    "type": ingested.mime}
+
+
+def _listed(visit: Visit) -> set[str]:
+    return {a["sha256"] for a in (visit.envelope or {}).get("attachments", [])}
+
+
+def _missing(visit: Visit) -> list[str]:
+    from server.models.attachments import Attachment
+
+    listed = sorted(_listed(visit))
+    have = set(db.session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(listed)))) if listed else set()
+    return [s for s in listed if s not in have]
+
+
+# --- visits ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Submission:
+    status: int
+    body: dict[str, Any]
+
+
+def visit_body(visit: Visit) -> dict[str, Any]:
+    attested = sorted({a.user_id for a in db.session.scalars(select(Attestation).where(
+        Attestation.visit_id == visit.id))})
+    return {"visit_id": visit.id, "status": visit.status, "missing_attachments": _missing(visit),
+            "content_hash": visit.content_hash, "attested_by": attested}
+
+
+def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: dt.date) -> Submission:
+    """Store a visit envelope once.  Replays answer 200 with the same body; different content 409."""
+    try:
+        envelope = parse_envelope(raw)
+    except EnvelopeError as exc:
+        raise OperationError("envelope_invalid", "同步数据格式有误", "the visit envelope is not valid", 422,
+                             problems=[p.as_json() for p in exc.problems]) from None
+    if idempotency_key != envelope.visit_id:
+        raise OperationError("idempotency_key_mismatch", "Idempotency-Key 须与 visit_id 相同",
+                             "the Idempotency-Key header must equal the visit_id", 422)
+    existing = db.session.get(Visit, envelope.visit_id)
+    current = None
+    if envelope.supersedes:
+        prior = db.session.get(Visit, envelope.supersedes)
+        current = prior is not None and prior.status != "superseded" and prior.case_id == envelope.case_id
+    decision = classify_submission(existing.content_hash if existing else None, envelope.hash,
+                                   supersedes=envelope.supersedes, supersedes_is_current=current)
+    if decision == "replay":
+        return Submission(200, visit_body(existing))
+    if decision == "conflict":
+        raise OperationError("visit_conflict", "同一调查记录编号已提交过不同的内容",
+                             "a visit with this id was already submitted with different content", 409)
+    if decision == "stale_revision":
+        raise OperationError("stale_revision", "被替换的调查记录已不是最新版本，请先同步",
+                             "the revision this visit replaces is no longer current: pull and try again", 409)
+
+    assignment = db.session.get(VisitAssignment, envelope.assignment_id)
+    if assignment is None or assignment.case_id != envelope.case_id or \
+            device.user_id not in {u.id for u in assignment.team}:
+        raise OperationError("assignment_unknown", "没有派给本人的这项调查任务",
+                             "no such assignment for this investigator", 404)
+    problems = validate_visit(forms(), envelope, today)
+    team = {u.id for u in assignment.team}
+    for uid in envelope.investigators:
+        if uid not in team:
+            problems.append(Problem("investigators", "not_on_team", "调查人员不在派发的调查组中",
+                                     "an investigator is not on the assigned team"))
+    if problems:
+        raise OperationError("answers_invalid", "调查表填写有误", "the survey answers are not valid", 422,
+                             problems=[p.as_json() for p in problems])
+    if not db.session.scalar(
+            select(RecordSnapshot.id).where(RecordSnapshot.case_id == envelope.case_id,
+                                            RecordSnapshot.record_version == envelope.base_version)):
+        raise OperationError("base_version_unknown", "调查所依据的案件版本不存在，请先同步",
+                             "the case version this visit started from is unknown: pull and try again", 422)
+
+    visit = Visit(id=envelope.visit_id, case_id=envelope.case_id, assignment_id=assignment.id, kind=assignment.kind,
+                  source="device", visit_on=_visit_date(envelope), investigator_ids=sorted(envelope.investigators),
+                  findings=envelope.answers.get("findings", {}), attachments=_roles(envelope.raw),
+                  status="incomplete", recorded_by_id=device.user_id, form_id=envelope.form_id,
+                  form_version=envelope.form_version, envelope=envelope.raw, content_hash=envelope.hash,
+                  base_version=envelope.base_version, supersedes_id=envelope.supersedes, device_id=device.id)
+    db.session.add(visit)
+    if envelope.supersedes:
+        db.session.get(Visit, envelope.supersedes).status = "superseded"
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # The same visit id arrived twice at once: the primary key let one in; answer as for a resend.
+        db.session.rollback()
+        return submit_visit(device, raw, idempotency_key, today)
+    audit.record("visit.submit", "visit", visit.id, actor=db.session.get(User, device.user_id),
+                 after={"case_id": visit.case_id, "content_hash": visit.content_hash, "device": device.id})
+    db.session.commit()
+    _refresh(visit)
+    return Submission(201, visit_body(visit))
+
+
+def _visit_date(envelope) -> dt.date:
+    return dt.datetime.fromisoformat(envelope.raw["started_at"]).astimezone(
+        dt.timezone(dt.timedelta(hours=8))).date()
+
+
+def _roles(raw: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for a in raw.get("attachments", []):
+        out.setdefault(a["role"], []).append(a["sha256"])
+    return out
+
+
+def _refresh(visit: Visit) -> None:
+    """Move a visit on when it can: attachments all stored -> complete; attested -> accepted into the case."""
+    if visit.status == "incomplete" and not _missing(visit):
+        visit.status = "complete"
+        db.session.commit()
+    if visit.status == "complete":
+        _try_accept(visit)
+
+
+# --- attestations ---------------------------------------------------------------------------------
+
+def attest(device: Device, body: Any) -> tuple[int, dict[str, Any]]:
+    """A device's signature over (visit id, content hash).  Idempotent per (visit, device)."""
+    if not isinstance(body, dict):
+        raise OperationError("body_invalid", "请求内容应为 JSON 对象", "the body must be a JSON object", 422)
+    visit = db.session.get(Visit, str(body.get("visit_id") or ""))
+    if visit is None:
+        raise OperationError("visit_unknown", "调查记录不存在（请先上传调查记录）", "no such visit: push it first", 404)
+    if body.get("device_id") != device.id:
+        raise OperationError("device_mismatch", "device_id 与令牌不符", "device_id does not match the token", 403)
+    if body.get("content_hash") != visit.content_hash:
+        raise OperationError("hash_mismatch", "签名的内容摘要与服务器上的调查记录不一致",
+                             "content_hash does not match the stored visit", 422)
+    if device.user_id not in (visit.investigator_ids or []):
+        raise OperationError("not_on_visit", "只有参加本次调查的人员可以确认", "only an investigator of this visit may attest",
+                             403)
+    signature = str(body.get("signature") or "")
+    if not _verify(device.public_key, attestation_message(visit.id, visit.content_hash), signature):
+        raise OperationError("signature_invalid", "签名校验失败", "the signature does not verify", 422)
+    existing = db.session.scalar(select(Attestation).where(Attestation.visit_id == visit.id,
+                                                           Attestation.device_id == device.id))
+    if existing is not None:
+        return 200, {"visit_id": visit.id, "device_id": device.id, "status": visit.status}
+    db.session.add(Attestation(visit_id=visit.id, device_id=device.id, user_id=device.user_id,
+                               content_hash=visit.content_hash, signature=signature))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        return 200, {"visit_id": visit.id, "device_id": device.id, "status": visit.status}
+    audit.record("visit.attest", "visit", visit.id, actor=db.session.get(User, device.user_id),
+                 after={"device": device.id})
+    db.session.commit()
+    _refresh(visit)
+    return 201, {"visit_id": visit.id, "device_id": device.id, "status": visit.status}
+
+
+def _verify(jwk: dict, message: bytes, signature_b64: str) -> bool:
+    """WebCrypto ECDSA P-256/SHA-256 signatures are raw r||s (64 bytes), base64url or base64."""
+    try:
+        raw = base64.urlsafe_b64decode(signature_b64.replace("+", "-").replace("/", "_") + "=" * (-len(signature_b64) % 4))
+        if len(raw) != 64:
+            return False
+        der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+        _jwk_public_key(jwk).verify(der, message, ec.ECDSA(hashes.SHA256()))
+        return True
+    except (InvalidSignature, ValueError, binascii.Error):
+        return False
+
+
+# --- accepting a visit into the case -----------------------------------------------------------------
+
+def _try_accept(visit: Visit) -> None:
+    """With every attachment stored, attestations from enough distinct investigators on the visit, and the
+    applicant's drawn signature: record the home visit on the case and work out the merge."""
+    case = db.session.get(Case, visit.case_id)
+    profile = services().profiles[case.profile_id]
+    attesters = {a.user_id for a in db.session.scalars(select(Attestation).where(Attestation.visit_id == visit.id))}
+    attesters &= set(visit.investigator_ids or [])
+    if len(attesters) < profile.home_visit.min_team:
+        return
+    roles = visit.attachments or {}
+    if profile.home_visit.applicant_signature and not (roles.get("signature") or roles.get("fingerprint")):
+        return
+    base = db.session.scalar(select(RecordSnapshot.record).where(RecordSnapshot.case_id == case.id,
+                                                                 RecordSnapshot.record_version == visit.base_version))
+    found = flatten_answers(visit.form_id, visit.envelope["answers"])
+    result = merge(base or {}, case.record or {}, found)
+    visit.merge = {"proposals": result.proposals,
+                   "conflicts": {k: {"base": c.base, "current": c.current, "proposed": c.proposed}
+                                 for k, c in result.conflicts.items()},
+                   "agreed": list(result.agreed)}
+    visit.status = "accepted"
+    recorder = db.session.get(User, sorted(attesters)[0])
+    if visit.kind == "home_visit" and case.status == "accepted":
+        perform(case, "record_home_visit", recorder,
+                {"investigators": sorted(attesters), "signed": sorted(attesters), "applicant_signed": True,
+                 "visit_on": visit.visit_on, "visit_id": visit.id, "findings": visit.findings},
+                today=visit.visit_on, commit=False)
+        if visit.assignment is not None:
+            visit.assignment.status = "done"
+            visit.assignment.updated_at = _now()
+    audit.record("visit.accept", "visit", visit.id, actor=recorder,
+                 after={"proposals": len(result.proposals), "conflicts": len(result.conflicts)})
+    db.session.commit()
+
+
+def reconcile(case: Case, visit: Visit, choices: Mapping[str, Any], actor: User) -> None:
+    """The caseworker's picks: for each proposal or conflict path, the value to keep (visit's or current)."""
+    if actor.role != "caseworker" or actor.unit_id != case.office_unit_id:
+        raise OperationError("role_not_permitted", "只有本街道（乡镇）的经办人可以核对调查结果",
+                             "only the office's caseworker may reconcile a visit", 403)
+    if visit.case_id != case.id or visit.merge is None or visit.reconciled_at is not None:
+        raise OperationError("nothing_to_reconcile", "此调查记录没有待核对的内容", "this visit has nothing to reconcile", 409)
+    open_paths = set(visit.merge["proposals"]) | set(visit.merge["conflicts"])
+    unknown = sorted(set(choices) - open_paths)
+    if unknown:
+        raise OperationError("path_unknown", "未知的核对项目：" + "、".join(unknown), "unknown item: " + ", ".join(unknown))
+    missing = sorted(p for p in visit.merge["conflicts"] if p not in choices)
+    if missing:
+        raise OperationError("conflict_unresolved", "每个冲突项目都须选择采用的值：" + "、".join(missing),
+                             "choose a value for every conflict: " + ", ".join(missing), 422, paths=missing)
+    before = dict(case.record or {})
+    new_record = apply_choices(before, choices)
+    case.record = new_record
+    case.record_version += 1
+    db.session.add(RecordSnapshot(case_id=case.id, record_version=case.record_version, record=new_record))
+    incomes = [Decimal(v) for k, v in new_record.items() if k.startswith("income/") and v not in (None, "")]
+    if any(k.startswith("income/") for k in choices):
+        case.assessed_income_6m = sum(incomes, Decimal("0"))
+    visit.reconciled_at = _now()
+    changed = {k: {"before": before.get(k), "after": new_record.get(k)} for k in choices if before.get(k) != new_record.get(k)}
+    audit.record("visit.reconcile", "case", case.id, actor=actor, before={"record_version": case.record_version - 1},
+                 after={"visit": visit.id, "record_version": case.record_version, "changes": changed})
+    db.session.commit()
