@@ -454,3 +454,22 @@ def test_devices_cli(app, field, org):
     assert a.pull().status_code == 401
     listed = json.loads(runner.invoke(args=["devices", "list", "--json"]).output)
     assert {d["device_id"]: d["revoked"] for d in listed}[a.device_id] is True
+
+
+def test_only_the_visits_own_investigators_attest(app, field, org):
+    env, body = visit_ready(field)
+    a = field["phones"][0]
+    with app.app_context():
+        code = create_enrolment(db.session.get(User, org.gc_inv3), None).code
+    outsider = Phone(field["client"])
+    assert outsider.enrol(code).status_code == 201
+    r = outsider.attest(env["visit_id"], body["content_hash"])
+    assert r.status_code == 403 and r.json["error"] == "not_on_visit"
+    r = field["client"].post("/api/v1/attestations", headers=a.auth, json={
+        "visit_id": env["visit_id"], "content_hash": body["content_hash"], "device_id": outsider.device_id,
+        "signature": a.sign(env["visit_id"], body["content_hash"])})
+    assert r.status_code == 403 and r.json["error"] == "device_mismatch"
+    assert a.attest(str(uuid.uuid4()), body["content_hash"]).status_code == 404
+    r = field["client"].post("/api/v1/attestations", headers={**a.auth, "Content-Type": "application/json"},
+                             data="not json")
+    assert r.status_code == 400 and r.json["error"] == "body_invalid"
