@@ -9,5 +9,8 @@ from server.models.orgs import Unit
 from server.models.users import User
 from server.models.visits import Visit, VisitAssignment
 
+# Areas that keep their own models in their own module (imported so the tables are registered).
+from server.models import boards, money, oversight  # noqa: E402,F401  isort: skip
+
 __all__ = ["Attachment", "Attestation", "AuditEntry", "Case", "CaseEvent", "Device", "EnrolmentCode",
            "RecordSnapshot", "Household", "Member", "Unit", "User", "Visit", "VisitAssignment"]

@@ -1,0 +1,5 @@
+"""CLI commands: boards."""
+
+import click
+
+groups: list[click.Group] = []

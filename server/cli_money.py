@@ -1,0 +1,5 @@
+"""CLI commands: money."""
+
+import click
+
+groups: list[click.Group] = []

@@ -1,0 +1,5 @@
+"""CLI commands: oversight."""
+
+import click
+
+groups: list[click.Group] = []

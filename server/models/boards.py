@@ -1,0 +1,1 @@
+"""boards models (filled in by the boards work)."""

@@ -1,0 +1,1 @@
+"""money models (filled in by the money work)."""

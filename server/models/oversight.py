@@ -1,0 +1,1 @@
+"""oversight models (filled in by the oversight work)."""

@@ -1,0 +1,3 @@
+"""Console pages: boards."""
+
+from server.web import bp  # noqa: F401

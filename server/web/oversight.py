@@ -1,0 +1,3 @@
+"""Console pages: oversight."""
+
+from server.web import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Console pages: rosters."""
+
+from server.web import bp  # noqa: F401
