@@ -441,8 +441,8 @@ def _try_accept(visit: Visit) -> None:
     attesters &= set(visit.investigator_ids or [])
     if len(attesters) < profile.home_visit.min_team:
         return
-    roles = visit.attachments or {}
-    if profile.home_visit.applicant_signature and not (roles.get("signature") or roles.get("fingerprint")):
+    applicant = [a for a in (visit.envelope or {}).get("attachments", []) if a.get("slot") == "applicant"]
+    if profile.home_visit.applicant_signature and not applicant:
         return
     base = db.session.scalar(select(RecordSnapshot.record).where(RecordSnapshot.case_id == case.id,
                                                                  RecordSnapshot.record_version == visit.base_version))
@@ -455,13 +455,21 @@ def _try_accept(visit: Visit) -> None:
     visit.status = "accepted"
     recorder = db.session.get(User, sorted(attesters)[0])
     if visit.kind == "home_visit" and case.status == "accepted":
-        perform(case, "record_home_visit", recorder,
-                {"investigators": sorted(attesters), "signed": sorted(attesters), "applicant_signed": True,
-                 "visit_on": visit.visit_on, "visit_id": visit.id, "findings": visit.findings},
-                today=visit.visit_on, commit=False)
-        if visit.assignment is not None:
-            visit.assignment.status = "done"
-            visit.assignment.updated_at = _now()
+        try:
+            perform(case, "record_home_visit", recorder,
+                    {"investigators": sorted(attesters), "signed": sorted(attesters), "applicant_signed": True,
+                     "visit_on": visit.visit_on, "visit_id": visit.id, "findings": visit.findings},
+                    today=visit.visit_on, commit=False)
+        except OperationError as exc:
+            # The visit is kept (complete, attested); the case could not take it — the caseworker sees why.
+            db.session.rollback()
+            audit.record("visit.accept_refused", "visit", visit.id, actor=recorder,
+                         after={"error": exc.code, "message": exc.message})
+            db.session.commit()
+            return
+    if visit.assignment is not None and visit.assignment.status == "open":
+        visit.assignment.status = "done"
+        visit.assignment.updated_at = _now()
     audit.record("visit.accept", "visit", visit.id, actor=recorder,
                  after={"proposals": len(result.proposals), "conflicts": len(result.conflicts)})
     db.session.commit()
