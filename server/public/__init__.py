@@ -1,5 +1,228 @@
-"""Public pages for residents (no sign-in): notice boards, objections, certificate checks."""
+"""Public pages for residents (no sign-in): notice boards, objections, receipts, certificate checks.
 
-from flask import Blueprint
+- ``/b/<token>`` — a board's current publicity and long-term list.  Phone-first, Chinese, no
+  JavaScript, one small stylesheet; ``Cache-Control: no-cache`` with an ETag, so a phone revalidates
+  and gets ``304`` until a decision changes the list (then the next visit shows it at once); gzip
+  when the phone accepts it.  A token that was rotated answers **410 Gone** with a page saying
+  "此二维码已更换" (and no list); an unknown token answers 404.
+- ``/b/<token>/report`` — the objection / tip-off form (CSRF, size limits, rate-limited per client
+  and board and per client): see :func:`server.operations.boards.submit_report`.
+- ``/r`` and ``/r/<receipt>`` — the status of a report by its receipt number (rate-limited).
+- ``/v/<token>`` — the check behind the QR code on a 低保证.
+"""
+
+from __future__ import annotations
+
+import gzip
+
+from flask import (
+    Blueprint,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError
+from markupsafe import Markup, escape
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from server import today
+from server.extensions import db, limiter
+from server.models import Case
+from server.operations import OperationError
+from server.operations import boards as ops
 
 bp = Blueprint("public", __name__)
+
+GZIP_MIN = 1400   # bytes; smaller pages are not worth compressing
+CERTIFICATE_IN_FORCE = ("certified", "in_payment", "rereview", "gradual_exit")
+
+
+def _lang() -> str:
+    return "en" if str(get_locale() or "zh") == "en" else "zh"
+
+
+def _public(response, *, cache: bool = False):
+    """Headers every public page carries."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    if not cache:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _page(template: str, status: int = 200, **context):
+    return _public(make_response(render_template(template, **context), status))
+
+
+def _board_or_error(token: str):
+    """The board for a current token, or a response: 410 for a replaced token, 404 for an unknown one."""
+    board, current = ops.find_by_token(token)
+    if board is None:
+        return None, _page("public/not_found.html", 404)
+    if not current:
+        return None, _page("public/replaced.html", 410, board=board)
+    return board, None
+
+
+# --- the board ------------------------------------------------------------------------------------
+
+_SEP = "\x1f"
+
+
+def _rows_html(rows) -> Markup:
+    """The long-term table's rows, escaped once per row rather than once per cell (a board may list
+    thousands of families, and per-cell escaping was the slowest part of the page)."""
+    return Markup("\n".join(
+        "<tr><td>" + str(escape(_SEP.join(c.replace(_SEP, "") for c in r.cells))).replace(_SEP, "<td>")
+        for r in rows))
+
+
+@bp.get("/b/<token>")
+def board(token: str):
+    found, error = _board_or_error(token)
+    if error is not None:
+        return error
+    page = ops.board_page(found, today(), _lang())
+    body = render_template("public/board.html", page=page, board=found, today=today(),
+                           long_term_rows=_rows_html(page.lists.long_term)).encode("utf-8")
+    response = make_response(body)
+    response.headers["Content-Type"] = "text/html; charset=utf-8"
+    if "gzip" in request.headers.get("Accept-Encoding", "") and len(body) >= GZIP_MIN:
+        response.set_data(gzip.compress(body, compresslevel=6, mtime=0))
+        response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding, Accept-Language, Cookie"
+    # Always revalidate: the list changes the moment a decision is made; unchanged lists cost a 304.
+    response.headers["Cache-Control"] = "no-cache"
+    response.add_etag()
+    response.make_conditional(request)
+    return _public(response, cache=True)
+
+
+# --- objections and tip-offs ----------------------------------------------------------------------
+
+def _client_and_board() -> str:
+    return f"{get_remote_address()}|{(request.view_args or {}).get('token', '')}"
+
+
+def _report_form(board, form=None, error=None, status: int = 200):
+    page = ops.board_page(board, today(), _lang())
+    return _page("public/report.html", status, board=board, page=page, form=form or MultiDict(), error=error,
+                 limits={"text": ops.TEXT_MAX, "name": ops.PERSON_NAME_MAX, "phone": ops.PHONE_MAX},
+                 photo_mb=int(current_app.config.get("RUHU_PUBLIC_MAX_PHOTO", 5 * 2**20)) // 2**20)
+
+
+@bp.get("/b/<token>/report")
+def report_form(token: str):
+    found, error = _board_or_error(token)
+    if error is not None:
+        return error
+    return _report_form(found, MultiDict({"case": request.args.get("case", "")}))
+
+
+@bp.post("/b/<token>/report")
+@limiter.limit(lambda: current_app.config.get("RUHU_REPORT_RATE", "6 per hour"), key_func=_client_and_board)
+@limiter.limit(lambda: current_app.config.get("RUHU_REPORT_CLIENT_RATE", "30 per day"), key_func=get_remote_address)
+def report_submit(token: str):
+    found, error = _board_or_error(token)
+    if error is not None:
+        return error
+    form = request.form
+    upload = request.files.get("photo")
+    photo = None
+    if upload is not None and upload.filename:
+        limit = int(current_app.config.get("RUHU_PUBLIC_MAX_PHOTO", 5 * 2**20))
+        photo = (upload.read(limit + 1), upload.mimetype)
+    try:
+        report = ops.submit_report(found, case_ref=form.get("case", ""), text=form.get("text", ""),
+                                   name=form.get("name", ""), phone=form.get("phone", ""), photo=photo,
+                                   remote_addr=request.remote_addr or "", today=today())
+    except OperationError as exc:
+        db.session.rollback()
+        return _report_form(found, form, exc, exc.status)
+    return redirect(url_for("public.receipt", receipt=report.receipt, new=1), 303)
+
+
+@bp.get("/r")
+@limiter.limit(lambda: current_app.config.get("RUHU_RECEIPT_RATE", "30 per hour"), key_func=get_remote_address)
+def receipt_lookup():
+    typed = (request.args.get("n") or "").strip()
+    if not typed:
+        return _page("public/receipt.html", report=None, typed="")
+    report = ops.report_by_receipt(typed)
+    if report is None:
+        return _page("public/receipt.html", 404, report=None, typed=typed[:40], not_found=True)
+    return redirect(url_for("public.receipt", receipt=report.receipt), 303)
+
+
+@bp.get("/r/<receipt>")
+@limiter.limit(lambda: current_app.config.get("RUHU_RECEIPT_RATE", "30 per hour"), key_func=get_remote_address)
+def receipt(receipt: str):
+    report = ops.report_by_receipt(receipt)
+    if report is None:
+        return _page("public/receipt.html", 404, report=None, typed=receipt[:40], not_found=True)
+    return _page("public/receipt.html", report=report, typed="", new=request.args.get("new") == "1")
+
+
+# --- the certificate check ---------------------------------------------------------------------------
+
+def certificate_url(token: str) -> str:
+    """The public address printed as a QR code on a certificate (RUHU_PUBLIC_BASE_URL, like the posters)."""
+    base = current_app.config.get("RUHU_PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    return base + url_for("public.certificate_check", token=token)
+
+
+def certificate_state(case: Case, on) -> str:
+    """"valid", "not_yet" (before its first day), "expired" (past its last day) or "revoked" (payment stopped)."""
+    if case.status not in CERTIFICATE_IN_FORCE:
+        return "revoked"
+    if case.certificate_until is None or case.certificate_until < on:
+        return "expired"
+    if case.certificate_from is not None and case.certificate_from > on:
+        return "not_yet"
+    return "valid"
+
+
+@bp.get("/v/<token>")
+def certificate_check(token: str):
+    from server.domain.masking import mask_name
+
+    case = db.session.scalar(select(Case).where(Case.certificate_token == token)) if 0 < len(token) <= 32 else None
+    if case is None:
+        return _page("public/certificate_check.html", 404, case=None)
+    head = case.household.head
+    on = today()
+    return _page("public/certificate_check.html", case=case, state=certificate_state(case, on),
+                 holder=mask_name(head.name) if head else "", people=len(case.household.covered), today=on)
+
+
+# --- friendly errors -------------------------------------------------------------------------------
+
+@bp.errorhandler(429)
+def too_many(exc):
+    response = _page("public/limited.html", 429)
+    response.headers.setdefault("Retry-After", "3600")
+    return response
+
+
+@bp.errorhandler(413)
+def too_large(exc):
+    return _page("public/error.html", 413, kind="too_large", text_max=ops.TEXT_MAX,
+                 photo_mb=int(current_app.config.get("RUHU_PUBLIC_MAX_PHOTO", 5 * 2**20)) // 2**20)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(exc):
+    return _page("public/error.html", 400, kind="csrf")
+
+
+@bp.errorhandler(404)
+def not_found(exc):
+    return _page("public/not_found.html", 404)

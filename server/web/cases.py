@@ -131,14 +131,11 @@ def intake_submit():
 
 # --- the case page ----------------------------------------------------------------------------
 
-def _board_choices(case: Case, profile) -> list[Unit]:
-    """Notice boards the profile says a case is publicised on: its community/village, that unit's
-    natural villages, and the office itself when the profile lists township-level boards."""
-    levels = set(profile.publicity.board_levels)
-    out = [u for u in [case.office] if u.level in levels or ("township" in levels and u.level in OFFICE_LEVELS)]
-    out += [u for u in [case.community] if u.level in levels]
-    out += [u for u in case.community.children if u.level in levels]
-    return out
+def _board_choices(case: Case, profile):
+    """The notice boards the profile says a case is publicised on (see server.operations.boards)."""
+    from server.operations.boards import board_choices
+
+    return board_choices(case, profile)
 
 
 def _detail(case: Case, error=None, status: int = 200, form=None):
@@ -304,9 +301,10 @@ def case_print(case_id: int, doc: str):
         working = benefit_working(case, case.decided_on or today())
     qr_svg = None
     if doc == "certificate" and case.certificate_token:
+        from server.public import certificate_url
         from server.qr import svg
 
-        qr_svg = svg(url_for("web.certificate_check", token=case.certificate_token, _external=True))
+        qr_svg = svg(certificate_url(case.certificate_token))
     return render_template(f"print/{doc}.html", case=case, profile=profile, events=events, users=users,
                            working=working, qr_svg=qr_svg, panel_categories=workflow.PANEL_CATEGORIES,
                            relations=RELATIONS, sources=INCOME_SOURCES, items=PROPERTY_ITEMS, today=today())
@@ -348,20 +346,4 @@ def attachment(sha: str, variant: str):
 
 
 _SUFFIX = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}
-
-
-# --- the public certificate check (the certificate's QR code) ----------------------------------
-
-@bp.get("/v/<token>")
-def certificate_check(token: str):
-    from server.domain.masking import mask_name
-
-    case = db.session.scalar(select(Case).where(Case.certificate_token == token)) if len(token) < 64 else None
-    if case is None:
-        return render_template("public/certificate.html", case=None), 404
-    head = case.household.head
-    in_force = case.status in ("certified", "in_payment", "rereview", "gradual_exit") and \
-        case.certificate_until is not None and case.certificate_until >= today()
-    return render_template("public/certificate.html", case=case, head=mask_name(head.name) if head else "",
-                           in_force=in_force, people=len(case.household.covered), today=today())
 
