@@ -76,7 +76,7 @@ __all__ = [
 ]
 
 FIELD_TYPES = ("text", "integer", "money", "money6", "boolean", "choice", "multi", "date", "id_number")
-FORM_KINDS = ("home_visit", "reinvestigation", "rereview", "spot_check")
+FORM_KINDS = ("home_visit", "reinvestigation", "rereview", "spot_check", "survey")
 DEFAULT_TEXT_MAX = 2000
 
 _ID = re.compile(r"[a-z][a-z0-9_]{0,63}", re.ASCII)

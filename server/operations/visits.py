@@ -18,17 +18,24 @@ from server.operations import OperationError, audit
 from server.operations.cases import actor_of, perform, state_of
 
 # The case states in which a visit of each kind may be assigned.
-ASSIGNABLE = {"home_visit": ("accepted",), "reinvestigation": ("objection",), "rereview": ("rereview",)}
+ASSIGNABLE = {"home_visit": ("accepted",), "reinvestigation": ("objection",), "rereview": ("rereview",),
+              "spot_check": ("in_payment", "rereview", "gradual_exit")}
 
 
-def _team(case: Case, ids: Sequence[int]) -> list[User]:
-    """The distinct investigators named, each checked against the case's office and the profile's team size."""
+def _team(case: Case, ids: Sequence[int], kind: str = "home_visit") -> list[User]:
+    """The distinct visitors named, each checked against the case's scope and the profile's team size:
+    investigators of the case's office or the applicant's community; for a spot check (抽查), staff of
+    the bureau of the case's district/county."""
     profile = services().profiles[case.profile_id]
     team, state = [], state_of(case)
+    role = "bureau_supervisor" if kind == "spot_check" else "investigator"
     for uid in dict.fromkeys(ids):
         user = db.session.get(User, uid)
-        if user is None or user.role != "investigator" or not user.active or \
+        if user is None or user.role != role or not user.active or \
                 not workflow.in_scope(actor_of(user), state):
+            if kind == "spot_check":
+                raise OperationError("inspector_out_of_scope", "抽查人员须为本区（县）民政局的监管人员",
+                                     "spot-check inspectors must be bureau staff of the case's district or county")
             raise OperationError("investigator_out_of_scope", "调查人员须为本街道（乡镇）或申请人所在社区（村）的调查人员",
                                  "investigators must belong to the case's office or the applicant's community")
         team.append(user)

@@ -48,6 +48,7 @@ _MATERIAL = {"code": "str", "name": "str", "name_en": "str", "required": "bool"}
 _STANDARD = {"area": ("choice", ("urban", "rural")), "effective": "date", "amount": "money",
              "period": ("choice", ("month", "year"))}
 _TIER = {"max_per_capita_income": "money_or_empty", "per_person": "money"}
+_ASSESSMENT_ITEM = {"key": "ident", "name": "str", "name_en": "str", "points": "nonneg"}
 
 SCHEMA: dict[str, Any] = {
     "profile": {
@@ -97,7 +98,9 @@ SCHEMA: dict[str, Any] = {
     "spot_check": {"share": "share"},
     "assessment": {
         "enabled": "bool", "quarterly_points": "nonneg", "quarters": "nonneg",
-        "annual_points": "nonneg", "bonus_cap": "nonneg",
+        "annual_points": "nonneg", "bonus_cap": "nonneg", "last_place_share": "share",
+        "minor_issue_credit": "share",
+        "quarterly_items": ("tables", _ASSESSMENT_ITEM), "annual_items": ("tables", _ASSESSMENT_ITEM),
     },
 }
 
@@ -323,6 +326,17 @@ def _semantics(source: str, d: dict) -> None:
                            "must be positive when meeting.required is true")
     if not d["profile"]["approving_unit_levels"]:
         raise ProfileError(source, "profile.approving_unit_levels", "不能为空", "must not be empty")
+    a = d["assessment"]
+    for items, total in (("quarterly_items", "quarterly_points"), ("annual_items", "annual_points")):
+        keys = [i["key"] for i in a[items]]
+        if len(set(keys)) != len(keys):
+            raise ProfileError(source, f"assessment.{items}", "考核项目代码重复", "duplicate item key")
+        if sum(i["points"] for i in a[items]) != a[total]:
+            raise ProfileError(source, f"assessment.{items}", f"各项分值之和应等于 assessment.{total}",
+                               f"the items' points must add up to assessment.{total}")
+    if a["last_place_share"] < d["spot_check"]["share"]:
+        raise ProfileError(source, "assessment.last_place_share", "不能低于 spot_check.share",
+                           "must not be below spot_check.share")
     if not d["publicity"]["board_levels"]:
         raise ProfileError(source, "publicity.board_levels", "不能为空", "must not be empty")
 
