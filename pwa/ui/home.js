@@ -1,0 +1,142 @@
+// The start screen (assignments, offline, with deadline and status; the partner's confirmations)
+// and one assignment's details, where a visit is started.
+
+import * as db from "../db.js";
+import { h, toast, uuid } from "./dom.js";
+import { t, pick } from "./i18n.js";
+import { emptyValues } from "../forms/renderer.js";
+import { isoWithOffset, localDate } from "../protocol.js";
+import { locate } from "./gps.js";
+import { storageBanner } from "./settings.js";
+
+export const STATUS = ["draft", "ready", "syncing", "synced", "attention"];
+
+export function statusBadge(status) {
+  return h("span", { class: `badge st-${status || "none"}`, dataset: { status: status || "none" } }, t(`status_${status || "none"}`));
+}
+
+function daysBetween(a, b) {
+  return Math.round((Date.parse(b) - Date.parse(a)) / 86400000);
+}
+
+export function deadlineText(a) {
+  if (!a.deadline) return t("no_deadline");
+  const left = daysBetween(localDate(), a.deadline);
+  const when = left < 0 ? t("overdue_days", { n: -left }) : t("days_left", { n: left });
+  return `${t("deadline")} ${a.deadline}${a.deadline_provisional ? t("provisional") : ""} · ${when}`;
+}
+
+/** The record that stands for an assignment: an open one first, else the newest. */
+export function currentVisit(visits, assignmentId) {
+  const mine = visits.filter((v) => v.assignment_id === assignmentId).sort((x, y) => (y.created_at || 0) - (x.created_at || 0));
+  return mine.find((v) => v.status !== "synced") || mine[0] || null;
+}
+
+function isIos() {
+  return /iPad|iPhone|iPod/.test(navigator.userAgent) || (navigator.platform === "MacIntel" && navigator.maxTouchPoints > 1);
+}
+
+export async function homeView(ctx) {
+  const [assignments, visits, attestations, authFailed] = await Promise.all([
+    db.listAssignments(), db.listVisits(), db.listAttestations(), db.getMeta("auth_failed")]);
+  assignments.sort((x, y) => String(x.deadline || "9999").localeCompare(String(y.deadline || "9999")));
+  const standalone = matchMedia("(display-mode: standalone)").matches || navigator.standalone;
+  const lastPull = await db.getMeta("last_pull");
+
+  const cards = assignments.map((a) => {
+    const v = currentVisit(visits, a.assignment_id);
+    const head = (a.members || []).find((m) => m.relation === "head") || (a.members || [])[0];
+    return h("a", { href: `#/a/${a.assignment_id}`, class: "card assignment", dataset: { assignment: a.assignment_id } },
+      h("div", { class: "row" }, h("strong", {}, head ? head.name : a.case_number), statusBadge(v && v.status)),
+      h("div", { class: "muted" }, `${a.case_number} · ${t(`kind_${a.kind}`)}`),
+      h("div", {}, `${a.community} ${a.address || ""}`),
+      h("div", { class: a.deadline_provisional ? "deadline provisional" : "deadline" }, deadlineText(a)),
+      a.revoked ? h("div", { class: "banner warn" }, t("assignment_revoked")) : null);
+  });
+
+  // Records whose assignment left the phone (done, or cancelled while a record was kept).
+  const known = new Set(assignments.map((a) => a.assignment_id));
+  const orphans = [];
+  for (const v of visits.filter((x) => !known.has(x.assignment_id))) {
+    const form = await db.getForm(v.form_id, v.form_version);
+    orphans.push(h("a", { href: `#/v/${v.visit_id}`, class: "card record-card", dataset: { visit: v.visit_id } },
+      h("div", { class: "row" }, h("strong", {}, form ? pick(form.title) : v.form_id), statusBadge(v.status)),
+      h("div", { class: "muted" }, new Date(v.created_at).toLocaleString())));
+  }
+
+  const partner = attestations.sort((x, y) => (y.updated_at || 0) - (x.updated_at || 0)).map((a) =>
+    h("div", { class: "card attestation", dataset: { visit: a.visit_id, status: a.status } },
+      h("div", { class: "row" }, h("strong", {}, a.summary || a.visit_id.slice(0, 8)), h("span", { class: `badge st-${a.status}` }, t(`att_${a.status}`))),
+      h("div", { class: "muted mono" }, a.visit_id),
+      a.error ? h("p", { class: "err" }, pick({ zh: a.error.message, en: a.error.message_en })) : null));
+
+  return {
+    name: "home",
+    el: h("div", { class: "view" },
+      authFailed ? h("div", { class: "banner error", id: "auth-banner" }, t("auth_failed"), " ", h("a", { href: "#/enrol" }, t("enrol_again"))) : null,
+      await storageBanner(),
+      isIos() && !standalone ? h("div", { class: "banner info" }, t("ios_hint")) : null,
+      h("h1", {}, t("my_assignments")),
+      lastPull ? h("p", { class: "muted" }, t("last_pull", { when: new Date(lastPull).toLocaleString() })) : h("p", { class: "muted" }, t("never_pulled")),
+      cards.length ? h("div", { class: "list", id: "assignments" }, cards) : h("p", { class: "empty" }, t("no_assignments")),
+      orphans.length ? [h("h2", {}, t("other_records")), h("div", { class: "list", id: "other-records" }, orphans)] : null,
+      h("h2", {}, t("partner_title")),
+      h("a", { href: "#/scan", class: "btn secondary big", id: "open-scan" }, t("scan_partner")),
+      partner.length ? h("div", { class: "list", id: "partner-list" }, partner) : null),
+  };
+}
+
+async function startVisit(ctx, a) {
+  const form = await db.getForm(a.form_id, a.form_version);
+  if (!form) {
+    toast(t("form_missing"), "error");
+    return;
+  }
+  const me = ctx.device.user.id;
+  const team = (a.team || []).map((m) => m.user_id);
+  const visit = {
+    visit_id: uuid(), assignment_id: a.assignment_id, case_id: a.case_id, form_id: a.form_id, form_version: a.form_version,
+    base_version: a.base_version, supersedes: null, status: "draft", created_at: Date.now(),
+    values: emptyValues(form, a), investigators: team.includes(me) ? team : [me, ...team],
+    photos: [], signatures: {}, gps: { start: null, finish: null }, started_at: isoWithOffset(),
+  };
+  await db.putVisit(visit);
+  ctx.go(`#/v/${visit.visit_id}`);
+  const start = await locate();
+  await db.updateVisit(visit.visit_id, (v) => ({ ...v, gps: { ...v.gps, start } }));
+  document.dispatchEvent(new CustomEvent("ruhu-gps", { detail: { visit_id: visit.visit_id } }));
+}
+
+export async function assignmentView(ctx, id) {
+  const a = await db.getAssignment(id);
+  if (!a) return { name: "assignment", el: h("div", { class: "view" }, h("p", { class: "empty" }, t("assignment_gone")), h("a", { href: "#/", class: "btn secondary" }, t("back"))) };
+  const visits = (await db.listVisits()).filter((v) => v.assignment_id === id).sort((x, y) => (y.created_at || 0) - (x.created_at || 0));
+  const open = visits.find((v) => v.status === "draft");
+  const income = (a.declared && a.declared.income) || {};
+  const property = (a.declared && a.declared.property) || {};
+  const show = (v) => (Array.isArray(v) ? v.join(" / ") : typeof v === "object" && v ? JSON.stringify(v) : String(v ?? ""));
+  return {
+    name: "assignment",
+    el: h("div", { class: "view" },
+      h("a", { href: "#/", class: "back" }, `‹ ${t("back")}`),
+      h("h1", {}, `${a.case_number} · ${t(`kind_${a.kind}`)}`),
+      h("section", { class: "card" },
+        h("dl", {},
+          h("dt", {}, t("address")), h("dd", {}, `${a.community} ${a.address || ""}`),
+          h("dt", {}, t("deadline")), h("dd", { class: a.deadline_provisional ? "provisional" : "" }, deadlineText(a)),
+          h("dt", {}, t("team")), h("dd", {}, (a.team || []).map((m) => m.name).join("、")))),
+      h("section", { class: "card" }, h("h2", {}, t("members")),
+        h("ul", { class: "members" }, (a.members || []).map((m) => h("li", {},
+          h("strong", {}, m.name), ` ${t(`rel_${m.relation}`) || m.relation} · `, h("span", { class: "mono" }, m.id_number),
+          m.co_residing === false ? ` · ${t("not_co_residing")}` : "")))),
+      Object.keys(income).length || Object.keys(property).length ? h("section", { class: "card" }, h("h2", {}, t("declared")),
+        h("dl", {}, Object.entries(income).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, show(v))]),
+          Object.entries(property).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, show(v))]))) : null,
+      visits.length ? h("section", { class: "card" }, h("h2", {}, t("records")),
+        visits.map((v) => h("a", { href: `#/v/${v.visit_id}`, class: "row record", dataset: { visit: v.visit_id } },
+          h("span", {}, new Date(v.created_at).toLocaleString()), statusBadge(v.status)))) : null,
+      a.revoked ? h("p", { class: "banner warn" }, t("assignment_revoked")) : null,
+      open ? h("a", { href: `#/v/${open.visit_id}`, class: "btn primary big", id: "continue-visit" }, t("continue_visit"))
+        : !a.revoked ? h("button", { type: "button", class: "btn primary big", id: "start-visit", onclick: () => startVisit(ctx, a) }, t("start_visit")) : null),
+  };
+}

@@ -1,0 +1,142 @@
+"""The phone's pure modules, run in Chromium against the vectors the server is tested with: canonical JSON
+and content hashes (tests/fixtures/sync_envelopes.json), the attestation message, ID numbers
+(tests/fixtures/id_numbers.json), the form validation (paths and codes as sync.validate reports them),
+the backoff and the answers the renderer builds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sync.protocol import attestation_message
+from tests.browser.test_pwa_flow import pwa_app, pwa_server  # noqa: F401 (fixtures)
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture
+def app_page(browser, pwa_server):  # noqa: F811
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    page.goto(pwa_server + "/app/")
+    page.wait_for_selector("body[data-ready='1']")
+    yield page
+    context.close()
+
+
+def run(page, script: str, arg=None):
+    return page.evaluate(f"async (arg) => {{ {script} }}", arg)
+
+
+def test_canonical_json_and_hashes_match_the_server(app_page):
+    vectors = json.loads((FIXTURES / "sync_envelopes.json").read_text(encoding="utf-8"))
+    result = run(app_page, """
+        const p = await import('./protocol.js');
+        const out = {canonical: [], envelopes: []};
+        for (const v of arg.canonical_vectors) {
+          const text = p.canonicalJSON(v.input);
+          out.canonical.push({text, sha: await p.sha256Hex(new TextEncoder().encode(text))});
+        }
+        for (const e of arg.envelopes) {
+          try { out.envelopes.push(await p.contentHash(e.envelope)); }
+          catch (err) { out.envelopes.push(err.name); }
+        }
+        return out;""", vectors)
+    for got, want in zip(result["canonical"], vectors["canonical_vectors"], strict=True):
+        assert got["text"] == want["canonical"], want["why"]
+        assert got["sha"] == want["sha256"], want["why"]
+    for got, want in zip(result["envelopes"], vectors["envelopes"], strict=True):
+        assert got == (want["content_hash"] if want["content_hash"] is not None else "TypeError"), want["name"]
+
+
+@pytest.mark.parametrize("expression, error", [
+    ("({x: 1.5})", "TypeError"), ("({x: 2 ** 53})", "RangeError"), ("({x: NaN})", "TypeError"),
+    ("({x: '\\ud800'})", "RangeError"), ("({'e\\u0301': 1, '\\u00e9': 2})", "RangeError"),
+    ("({x: undefined})", "TypeError"), ("({x: new Date(0)})", "TypeError"), ("({x: null, y: [true, -0]})", None),
+])
+def test_what_canonical_json_refuses(app_page, expression, error):
+    got = run(app_page, f"""
+        const p = await import('./protocol.js');
+        try {{ p.canonicalJSON({expression}); return null; }} catch (err) {{ return err.name; }}""")
+    assert got == error
+
+
+def test_attestation_message_bytes(app_page):
+    visit_id, digest = "3f1c2b9e-7d4a-4c1e-9b2f-5a6d7e8f9012", "ab" * 32
+    got = run(app_page, """
+        const p = await import('./protocol.js');
+        return [...p.attestationMessage(arg[0], arg[1])];""", [visit_id, digest])
+    assert bytes(got) == attestation_message(visit_id, digest)
+
+
+def test_id_numbers_agree_with_the_server(app_page):
+    vectors = json.loads((FIXTURES / "id_numbers.json").read_text(encoding="utf-8"))
+    result = run(app_page, """
+        const ids = await import('./idnumber.js');
+        return {
+          valid: arg.valid.map(v => ids.parseIdNumber(v.input, arg.today)),
+          invalid: arg.invalid.map(v => ids.parseIdNumber(v.input, arg.today)),
+        };""", vectors)
+    for got, want in zip(result["valid"], vectors["valid"], strict=True):
+        assert got["ok"] and got["number"] == want["normalised"], want["why"]
+        assert got["birth_date"] == want["birth_date"] and got["sex"] == want["sex"], want["why"]
+    for got, want in zip(result["invalid"], vectors["invalid"], strict=True):
+        assert not got["ok"] and got["code"] == want["code"], want["why"]
+        assert got["message"] and got["message_en"]
+
+
+def test_form_validation_reports_what_the_server_reports(app_page):
+    vectors = json.loads((FIXTURES / "sync_envelopes.json").read_text(encoding="utf-8"))
+    forms = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in (ROOT / "pwa" / "forms").glob("*.json")}
+    cases = [e for e in vectors["envelopes"] if e["visit_problems"] is not None]
+    result = run(app_page, """
+        const v = await import('./forms/validate.js');
+        return arg.cases.map(e => v.validateVisit(arg.forms[e.envelope.form_id], e.envelope, arg.today)
+          .map(p => [p.path, p.code]));""", {"cases": cases, "forms": forms, "today": vectors["today"]})
+    assert len(cases) >= 2
+    for got, want in zip(result, cases, strict=True):
+        assert {tuple(p) for p in got} == {(p["path"], p["code"]) for p in want["visit_problems"]}, want["name"]
+
+
+def test_answers_leave_out_blanks_and_hidden_fields(app_page):
+    form = json.loads((ROOT / "pwa" / "forms" / "household_survey.json").read_text(encoding="utf-8"))
+    answers = run(app_page, """
+        const r = await import('./forms/renderer.js');
+        const values = r.emptyValues(arg, {members: [{name: '王', id_number: ' 11010519491231002x ', relation: 'head', co_residing: true}]});
+        Object.assign(values.members[0], {disabled: false, disability_grade: '2', student: true, school: '一中', health: 'healthy'});
+        values.income.wages = ['100', '', '', '', '', ''];
+        values.property.vehicles_count = ' 3 ';
+        values.living.conditions = ['adequate'];
+        return r.toAnswers(arg, values);""", form)
+    member = answers["members"][0]
+    assert member["id_number"] == "11010519491231002X"
+    assert "disability_grade" not in member and member["school"] == "一中"   # hidden is left out, shown kept
+    assert answers["income"] == {"wages": ["100", "", "", "", "", ""]}
+    assert answers["property"] == {"vehicles_count": 3}
+    assert answers["living"] == {"conditions": ["adequate"]}
+
+
+def test_backoff_is_exponential_capped_and_jittered(app_page):
+    got = run(app_page, """
+        const b = await import('./backoff.js');
+        const low = [1, 2, 3, 4, 10, 50].map(n => b.delay(n, {random: () => 0}));
+        const high = [1, 2, 3, 4, 10, 50].map(n => b.delay(n, {random: () => 0.999999}));
+        return {low, high, cap: b.CAP_MS, base: b.BASE_MS,
+                due: [b.due({next_attempt_at: 10}, 5), b.due({next_attempt_at: 10}, 5, true), b.due({}, 5)]};""")
+    base, cap = got["base"], got["cap"]
+    assert got["low"][:4] == [base // 2, base, base * 2, base * 4]
+    assert got["high"][:4] == [base, base * 2, base * 4, base * 8]
+    assert got["low"][-1] == cap // 2 and got["high"][-1] == cap and got["high"][-2] == cap
+    assert got["due"] == [False, True, True]
+
+
+def test_qr_payload_round_trip(app_page):
+    got = run(app_page, """
+        const a = await import('./attest.js');
+        const text = a.qrPayload('3f1c2b9e-7d4a-4c1e-9b2f-5a6d7e8f9012', 'ab'.repeat(32), 41);
+        return [text, a.parseQrPayload(text), a.parseQrPayload('RUHU1|x|y|1'), a.parseQrPayload('hello')];""")
+    assert got[1] == {"visit_id": "3f1c2b9e-7d4a-4c1e-9b2f-5a6d7e8f9012", "content_hash": "ab" * 32, "assignment_id": 41}
+    assert got[2] is None and got[3] is None
