@@ -26,11 +26,16 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@ $(VENV)/.installed
 
+# The phone app's browser libraries, from the npm registry (npm ci rewrites the marker file).
+PWA_DEPS := pwa/node_modules/.package-lock.json
+$(PWA_DEPS): pwa/package-lock.json pwa/package.json
+	npm ci --prefix pwa --no-audit --no-fund
+
 db: $(VENV)/.installed
 	$(BIN)/ruhu db upgrade
 	$(BIN)/ruhu demo load
 
-run: db
+run: db $(PWA_DEPS)
 	@$(BIN)/ruhu demo logins
 	@echo "Ruhu: http://$(HOST):$(PORT)/"
 	$(BIN)/ruhu run --host $(HOST) --port $(PORT)
@@ -39,15 +44,15 @@ run: db
 chromium:
 	@bash scripts/ensure-chromium.sh
 
-test: $(VENV)/.installed-test chromium
+test: $(VENV)/.installed-test chromium $(PWA_DEPS)
 	$(BIN)/python -m pytest
 
 # The integration tests once more, against PostgreSQL (CI runs this too).
-test-postgres: $(VENV)/.installed-test
+test-postgres: $(VENV)/.installed-test $(PWA_DEPS)
 	RUHU_TEST_DATABASE_URL=$${RUHU_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 	  $(BIN)/python -m pytest tests/integration -p no:cacheprovider
 
-bench: $(VENV)/.installed-test
+bench: $(VENV)/.installed-test $(PWA_DEPS)
 	$(BIN)/python -m bench
 
 lint: $(VENV)/.installed-test

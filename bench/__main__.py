@@ -53,9 +53,14 @@ def bench_dashboard_deadlines(cases: int = 5000) -> None:
 
 
 def main() -> None:
+    from bench import public_board, pwa, roster
+
     print("Ruhu benchmarks (ratios against baselines run in this process; lower is better)")
     bench_calendar()
     bench_dashboard_deadlines()
+    roster.main([])
+    public_board.main()
+    pwa.main()
 
 
 if __name__ == "__main__":

@@ -80,9 +80,13 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from server.api import bp as api_bp
     from server.cli import register
+    from server.public import bp as public_bp
+    from server.pwa import bp as pwa_bp
     from server.web import bp as web_bp
 
     app.register_blueprint(web_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(public_bp)
+    app.register_blueprint(pwa_bp)
     register(app)
     return app

@@ -251,6 +251,13 @@ def load_demo(password: str = DEMO_PASSWORD) -> str:
                 perform(case, action, _who(action, info["staff"]), _payload(action, case, target, info, day),
                         today=day)
             assert case.status == target, (slug, target, case.status)
+    from server.operations.boards import create_demo_boards
+    from server.operations.oversight import create_demo_oversight
+    from server.operations.rosters import create_demo_rosters
+
+    create_demo_boards()
+    create_demo_rosters()
+    create_demo_oversight()
     return describe_logins(password)
 
 
@@ -263,10 +270,10 @@ def describe_logins(password: str | None = None) -> str:
         "    nanguanjie_leader      分管领导 leader",
         "    nanguanjie_director    主任 director",
         "    nanguanjie_inv1 (office) / nanguanjie_inv2, nanguanjie_inv3 (communities)  调查人员 investigators",
-        "    gc_bureau  区民政局 bureau supervisor;  gc_admin  administrator",
+        "    gc_bureau, gc_bureau2  区民政局 bureau supervisors;  gc_admin  administrator",
         "  宜君县 yijun — 彭镇:",
         "    pengzhen_caseworker / pengzhen_leader / pengzhen_director / pengzhen_inv1..3",
-        "    yj_bureau  县民政局 bureau supervisor;  yj_admin  administrator",
+        "    yj_bureau, yj_bureau2  县民政局 bureau supervisors;  yj_admin  administrator",
         "  every office has the same accounts: <slug>_caseworker ... (ruhu users list)",
     ]
     return "\n".join(lines)

@@ -68,14 +68,18 @@ def _token_hash(token: str) -> str:
 
 def create_enrolment(investigator: User, actor: User | None, *, actor_label: str = "") -> EnrolmentCode:
     """A one-time code for ``investigator``'s phone, valid for 24 hours."""
-    if investigator.role != "investigator" or not investigator.active:
-        raise OperationError("not_an_investigator", "只能为在岗的调查人员登记手机",
-                             "only an active investigator's phone can be enrolled")
+    if investigator.role not in ("investigator", "bureau_supervisor") or not investigator.active:
+        raise OperationError("not_an_investigator", "只能为在岗的调查人员（或抽查的民政局监管人员）登记手机",
+                             "only an active investigator's (or a spot-checking bureau supervisor's) phone can be enrolled")
     if actor is not None:
         office = investigator.unit.office()
-        if actor.role != "caseworker" or office is None or actor.unit_id != office.id:
-            raise OperationError("out_of_scope", "只能为本街道（乡镇）的调查人员登记手机",
-                                 "you may only enrol phones for your own office's investigators", 403)
+        if investigator.role == "bureau_supervisor":   # spot checks: the bureau enrols its own staff
+            ok = actor.role == "bureau_supervisor" and actor.unit_id == investigator.unit_id
+        else:
+            ok = actor.role == "caseworker" and office is not None and actor.unit_id == office.id
+        if not ok:
+            raise OperationError("out_of_scope", "只能为本单位的调查人员登记手机",
+                                 "you may only enrol phones for your own unit's staff", 403)
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
     row = EnrolmentCode(code=code, user_id=investigator.id, created_by_id=actor.id if actor else None,
                         expires_at=_now() + dt.timedelta(hours=ENROLMENT_HOURS))
