@@ -9,6 +9,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import func, select, text
+from sqlalchemy.orm.exc import StaleDataError
 
 from server import CHINA, services, today
 from server.domain import workflow
@@ -105,6 +106,16 @@ def healthz():
         body["database"] = {"ok": False, "dialect": db.engine.dialect.name, "error": type(exc).__name__}
         return jsonify(body), 503
     return jsonify(body), 200
+
+
+@bp.app_errorhandler(StaleDataError)
+def edited_meanwhile(exc):
+    """Two people changed the same record at once: the second write is refused, nothing is lost."""
+    db.session.rollback()
+    zh, en = "该记录刚被其他人修改，请刷新后重试", "someone else changed this record just now: reload and try again"
+    if request.path.startswith("/api/"):
+        return jsonify({"error": "edited_meanwhile", "message": zh, "message_en": en}), 409
+    return render_template("error.html", message=zh, message_en=en), 409
 
 
 @bp.app_errorhandler(429)

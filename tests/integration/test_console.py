@@ -360,3 +360,14 @@ def test_enrolment_code_page_shows_a_qr_of_the_link(app, org, gc):
 
         row = db.session.scalar(select(EnrolmentCode).where(EnrolmentCode.code == code))
         assert row.user_id == org.gc_inv1 and row.used_at is None
+
+
+def test_a_concurrent_edit_answers_409_not_500(app, org):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    @app.get("/_test/stale")
+    def _stale():
+        raise StaleDataError("simulated concurrent update")
+
+    r = Console(app, "gc_case").get("/_test/stale")
+    assert r.status_code == 409 and "其他人修改" in r.get_data(as_text=True)
