@@ -83,7 +83,8 @@ def document() -> dict[str, Any]:
                                             "properties": {"cursor": {"type": "string"}, "full": {"type": "boolean"},
                                                            "assignments": {"type": "array", "items": {"type": "object"}},
                                                            "forms": {"type": "array", "items": {"type": "object"}},
-                                                           "revoked": {"type": "array", "items": {"type": "integer"}}}},
+                                                           "revoked": {"type": "array", "items": {"type": "integer"}},
+                                                           "to_attest": {"type": "array", "items": {"type": "object"}}}},
                                            "Changes (all open assignments when full is true)"), **_err(401)}}},
             "/attachments/{sha256}": {"put": {
                 "summary": "Upload a photo or signature by its SHA-256", "operationId": "putAttachment",

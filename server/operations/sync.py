@@ -231,10 +231,23 @@ def pull(device: Device, since: str | None) -> dict[str, Any]:
     return {
         "cursor": _cursor(user_id, _aware(newest) or stamp),
         "full": not valid,
+        "to_attest": _waiting_for(user_id),
         "assignments": [_assignment_payload(a, kinds) for a in open_rows],
         "revoked": [a.id for a in rows if a.status != "open"],
         "forms": [forms()[k] for k in sorted(set(kinds.values()))],
     }
+
+
+def _waiting_for(user_id: int) -> list[dict[str, Any]]:
+    """Visits this investigator was on, sent by a partner's phone, that still lack this investigator's
+    attestation (the online path of the two-person rule: the partner's phone pulls and signs)."""
+    signed = select(Attestation.visit_id).where(Attestation.user_id == user_id)
+    rows = db.session.scalars(select(Visit).where(Visit.source == "device",
+                                                  Visit.status.in_(("incomplete", "complete")),
+                                                  Visit.id.not_in(signed)).order_by(Visit.created_at))
+    return [{"visit_id": v.id, "content_hash": v.content_hash, "assignment_id": v.assignment_id,
+             "case_id": v.case_id, "visit_on": v.visit_on.isoformat(), "summary": (v.findings or {}).get("summary")}
+            for v in rows if user_id in (v.investigator_ids or [])]
 
 
 # --- attachments ----------------------------------------------------------------------------------
