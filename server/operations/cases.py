@@ -21,6 +21,7 @@ from server.models.cases import STATE_DATES, RecordSnapshot
 from server.models.households import HOUSEHOLD_CLASSES, MEMBER_FLAGS, RELATIONS
 from server.models.orgs import OFFICE_LEVELS
 from server.operations import OperationError, audit
+from sync.merge import income_total
 
 
 def actor_of(user: User) -> workflow.Actor:
@@ -144,9 +145,9 @@ def household_record(members: Sequence[Member], declaration: Declaration) -> dic
         record.update({f"{key}/name": m.name, f"{key}/relation": m.relation, f"{key}/co_residing": m.co_residing,
                        f"{key}/disabled": m.disabled, f"{key}/student": m.student,
                        f"{key}/able_to_work": m.able_to_work})
-    for source in INCOME_SOURCES:
-        months = declaration.income.get(source, ())
-        record[f"income/{source}"] = f"{sum((Decimal(v) for v in months), Decimal('0')):.2f}"
+    for source in INCOME_SOURCES:   # the same totals as a visit's, or "0.00" would look like a change
+        months = declaration.income.get(source)
+        record[f"income/{source}"] = income_total(months) if months else "0.00"
     for item, text in declaration.property.items():
         record[f"property/{item}"] = text
     return record

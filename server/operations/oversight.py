@@ -24,7 +24,6 @@ from sqlalchemy.orm import selectinload
 
 from server import CHINA, services
 from server.domain import sampling, scoring, workflow
-from server.domain.declaration import amount
 from server.domain.scoring import ANNUAL, Judgement, Ratio
 from server.extensions import db
 from server.models import Attestation, Case, CaseEvent, Household, Unit, User, Visit, VisitAssignment
@@ -40,6 +39,7 @@ from server.models.oversight import (
 )
 from server.operations import OperationError, audit
 from server.operations.visits import ASSIGNABLE, _team
+from sync.merge import income_total
 
 IN_PAYMENT = ASSIGNABLE["spot_check"]          # the households a spot check may visit
 STRATA = ("new", "registered")                 # 新增 / 在册
@@ -279,12 +279,11 @@ def assign_spot_checks(draw: SpotCheckDraw, actor: User, team_ids: Sequence[int]
 
 
 def _income_total(months: Any) -> Decimal | None:
-    if not isinstance(months, list) or not months:
+    """A six-month total from a spot-check answer (the merge core's rule); None when it is not one."""
+    try:
+        return Decimal(income_total(months))
+    except (TypeError, ValueError):
         return None
-    values = [amount(m) if isinstance(m, str) else None for m in months]
-    if any(v is None for v in values):
-        return None
-    return sum(values, Decimal("0"))
 
 
 def record_result(draw: SpotCheckDraw, case_id: int, actor: User | None, *, accuracy: str,

@@ -11,6 +11,7 @@ from werkzeug.datastructures import MultiDict
 from server import services, today
 from server.domain import workflow
 from server.domain.declaration import INCOME_SOURCES, MONTHS, PROPERTY_ITEMS, parse_declaration
+from server.domain.roster import add_months_to_date
 from server.extensions import db
 from server.models import Case, CaseEvent, Member, Unit, User, Visit, VisitAssignment
 from server.models.households import HOUSEHOLD_CLASSES, MEMBER_FLAGS, RELATIONS
@@ -171,15 +172,8 @@ def _detail(case: Case, error=None, status: int = 200, form=None):
         can_paper_visit=user.role == "caseworker" and "record_home_visit" in actions,
         office_staff=user.role in OFFICE_ROLES or user.role == "investigator", today=today(),
         level_names=LEVEL_NAMES, relations=RELATIONS, classes=HOUSEHOLD_CLASSES,
-        default_valid_until=_valid_until(today(), profile.certificate.validity_months)), status
-
-
-def _valid_until(start: dt.date, months: int) -> dt.date:
-    month = start.month - 1 + months
-    year, month = start.year + month // 12, month % 12 + 1
-    last = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31,
-            30, 31][month - 1]
-    return dt.date(year, month, min(start.day, last)) - dt.timedelta(days=1)
+        default_valid_until=add_months_to_date(today(), profile.certificate.validity_months)
+        - dt.timedelta(days=1)), status
 
 
 @bp.get("/cases/<int:case_id>")
