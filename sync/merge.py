@@ -77,7 +77,7 @@ MEMBER_FIELDS: dict[str, tuple[str, ...]] = {
     "rereview": ("name", "co_residing", "health", "work"),
 }
 MERGEABLE_FORMS = tuple(MEMBER_FIELDS)
-UNMERGED_FORMS = ("spot_check", "two_rates")
+UNMERGED_FORMS = ("spot_check", "two_rates", "appraisal")   # they check or record a step, not restate the household
 PROPERTY_FIELDS: tuple[str, ...] = (*PROPERTY_ITEMS, "vehicles_count")
 
 

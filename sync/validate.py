@@ -68,6 +68,8 @@ __all__ = [
     "DEFAULT_TEXT_MAX",
     "FIELD_TYPES",
     "FORM_KINDS",
+    "FORMS_FOR_ASSIGNMENT",
+    "form_fits_assignment",
     "load_forms",
     "validate_answers",
     "validate_attachments",
@@ -76,7 +78,17 @@ __all__ = [
 ]
 
 FIELD_TYPES = ("text", "integer", "money", "money6", "boolean", "choice", "multi", "date", "id_number")
-FORM_KINDS = ("home_visit", "reinvestigation", "rereview", "spot_check", "survey")
+FORM_KINDS = ("home_visit", "reinvestigation", "rereview", "spot_check", "survey", "appraisal")
+# Which kinds of form may be filled on each kind of assignment: the first is the assignment's own record
+# (its acceptance closes the assignment); the others are extra records made on the same trip (the two-rates
+# survey of the household or a neighbour during a spot check).
+FORMS_FOR_ASSIGNMENT = {
+    "home_visit": ("home_visit",),
+    "reinvestigation": ("reinvestigation", "home_visit"),
+    "rereview": ("rereview",),
+    "spot_check": ("spot_check", "survey"),
+    "appraisal": ("appraisal",),
+}
 DEFAULT_TEXT_MAX = 2000
 
 _ID = re.compile(r"[a-z][a-z0-9_]{0,63}", re.ASCII)
@@ -521,13 +533,23 @@ def validate_attachments(form: Mapping, attachments: Iterable[Attachment]) -> li
     return problems
 
 
-def validate_visit(forms: Mapping[tuple[str, int], Mapping], envelope: Envelope, today: date) -> list[Problem]:
+def form_fits_assignment(form_kind: str | None, assignment_kind: str) -> bool:
+    """May a form of ``form_kind`` be filled on an assignment of ``assignment_kind``?"""
+    return form_kind in FORMS_FOR_ASSIGNMENT.get(assignment_kind, ())
+
+
+def validate_visit(forms: Mapping[tuple[str, int], Mapping], envelope: Envelope, today: date,
+                   assignment_kind: str | None = None) -> list[Problem]:
     """Every problem of a parsed envelope against its form, with paths relative to the envelope
-    (``answers/members/0/id_number``, ``attachments/2/slot``); [] when it is acceptable."""
+    (``answers/members/0/id_number``, ``attachments/2/slot``); [] when it is acceptable.  With
+    ``assignment_kind``, the form must also be one that kind of assignment takes."""
     form = forms.get((envelope.form_id, envelope.form_version))
     if form is None:
         return [Problem("form_version", "unknown_form", "服务器上没有这个表单或版本，请更新应用",
                         f"Unknown form {envelope.form_id!r} version {envelope.form_version}; update the app")]
+    if assignment_kind is not None and not form_fits_assignment(form.get("kind"), assignment_kind):
+        return [Problem("form_id", "form_not_for_assignment", "这个表单不能用于此类调查任务",
+                        f"form {envelope.form_id!r} cannot be filled on a {assignment_kind} assignment")]
     problems = [Problem(f"answers/{p.path}" if p.path else "answers", p.code, p.message, p.message_en)
                 for p in validate_answers(form, envelope.answers, today=today)]
     return problems + validate_attachments(form, envelope.attachments)

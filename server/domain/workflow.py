@@ -345,8 +345,9 @@ def _record_home_visit(case, actor, profile, cal, today, p):
     return ({"visit_on": on}, {"visit_on": on.isoformat(), "team": sorted(distinct)}, None)
 
 
-def _record_appraisal(case, actor, profile, cal, today, p):
-    panel: list[PanelMember] = list(p.get("panel") or [])
+def check_panel(panel: list[PanelMember], profile: Any) -> None:
+    """The appraisal panel's own rules (members listed, known categories, the residents' share, every
+    member signed where the profile asks it); raises PreconditionFailed naming the first one broken."""
     if not panel:
         raise PreconditionFailed("须登记民主评议小组成员", "the appraisal panel must be listed", code="panel_required")
     unknown = [m.category for m in panel if m.category not in PANEL_CATEGORIES]
@@ -364,6 +365,12 @@ def _record_appraisal(case, actor, profile, cal, today, p):
     if profile.appraisal.all_members_sign and not all(m.signed for m in panel):
         raise PreconditionFailed("所有参加评议人员须签字确认评议结果", "every panel member must sign",
                                  code="panel_signature_missing")
+
+
+def _record_appraisal(case, actor, profile, cal, today, p):
+    panel: list[PanelMember] = list(p.get("panel") or [])
+    check_panel(panel, profile)
+    residents = sum(1 for m in panel if m.category == "resident")
     minutes = _need_text(p, "minutes", "详细的评议记录", "Detailed minutes")
     conclusion = p.get("conclusion")
     if conclusion not in ("agree", "disputed"):

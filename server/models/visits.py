@@ -17,6 +17,7 @@ VISIT_KINDS = {
     "reinvestigation": ("重新调查核实", "Re-investigation"),
     "rereview": ("复核", "Re-review"),
     "spot_check": ("抽查", "Spot check"),
+    "appraisal": ("民主评议记录", "Democratic appraisal record"),
 }
 
 assignment_members = Table(

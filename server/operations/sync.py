@@ -46,7 +46,7 @@ from sync.errors import EnvelopeError, Problem
 from sync.merge import apply as apply_choices
 from sync.merge import flatten_answers, merge
 from sync.protocol import attestation_message, classify_submission, parse_envelope
-from sync.validate import validate_visit
+from sync.validate import FORMS_FOR_ASSIGNMENT, validate_visit
 
 ENROLMENT_HOURS = 24
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed from a poster
@@ -174,17 +174,29 @@ def _read_cursor(cursor: str | None, user_id: int) -> tuple[bool, dt.datetime | 
         return False, None
 
 
+# The case's time limit an assignment of each kind works to (the others show their own due date, if any).
+DEADLINE_STEP = {"home_visit": "home_visit", "appraisal": "appraisal"}
+
+
+def _forms_of(kind: str, form_for: dict[str, tuple[str, int]]) -> list[tuple[str, int]]:
+    """The (form id, version) an assignment of ``kind`` is filled with: its own first, then the extras."""
+    out = [form_for[k] for k in FORMS_FOR_ASSIGNMENT.get(kind, ()) if k in form_for]
+    return out or [form_for["home_visit"]]
+
+
 def _assignment_payload(a: VisitAssignment, form_for: dict[str, tuple[str, int]]) -> dict[str, Any]:
     """What a visitor needs to find and check the household, and nothing more (no phone, no bank data)."""
     case = a.case
     svc = services()
     profile = svc.profiles[case.profile_id]
+    step = DEADLINE_STEP.get(a.kind)
     deadline = next((s.due for s in workflow.pending_deadlines(state_of(case), profile, svc.calendar)
-                     if s.step == "home_visit"), None)
-    form_id, form_version = form_for.get(a.kind, form_for["home_visit"])
+                     if s.step == step), None) if step else None
+    (form_id, form_version), *extra = _forms_of(a.kind, form_for)
     return {
         "assignment_id": a.id, "kind": a.kind, "status": a.status, "case_id": case.id, "case_number": case.number,
         "form_id": form_id, "form_version": form_version, "base_version": case.record_version,
+        "extra_forms": [{"form_id": f, "form_version": v} for f, v in extra],
         "community": case.community.name, "address": case.household.address,
         "team": [{"user_id": u.id, "name": u.name} for u in a.team],
         "deadline": deadline.date.isoformat() if deadline else (a.due_on.isoformat() if a.due_on else None),
@@ -338,7 +350,9 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
             device.user_id not in {u.id for u in assignment.team}:
         raise OperationError("assignment_unknown", "没有派给本人的这项调查任务",
                              "no such assignment for this investigator", 404)
-    problems = validate_visit(forms(), envelope, today)
+    problems = validate_visit(forms(), envelope, today, assignment.kind)
+    if not problems and assignment.kind == "appraisal":
+        problems = _panel_problems(assignment.case, envelope.answers)
     team = {u.id for u in assignment.team}
     for uid in envelope.investigators:
         if uid not in team:
@@ -373,6 +387,23 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
     db.session.commit()
     _refresh(visit)
     return Submission(201, visit_body(visit))
+
+
+def _panel_of(answers: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [{"name": row.get("name") or "", "category": row.get("category") or "", "signed": bool(row.get("signed"))}
+            for row in answers.get("panel") or []]
+
+
+def _panel_problems(case: Case, answers: Mapping[str, Any]) -> list[Problem]:
+    """The appraisal panel's rules of the case's profile (the residents' share, every member signed), checked
+    when the record arrives so the phone can be told at once rather than the case refusing it later."""
+    profile = services().profiles[case.profile_id]
+    panel = [workflow.PanelMember(m["name"], m["category"], m["signed"]) for m in _panel_of(answers)]
+    try:
+        workflow.check_panel(panel, profile)
+    except workflow.PreconditionFailed as exc:
+        return [Problem("answers/panel", exc.code, exc.message, exc.message_en)]
+    return []
 
 
 def _visit_date(envelope) -> dt.date:
@@ -449,9 +480,21 @@ def _verify(jwk: dict, message: bytes, signature_b64: str) -> bool:
 
 # --- accepting a visit into the case -----------------------------------------------------------------
 
+def _form_kind(visit: Visit) -> str | None:
+    form = forms().get((visit.form_id, visit.form_version)) or {}
+    return form.get("kind")
+
+
+def _has_slot(visit: Visit, slot: str) -> bool:
+    form = forms().get((visit.form_id, visit.form_version)) or {}
+    return any(s.get("id") == slot for s in form.get("slots", []))
+
+
 def _try_accept(visit: Visit) -> None:
     """With every attachment stored, attestations from enough distinct investigators on the visit, and the
-    applicant's drawn signature: record the home visit on the case and work out the merge."""
+    applicant's drawn signature (on forms that have one): take the record into the case — the home visit
+    recorded and its merge worked out, or the appraisal recorded — and close the assignment.  An extra
+    record made on the same trip (the two-rates survey) is accepted without closing anything."""
     case = db.session.get(Case, visit.case_id)
     profile = services().profiles[case.profile_id]
     attesters = {a.user_id for a in db.session.scalars(select(Attestation).where(Attestation.visit_id == visit.id))}
@@ -459,24 +502,43 @@ def _try_accept(visit: Visit) -> None:
     if len(attesters) < profile.home_visit.min_team:
         return
     applicant = [a for a in (visit.envelope or {}).get("attachments", []) if a.get("slot") == "applicant"]
-    if profile.home_visit.applicant_signature and not applicant:
+    if profile.home_visit.applicant_signature and _has_slot(visit, "applicant") and not applicant:
         return
-    base = db.session.scalar(select(RecordSnapshot.record).where(RecordSnapshot.case_id == case.id,
-                                                                 RecordSnapshot.record_version == visit.base_version))
-    found = flatten_answers(visit.form_id, visit.envelope["answers"])
-    result = merge(base or {}, case.record or {}, found)
-    visit.merge = {"proposals": result.proposals,
-                   "conflicts": {k: {"base": c.base, "current": c.current, "proposed": c.proposed}
-                                 for k, c in result.conflicts.items()},
-                   "agreed": list(result.agreed)}
-    visit.status = "accepted"
     recorder = db.session.get(User, sorted(attesters)[0])
-    if visit.kind == "home_visit" and case.status == "accepted":
+    kind = _form_kind(visit)
+    proposals = conflicts = 0
+    step = None
+    if kind in ("home_visit", "reinvestigation", "rereview"):
+        base = db.session.scalar(select(RecordSnapshot.record).where(RecordSnapshot.case_id == case.id,
+                                                                     RecordSnapshot.record_version == visit.base_version))
+        found = flatten_answers(visit.form_id, visit.envelope["answers"])
+        result = merge(base or {}, case.record or {}, found)
+        visit.merge = {"proposals": result.proposals,
+                       "conflicts": {k: {"base": c.base, "current": c.current, "proposed": c.proposed}
+                                     for k, c in result.conflicts.items()},
+                       "agreed": list(result.agreed)}
+        proposals, conflicts = len(result.proposals), len(result.conflicts)
+        if visit.kind == "home_visit" and case.status == "accepted":
+            step = ("record_home_visit", {"investigators": sorted(attesters), "signed": sorted(attesters),
+                                          "applicant_signed": True, "visit_on": visit.visit_on, "visit_id": visit.id,
+                                          "findings": visit.findings})
+    elif kind == "appraisal" and case.status == "visited":
+        answers = visit.envelope["answers"]
+        result_ = answers.get("result") or {}
+        sheet = next((a["sha256"] for a in visit.envelope.get("attachments", []) if a.get("slot") == "signed_record"), None)
+        step = ("record_appraisal", {"panel": _panel_of(answers), "minutes": result_.get("minutes") or "",
+                                     "conclusion": result_.get("conclusion"),
+                                     "appraisal_on": dt.date.fromisoformat((answers.get("meeting") or {})["appraisal_on"]),
+                                     "scan_file": sheet, "visit_id": visit.id})
+    visit.status = "accepted"
+    if step is not None:
+        # The appraisal is the office's step: it is recorded in the name of the caseworker who sent it to the
+        # phones (the audit names the visit and its attesting staff); a home visit in the first attester's.
+        actor = recorder
+        if step[0] == "record_appraisal" and visit.assignment is not None and visit.assignment.created_by_id:
+            actor = db.session.get(User, visit.assignment.created_by_id) or recorder
         try:
-            perform(case, "record_home_visit", recorder,
-                    {"investigators": sorted(attesters), "signed": sorted(attesters), "applicant_signed": True,
-                     "visit_on": visit.visit_on, "visit_id": visit.id, "findings": visit.findings},
-                    today=visit.visit_on, commit=False)
+            perform(case, step[0], actor, step[1], today=visit.visit_on, commit=False)
         except OperationError as exc:
             # The visit is kept (complete, attested); the case could not take it — the caseworker sees why.
             db.session.rollback()
@@ -484,11 +546,13 @@ def _try_accept(visit: Visit) -> None:
                          after={"error": exc.code, "message": exc.message})
             db.session.commit()
             return
-    if visit.assignment is not None and visit.assignment.status == "open":
+    own = visit.assignment is not None and kind == FORMS_FOR_ASSIGNMENT.get(visit.assignment.kind, (None,))[0]
+    if own and visit.assignment.status == "open":
         visit.assignment.status = "done"
         visit.assignment.updated_at = _now()
     audit.record("visit.accept", "visit", visit.id, actor=recorder,
-                 after={"proposals": len(result.proposals), "conflicts": len(result.conflicts)})
+                 after={"proposals": proposals, "conflicts": conflicts, "form": visit.form_id,
+                        "attested_by": sorted(attesters)})
     db.session.commit()
 
 
@@ -497,7 +561,8 @@ def reconcile(case: Case, visit: Visit, choices: Mapping[str, Any], actor: User)
     if actor.role != "caseworker" or actor.unit_id != case.office_unit_id:
         raise OperationError("role_not_permitted", "只有本街道（乡镇）的经办人可以核对调查结果",
                              "only the office's caseworker may reconcile a visit", 403)
-    if visit.case_id != case.id or visit.merge is None or visit.reconciled_at is not None:
+    if visit.case_id != case.id or visit.merge is None or visit.reconciled_at is not None or \
+            visit.status == "superseded":
         raise OperationError("nothing_to_reconcile", "此调查记录没有待核对的内容", "this visit has nothing to reconcile", 409)
     open_paths = set(visit.merge["proposals"]) | set(visit.merge["conflicts"])
     unknown = sorted(set(choices) - open_paths)

@@ -19,7 +19,7 @@ from server.operations.cases import actor_of, perform, state_of
 
 # The case states in which a visit of each kind may be assigned.
 ASSIGNABLE = {"home_visit": ("accepted",), "reinvestigation": ("objection",), "rereview": ("rereview",),
-              "spot_check": ("in_payment", "rereview", "gradual_exit")}
+              "spot_check": ("in_payment", "rereview", "gradual_exit"), "appraisal": ("visited",)}
 
 
 def _team(case: Case, ids: Sequence[int], kind: str = "home_visit") -> list[User]:
@@ -62,8 +62,9 @@ def assign_visit(case: Case, actor: User, team_ids: Sequence[int], *, kind: str 
         open_.status = "cancelled"
         open_.updated_at = dt.datetime.now(dt.UTC)
     profile = services().profiles[case.profile_id]
+    step = "appraisal" if kind == "appraisal" else "home_visit"
     due = next((s.due.date for s in workflow.pending_deadlines(state_of(case), profile, services().calendar)
-                if s.step == "home_visit"), None)
+                if s.step == step), None)
     assignment = VisitAssignment(case=case, kind=kind, team=team, due_on=due, note=note.strip()[:500],
                                  created_by_id=actor.id)
     db.session.add(assignment)

@@ -16,6 +16,7 @@ from server.extensions import db
 from server.models import Case, CaseEvent, Member, Unit, User, Visit, VisitAssignment
 from server.models.households import HOUSEHOLD_CLASSES, MEMBER_FLAGS, RELATIONS
 from server.models.orgs import LEVEL_NAMES, OFFICE_LEVELS
+from server.models.visits import VISIT_KINDS
 from server.operations import OperationError
 from server.operations.cases import (
     actor_of,
@@ -169,6 +170,8 @@ def _detail(case: Case, error=None, status: int = 200, form=None):
         missing=missing, boards=_board_choices(case, profile), panel_categories=workflow.PANEL_CATEGORIES,
         step_names=workflow.STEP_NAMES, sources=INCOME_SOURCES, items=PROPERTY_ITEMS,
         can_assign=user.role == "caseworker" and case.status == "accepted",
+        can_assign_appraisal=user.role == "caseworker" and case.status == "visited",
+        visit_kinds=VISIT_KINDS,
         can_paper_visit=user.role == "caseworker" and "record_home_visit" in actions,
         office_staff=user.role in OFFICE_ROLES or user.role == "investigator", today=today(),
         level_names=LEVEL_NAMES, relations=RELATIONS, classes=HOUSEHOLD_CLASSES,
@@ -207,9 +210,12 @@ def case_assign(case_id: int):
     case = _case_or_404(case_id)
     reader = Reader(request.form, request.files, current_user(), today())
     team = reader.ids("team")
+    kind = request.form.get("kind", "home_visit")
+    if kind not in ("home_visit", "appraisal"):
+        reader.fail("kind", "请选择派发的调查类别", "choose what to assign")
     try:
         reader.done()
-        assign_visit(case, current_user(), team, today=today(), note=reader.text("note", 500))
+        assign_visit(case, current_user(), team, kind=kind, today=today(), note=reader.text("note", 500))
     except (FormError, OperationError) as exc:
         db.session.rollback()
         return _detail(case, exc, exc.status, request.form)

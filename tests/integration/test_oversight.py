@@ -528,10 +528,9 @@ def test_a_spot_check_signed_by_one_inspector_is_not_taken(app, world, phones):
 
 
 def test_a_two_rates_survey_made_on_a_spot_check_visit_is_counted(app, world, phones):
-    if ("two_rates", 1) not in app.extensions["ruhu_forms"]:
-        pytest.skip("pwa/forms/two_rates.json (form kind 'survey') is not installed yet")
     draw_id, one, two = phones
     assignment = next(a for a in one.pull()["assignments"] if a["kind"] == "spot_check")
+    assert assignment["extra_forms"] == [{"form_id": "two_rates", "form_version": 1}]
     answers = {"respondent": {"kind": "neighbour"}, "awareness": {"knows_policy": "partly"},
                "satisfaction": {"rating": "unsatisfied", "comments": "希望公示更及时"}}
     env = envelope(assignment, "two_rates", answers, [world.gc_bureau, world.gc_bureau2])
@@ -539,6 +538,8 @@ def test_a_two_rates_survey_made_on_a_spot_check_visit_is_counted(app, world, ph
     assert r.status_code == 201, r.get_data(as_text=True)
     for phone in (one, two):
         assert phone.attest(env["visit_id"], r.json["content_hash"]).status_code == 201
+    # the survey is an extra record of the trip: the spot check itself is still to be done
+    assert assignment["assignment_id"] in [a["assignment_id"] for a in one.pull()["assignments"]]
     assert Desk(app, "gc_bureau").post(f"/oversight/spotchecks/{draw_id}/collect").status_code == 302
     with app.app_context():
         row = db.session.scalar(select(TwoRatesResponse))

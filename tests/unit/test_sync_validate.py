@@ -57,8 +57,9 @@ def found(form, answers, today=TODAY):
 # --- the shipped definitions ----------------------------------------------------------------------
 
 def test_the_shipped_forms_load():
-    assert set(FORMS) == {("household_survey", 1), ("rereview", 1), ("spot_check", 1), ("two_rates", 1)}
-    assert [FORMS[k]["kind"] for k in sorted(FORMS)] == ["home_visit", "rereview", "spot_check", "survey"]
+    assert set(FORMS) == {("appraisal", 1), ("household_survey", 1), ("rereview", 1), ("spot_check", 1),
+                          ("two_rates", 1)}
+    assert [FORMS[k]["kind"] for k in sorted(FORMS)] == ["appraisal", "home_visit", "rereview", "spot_check", "survey"]
 
 
 @pytest.mark.parametrize("path", sorted(FORMS_DIR.glob("*.json")), ids=lambda p: p.name)
@@ -70,9 +71,24 @@ def test_each_file_is_a_sound_definition_named_after_its_id(path):
 
 def test_form_kinds_are_visit_kinds():
     from server.models.visits import VISIT_KINDS
-    from sync.validate import FORM_KINDS
+    from sync.validate import FORM_KINDS, FORMS_FOR_ASSIGNMENT
     # Every visit kind has forms; a "survey" (the two rates) is filled in on another kind's visit.
-    assert set(FORM_KINDS) - {"survey"} == set(VISIT_KINDS)
+    assert set(FORM_KINDS) - {"survey"} == set(VISIT_KINDS) == set(FORMS_FOR_ASSIGNMENT)
+    assert {k for kinds in FORMS_FOR_ASSIGNMENT.values() for k in kinds} == set(FORM_KINDS)
+    # each assignment kind's own form comes first and is its own kind (or, re-investigating, a home visit's)
+    assert all(kinds[0] == kind for kind, kinds in FORMS_FOR_ASSIGNMENT.items())
+
+
+@pytest.mark.parametrize("form_kind, assignment_kind, fits", [
+    ("home_visit", "home_visit", True), ("spot_check", "home_visit", False), ("survey", "home_visit", False),
+    ("home_visit", "reinvestigation", True), ("rereview", "rereview", True), ("home_visit", "rereview", False),
+    ("spot_check", "spot_check", True), ("survey", "spot_check", True), ("appraisal", "spot_check", False),
+    ("appraisal", "appraisal", True), ("home_visit", "appraisal", False), (None, "home_visit", False),
+    ("home_visit", "no_such_kind", False),
+])
+def test_which_forms_an_assignment_takes(form_kind, assignment_kind, fits):
+    from sync.validate import form_fits_assignment
+    assert form_fits_assignment(form_kind, assignment_kind) is fits
 
 
 def test_household_survey_members():
