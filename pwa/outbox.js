@@ -93,6 +93,10 @@ async function pushVisit(v, device) {
           posted: true, server: r.body, error: null,
           attachments: v.attachments.map((a) => (missing.has(a.sha256) ? { ...a, uploaded: false } : a)),
         });
+        if (v.supersedes) {
+          // The server now uses this record instead of the one it amends.
+          await db.updateVisit(v.supersedes, (old) => ({ ...old, server: { ...(old.server || {}), status: "superseded" } }));
+        }
         if (missing.size) continue; // the server lost or never got some: send them again
       } else if (transient(r.status)) {
         return backoff(v, `POST visit ${r.status}`);
@@ -155,7 +159,7 @@ async function pullAssignments() {
 async function refreshStatuses() {
   // What became of confirmed visits (waiting for the partner, accepted into the case).
   for (const v of await db.listVisits()) {
-    if (v.status !== "synced" || (v.server && v.server.status === "accepted")) continue;
+    if (v.status !== "synced" || (v.server && ["accepted", "superseded"].includes(v.server.status))) continue;
     const r = await api.getVisit(v.visit_id);
     if (r.status === 200) await save(v, { server: r.body });
   }

@@ -3,9 +3,10 @@
 
 import * as db from "../db.js";
 import { h, toast, uuid } from "./dom.js";
-import { t, pick } from "./i18n.js";
+import { t, pick, has } from "./i18n.js";
 import { emptyValues } from "../forms/renderer.js";
 import { isoWithOffset, localDate } from "../protocol.js";
+import { qrPayload } from "../attest.js";
 import { locate } from "./gps.js";
 import { storageBanner } from "./settings.js";
 
@@ -26,9 +27,11 @@ export function deadlineText(a) {
   return `${t("deadline")} ${a.deadline}${a.deadline_provisional ? t("provisional") : ""} · ${when}`;
 }
 
-/** The record that stands for an assignment: an open one first, else the newest. */
-export function currentVisit(visits, assignmentId) {
-  const mine = visits.filter((v) => v.assignment_id === assignmentId).sort((x, y) => (y.created_at || 0) - (x.created_at || 0));
+/** The record that stands for an assignment (its own form, not an extra survey): an open one first, else
+ *  the newest. */
+export function currentVisit(visits, a) {
+  const mine = visits.filter((v) => v.assignment_id === a.assignment_id && (!v.form_id || v.form_id === a.form_id))
+    .sort((x, y) => (y.created_at || 0) - (x.created_at || 0));
   return mine.find((v) => v.status !== "synced") || mine[0] || null;
 }
 
@@ -37,14 +40,14 @@ function isIos() {
 }
 
 export async function homeView(ctx) {
-  const [assignments, visits, attestations, authFailed] = await Promise.all([
-    db.listAssignments(), db.listVisits(), db.listAttestations(), db.getMeta("auth_failed")]);
+  const [assignments, visits, attestations, authFailed, toAttest] = await Promise.all([
+    db.listAssignments(), db.listVisits(), db.listAttestations(), db.getMeta("auth_failed"), db.getMeta("to_attest")]);
   assignments.sort((x, y) => String(x.deadline || "9999").localeCompare(String(y.deadline || "9999")));
   const standalone = matchMedia("(display-mode: standalone)").matches || navigator.standalone;
   const lastPull = await db.getMeta("last_pull");
 
   const cards = assignments.map((a) => {
-    const v = currentVisit(visits, a.assignment_id);
+    const v = currentVisit(visits, a);
     const head = (a.members || []).find((m) => m.relation === "head") || (a.members || [])[0];
     return h("a", { href: `#/a/${a.assignment_id}`, class: "card assignment", dataset: { assignment: a.assignment_id } },
       h("div", { class: "row" }, h("strong", {}, head ? head.name : a.case_number), statusBadge(v && v.status)),
@@ -64,6 +67,19 @@ export async function homeView(ctx) {
       h("div", { class: "muted" }, new Date(v.created_at).toLocaleString())));
   }
 
+  // The online path of the two-person rule: partners' uploaded visits that still lack my signature.
+  const signedHere = new Set(attestations.map((x) => x.visit_id));
+  const waiting = (toAttest || []).filter((w) => !signedHere.has(w.visit_id)).map((w) => {
+    const a = assignments.find((x) => x.assignment_id === w.assignment_id);
+    const head = a && ((a.members || []).find((m) => m.relation === "head") || (a.members || [])[0]);
+    return h("a", { href: `#/confirm/${encodeURIComponent(qrPayload(w.visit_id, w.content_hash, w.assignment_id))}`,
+      class: "card to-attest", dataset: { visit: w.visit_id } },
+    h("div", { class: "row" }, h("strong", {}, head ? head.name : (a ? a.case_number : `#${w.case_id}`)),
+      h("span", { class: "badge st-ready" }, t("confirm_and_sign"))),
+    h("div", { class: "muted" }, `${a ? `${a.case_number} · ` : ""}${t("visit_on")} ${w.visit_on}`),
+    w.summary ? h("div", { class: "summary" }, w.summary) : null);
+  });
+
   const partner = attestations.sort((x, y) => (y.updated_at || 0) - (x.updated_at || 0)).map((a) =>
     h("div", { class: "card attestation", dataset: { visit: a.visit_id, status: a.status } },
       h("div", { class: "row" }, h("strong", {}, a.summary || a.visit_id.slice(0, 8)), h("span", { class: `badge st-${a.status}` }, t(`att_${a.status}`))),
@@ -81,13 +97,15 @@ export async function homeView(ctx) {
       cards.length ? h("div", { class: "list", id: "assignments" }, cards) : h("p", { class: "empty" }, t("no_assignments")),
       orphans.length ? [h("h2", {}, t("other_records")), h("div", { class: "list", id: "other-records" }, orphans)] : null,
       h("h2", {}, t("partner_title")),
+      waiting.length ? [h("h3", {}, t("to_attest_title")), h("p", { class: "hint" }, t("to_attest_hint")),
+        h("div", { class: "list", id: "to-attest" }, waiting)] : null,
       h("a", { href: "#/scan", class: "btn secondary big", id: "open-scan" }, t("scan_partner")),
       partner.length ? h("div", { class: "list", id: "partner-list" }, partner) : null),
   };
 }
 
-async function startVisit(ctx, a) {
-  const form = await db.getForm(a.form_id, a.form_version);
+async function startVisit(ctx, a, ref = { form_id: a.form_id, form_version: a.form_version }) {
+  const form = await db.getForm(ref.form_id, ref.form_version);
   if (!form) {
     toast(t("form_missing"), "error");
     return;
@@ -95,10 +113,11 @@ async function startVisit(ctx, a) {
   const me = ctx.device.user.id;
   const team = (a.team || []).map((m) => m.user_id);
   const visit = {
-    visit_id: uuid(), assignment_id: a.assignment_id, case_id: a.case_id, form_id: a.form_id, form_version: a.form_version,
+    visit_id: uuid(), assignment_id: a.assignment_id, case_id: a.case_id, form_id: ref.form_id, form_version: ref.form_version,
     base_version: a.base_version, supersedes: null, status: "draft", created_at: Date.now(),
     values: emptyValues(form, a), investigators: team.includes(me) ? team : [me, ...team],
     photos: [], signatures: {}, gps: { start: null, finish: null }, started_at: isoWithOffset(),
+    assignment_copy: a, // what the record was made for, kept with it after the assignment leaves the phone
   };
   await db.putVisit(visit);
   ctx.go(`#/v/${visit.visit_id}`);
@@ -111,7 +130,20 @@ export async function assignmentView(ctx, id) {
   const a = await db.getAssignment(id);
   if (!a) return { name: "assignment", el: h("div", { class: "view" }, h("p", { class: "empty" }, t("assignment_gone")), h("a", { href: "#/", class: "btn secondary" }, t("back"))) };
   const visits = (await db.listVisits()).filter((v) => v.assignment_id === id).sort((x, y) => (y.created_at || 0) - (x.created_at || 0));
-  const open = visits.find((v) => v.status === "draft");
+  const own = visits.filter((v) => !v.form_id || v.form_id === a.form_id);
+  const open = own.find((v) => v.status === "draft");
+  const titles = {};
+  for (const ref of [a, ...(a.extra_forms || [])]) {
+    const form = await db.getForm(ref.form_id, ref.form_version);
+    titles[ref.form_id] = form ? pick(form.title) : ref.form_id;
+  }
+  const extras = (a.extra_forms || []).map((ref) => {
+    const draft = visits.find((v) => v.form_id === ref.form_id && v.status === "draft");
+    return draft ? h("a", { href: `#/v/${draft.visit_id}`, class: "btn secondary big", dataset: { extraForm: ref.form_id } },
+      `${t("continue_visit")} · ${titles[ref.form_id]}`)
+      : !a.revoked ? h("button", { type: "button", class: "btn secondary big", dataset: { extraForm: ref.form_id },
+        onclick: () => startVisit(ctx, a, ref) }, t("start_extra", { form: titles[ref.form_id] })) : null;
+  });
   const income = (a.declared && a.declared.income) || {};
   const property = (a.declared && a.declared.property) || {};
   const show = (v) => (Array.isArray(v) ? v.join(" / ") : typeof v === "object" && v ? JSON.stringify(v) : String(v ?? ""));
@@ -127,16 +159,17 @@ export async function assignmentView(ctx, id) {
           h("dt", {}, t("team")), h("dd", {}, (a.team || []).map((m) => m.name).join("、")))),
       h("section", { class: "card" }, h("h2", {}, t("members")),
         h("ul", { class: "members" }, (a.members || []).map((m) => h("li", {},
-          h("strong", {}, m.name), ` ${t(`rel_${m.relation}`) || m.relation} · `, h("span", { class: "mono" }, m.id_number),
+          h("strong", {}, m.name), ` ${has(`rel_${m.relation}`) ? t(`rel_${m.relation}`) : m.relation} · `, h("span", { class: "mono" }, m.id_number),
           m.co_residing === false ? ` · ${t("not_co_residing")}` : "")))),
       Object.keys(income).length || Object.keys(property).length ? h("section", { class: "card" }, h("h2", {}, t("declared")),
         h("dl", {}, Object.entries(income).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, show(v))]),
           Object.entries(property).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, show(v))]))) : null,
       visits.length ? h("section", { class: "card" }, h("h2", {}, t("records")),
         visits.map((v) => h("a", { href: `#/v/${v.visit_id}`, class: "row record", dataset: { visit: v.visit_id } },
-          h("span", {}, new Date(v.created_at).toLocaleString()), statusBadge(v.status)))) : null,
+          h("span", {}, `${titles[v.form_id] || ""} ${new Date(v.created_at).toLocaleString()}`), statusBadge(v.status)))) : null,
       a.revoked ? h("p", { class: "banner warn" }, t("assignment_revoked")) : null,
       open ? h("a", { href: `#/v/${open.visit_id}`, class: "btn primary big", id: "continue-visit" }, t("continue_visit"))
-        : !a.revoked ? h("button", { type: "button", class: "btn primary big", id: "start-visit", onclick: () => startVisit(ctx, a) }, t("start_visit")) : null),
+        : !a.revoked ? h("button", { type: "button", class: "btn primary big", id: "start-visit", onclick: () => startVisit(ctx, a) }, t("start_visit")) : null,
+      extras),
   };
 }

@@ -25,7 +25,12 @@ export const MESSAGES = {
     scan_partner: "扫码确认同组人员的调查", status_none: "未开始", status_draft: "草稿", status_ready: "待同步",
     status_syncing: "同步中", status_synced: "已同步", status_attention: "需处理",
     att_pending: "待同步", att_waiting: "等待对方上传", att_synced: "已确认", att_attention: "需处理",
-    kind_home_visit: "入户调查", kind_reinvestigation: "重新调查", kind_rereview: "复核", kind_spot_check: "抽查",
+    kind_home_visit: "入户调查", kind_reinvestigation: "重新调查", kind_rereview: "复核", kind_spot_check: "抽查", kind_appraisal: "民主评议记录",
+    to_attest_title: "等待我确认的记录", to_attest_hint: "同组人员联网上传的调查记录会列在这里：核对后签名确认，不必扫码。",
+    visit_on: "调查日期", summary_label: "调查综述", start_extra: "填写：{form}",
+    amend: "修改这条记录", amend_q: "将以这条记录为底稿建立一条新记录；提交后它替换服务器上的这条记录，同组人员须重新确认。继续吗？",
+    amend_blobs_missing: "本机已不再保存这条记录的照片或签字，无法在手机上修改，请联系经办人。", server_superseded: "已被修改后的新记录替换",
+    amends_record: "这条记录修改并替换 {id}", amend_open: "已有一条修改中的记录",
     ios_hint: "在 iPhone 上请点击分享按钮，选择“添加到主屏幕”，从主屏幕打开本应用，离线记录才能长期保存。",
     // assignment
     other_records: "本机上的其他记录", address: "地址", team: "调查组", members: "家庭成员", declared: "申报情况", records: "本机记录",
@@ -92,7 +97,12 @@ export const MESSAGES = {
     scan_partner: "Scan to confirm a partner's visit", status_none: "Not started", status_draft: "Draft", status_ready: "Ready to sync",
     status_syncing: "Syncing", status_synced: "Synced", status_attention: "Needs attention",
     att_pending: "Waiting to sync", att_waiting: "Waiting for the partner's upload", att_synced: "Confirmed", att_attention: "Needs attention",
-    kind_home_visit: "Home visit", kind_reinvestigation: "Re-investigation", kind_rereview: "Re-review", kind_spot_check: "Spot check",
+    kind_home_visit: "Home visit", kind_reinvestigation: "Re-investigation", kind_rereview: "Re-review", kind_spot_check: "Spot check", kind_appraisal: "Democratic appraisal record",
+    to_attest_title: "Waiting for my confirmation", to_attest_hint: "Records a partner uploaded while online are listed here: check them and sign, no QR needed.",
+    visit_on: "Visit date", summary_label: "Summary", start_extra: "Fill in: {form}",
+    amend: "Amend this record", amend_q: "A new record will be made from this one; once sent it replaces this record on the server and the team must confirm again. Go on?",
+    amend_blobs_missing: "This phone no longer keeps this record's photos or signatures, so it cannot be amended here; ask the caseworker.", server_superseded: "Replaced by an amended record",
+    amends_record: "This record amends and replaces {id}", amend_open: "An amendment is already being made",
     ios_hint: "On an iPhone, tap Share and “Add to Home Screen”, and open the app from there, so offline records are kept.",
     other_records: "Other records on this phone", address: "Address", team: "Team", members: "Household members", declared: "Declared", records: "Records on this phone",
     start_visit: "Start the home visit", continue_visit: "Continue", not_co_residing: "not living with the household",
@@ -159,6 +169,11 @@ export function setLang(code) {
   } catch {
     // not remembered, still switched
   }
+}
+
+/** Is there a message for `key` (for values that may have none, like an unknown relation)? */
+export function has(key) {
+  return key in MESSAGES.zh;
 }
 
 export function t(key, params = {}) {

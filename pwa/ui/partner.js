@@ -70,6 +70,8 @@ export async function confirmView(ctx, text) {
   }
   const a = await db.getAssignment(payload.assignment_id);
   const existing = await db.getAttestation(payload.visit_id);
+  // Reached from the pull's list (online path): the server told us the visit's date and summary too.
+  const listed = ((await db.getMeta("to_attest")) || []).find((w) => w.visit_id === payload.visit_id);
   const me = ctx.device.user.id;
   const onTeam = !a || (a.team || []).some((m) => m.user_id === me);
   const head = a && ((a.members || []).find((m) => m.relation === "head") || (a.members || [])[0]);
@@ -81,6 +83,8 @@ export async function confirmView(ctx, text) {
       h("dt", {}, t("household")), h("dd", { id: "confirm-household" }, summary),
       a ? [h("dt", {}, t("address")), h("dd", {}, `${a.community} ${a.address || ""}`)] : null,
       a ? [h("dt", {}, t("members")), h("dd", {}, (a.members || []).map((m) => m.name).join("、"))] : null,
+      listed ? [h("dt", {}, t("visit_on")), h("dd", {}, listed.visit_on)] : null,
+      listed && listed.summary ? [h("dt", {}, t("summary_label")), h("dd", { id: "confirm-summary" }, listed.summary)] : null,
       h("dt", {}, t("hash_short")), h("dd", { class: "mono big", id: "confirm-hash" }, shortHash(payload.content_hash)),
       h("dt", {}, t("visit_id")), h("dd", { class: "mono small" }, payload.visit_id)),
     h("p", {}, t("compare_hash")), serverBox));

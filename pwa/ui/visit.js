@@ -82,7 +82,8 @@ export async function visitView(ctx, visitId) {
   if (!visit) {
     return { name: "visit", el: h("div", { class: "view" }, h("p", { class: "empty" }, t("visit_gone")), h("a", { href: "#/", class: "btn secondary" }, t("back"))) };
   }
-  const assignment = (await db.getAssignment(visit.assignment_id)) || { team: [], members: [], case_number: "", community: "", kind: "home_visit" };
+  const assignment = (await db.getAssignment(visit.assignment_id)) || visit.assignment_copy ||
+    { team: [], members: [], case_number: "", community: "", kind: "home_visit" };
   const form = await db.getForm(visit.form_id, visit.form_version);
   const team = assignment.team || [];
   const me = ctx.device.user.id;
@@ -103,9 +104,10 @@ export async function visitView(ctx, visitId) {
     h("h1", {}, pick(form.title)),
     h("div", { class: "row" }, h("span", {}, `${assignment.case_number} · ${assignment.community} ${assignment.address || ""}`), statusBadge(visit.status)),
     assignment.deadline ? h("p", { class: "muted" }, deadlineText(assignment)) : null,
+    visit.supersedes ? h("p", { class: "banner info", id: "amends" }, t("amends_record", { id: visit.supersedes.slice(0, 8) })) : null,
     saved);
 
-  if (locked) add(root, lockedPanel(ctx, visit, form, urls));
+  if (locked) add(root, await lockedPanel(ctx, visit, form, urls));
   add(root, problemsBox);
 
   // GPS
@@ -398,15 +400,18 @@ function showServerError(visit, box) {
       `${p.path}: ${pick({ zh: p.message, en: p.message_en })}`))) : null));
 }
 
-function lockedPanel(ctx, visit, form, urls) {
+async function lockedPanel(ctx, visit, form, urls) {
   const progress = visitProgress(visit);
   const server = visit.server || {};
   const panel = h("section", { class: "card locked" });
+  const successor = (await db.listVisits()).find((v) => v.supersedes === visit.visit_id);
+  const superseded = server.status === "superseded" || Boolean(successor && successor.posted);
   add(panel, 
     h("div", { class: "row" }, h("span", {}, t("sync_progress")),
       h("progress", { max: progress.total, value: progress.done, dataset: { progressFor: visit.visit_id } })),
-    visit.status === "synced" ? h("p", { class: "ok", id: "server-status" }, server.status === "accepted" ? t("server_accepted")
-      : t("server_waiting", { n: (server.attested_by || []).length })) : null,
+    visit.status === "synced" ? h("p", { class: superseded ? "muted" : "ok", id: "server-status" }, superseded ? t("server_superseded")
+      : server.status === "accepted" ? t("server_accepted")
+        : t("server_waiting", { n: (server.attested_by || []).length })) : null,
     visit.status === "synced" && visit.keep_until ? h("p", { class: "muted" }, t("kept_until", { when: new Date(visit.keep_until).toLocaleDateString() })) : null,
     visit.last_error && visit.status === "ready" ? h("p", { class: "muted" }, t("will_retry", { when: new Date(visit.next_attempt_at || Date.now()).toLocaleTimeString() })) : null);
   if (visit.content_hash) {
@@ -415,6 +420,13 @@ function lockedPanel(ctx, visit, form, urls) {
     add(panel, h("h2", {}, t("partner_confirm")), h("p", {}, t("qr_explain")), canvas,
       h("p", { class: "hash" }, t("hash_short"), h("strong", { class: "mono", id: "hash-short" }, shortHash(visit.content_hash))),
       h("p", { class: "muted mono small", id: "content-hash" }, visit.content_hash));
+  }
+  // Editing after sending: a new record that names this one in `supersedes`; the server keeps both and
+  // uses the new one, and the team confirms it again.
+  if (visit.status === "synced" && !superseded) {
+    add(panel, h("div", { class: "actions" }, successor
+      ? h("a", { href: `#/v/${successor.visit_id}`, class: "btn secondary", id: "amend" }, t("amend_open"))
+      : h("button", { type: "button", class: "btn secondary", id: "amend", onclick: () => amend(ctx, visit) }, t("amend"))));
   }
   if (visit.status === "attention") {
     add(panel, h("div", { class: "actions" },
@@ -426,6 +438,37 @@ function lockedPanel(ctx, visit, form, urls) {
       } }, t("retry"))));
   }
   return panel;
+}
+
+/** Start an amendment of a record the server holds: a draft with the same answers, photos and signatures
+ *  (copied, so each record owns its files), the same start time, and `supersedes` naming the old record. */
+async function amend(ctx, visit) {
+  if (!confirm(t("amend_q"))) return;
+  const rows = await db.blobsOfVisit(visit.visit_id);
+  const have = new Set(rows.map((r) => r.id));
+  const needed = [...visit.photos.map((p) => p.id), ...Object.values(visit.signatures).map((s) => s.blob_id).filter(Boolean)];
+  if (needed.some((id) => !have.has(id))) {
+    toast(t("amend_blobs_missing"), "error");
+    return;
+  }
+  const id = uuid();
+  const renamed = {};
+  for (const row of rows) {
+    renamed[row.id] = uuid();
+    await db.putBlob({ ...row, id: renamed[row.id], visit_id: id });
+  }
+  const assignment = (await db.getAssignment(visit.assignment_id)) || visit.assignment_copy || null;
+  const signatures = {};
+  for (const [key, sig] of Object.entries(visit.signatures)) signatures[key] = { ...sig, blob_id: sig.blob_id ? renamed[sig.blob_id] : undefined };
+  await db.putVisit({
+    visit_id: id, assignment_id: visit.assignment_id, case_id: visit.case_id, form_id: visit.form_id, form_version: visit.form_version,
+    base_version: assignment ? assignment.base_version : visit.base_version, supersedes: visit.visit_id, status: "draft",
+    created_at: Date.now(), values: structuredClone(visit.values), investigators: [...visit.investigators],
+    photos: visit.photos.map((p) => ({ ...p, id: renamed[p.id], thumb_id: p.thumb_id ? renamed[p.thumb_id] : undefined })),
+    signatures, fingerprint: visit.fingerprint, gps: { start: visit.gps.start, finish: null }, started_at: visit.started_at,
+    assignment_copy: visit.assignment_copy || assignment,
+  });
+  ctx.go(`#/v/${id}`);
 }
 
 /** A record the server refused (never stored there) goes back to being a draft, under a new visit

@@ -1,0 +1,179 @@
+"""The field app online: the partner signs a visit found in the pull (no QR), the sender amends a record
+already on the server (``supersedes``), and a bureau inspector's phone does a spot check with a two-rates
+survey on the same trip — each checked on the server."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from server.extensions import db
+from tests.browser.conftest import screenshot
+from tests.browser.test_pwa_attention import quick_survey
+from tests.browser.test_pwa_flow import (  # noqa: F401 (fixtures)
+    PhoneApp,
+    enrol_code,
+    field_case,
+    new_phone,
+    pwa_app,
+    pwa_server,
+    server_state,
+)
+
+TODAY = dt.date.today()
+
+
+def open_assignment(p: PhoneApp, number: str):
+    p.open("#/")
+    p.page.locator(f"#assignments .card:has-text('{number}')").click()
+
+
+def finalise_online(p: PhoneApp) -> str:
+    p.page.click("#finalise")
+    p.page.wait_for_selector("#attest-qr")
+    visit_id = p.page.locator("[data-visit]").first.get_attribute("data-visit")
+    p.page.wait_for_selector(f"[data-visit='{visit_id}'][data-status='synced']")
+    return visit_id
+
+
+def confirm_from_pull(p: PhoneApp, visit_id: str, expect_summary: str | None = None):
+    p.open("#/")
+    p.sync()
+    p.page.locator(f"#to-attest [data-visit='{visit_id}']").click()
+    p.page.wait_for_selector("#confirm-sign")
+    assert "服务器上的记录与二维码一致" in p.page.locator("#server-check").inner_text()
+    if expect_summary:
+        assert expect_summary in p.page.locator("#confirm-summary").inner_text()
+    p.page.click("#confirm-sign")
+    p.page.wait_for_selector(f"#partner-list [data-visit='{visit_id}'][data-status='synced']")
+    assert p.page.locator(f"#to-attest [data-visit='{visit_id}']").count() == 0
+
+
+def test_the_partner_signs_from_the_pull_and_a_sent_record_is_amended(browser, pwa_app, pwa_server, field_case):  # noqa: F811
+    team = [field_case["inv1"], field_case["inv2"]]
+    a, b = new_phone(browser, pwa_server), new_phone(browser, pwa_server)
+    try:
+        a.enrol(enrol_code(pwa_app, field_case["inv1"]))
+        b.enrol(enrol_code(pwa_app, field_case["inv2"]))
+        open_assignment(a, field_case["number"])
+        a.page.click("#start-visit")
+        a.page.wait_for_selector("[data-path='members/0/name']")
+        quick_survey(a, team)
+        first = finalise_online(a)
+
+        # the partner's phone lists it after a sync and signs it there: no QR, no camera
+        confirm_from_pull(b, first, expect_summary="情况属实")
+        screenshot(b.page, "pwa-partner-online")
+        state = server_state(pwa_app, field_case["case_id"])
+        assert [(v["id"], v["status"]) for v in state["visits"]] == [(first, "accepted")]
+        assert state["case_status"] == "visited" and len(state["attestations"]) == 2
+
+        # the sender corrects the record after sending it: a new record that supersedes the first
+        a.open(f"#/v/{first}")
+        a.sync()                                  # learns that the first record was taken into the case
+        a.page.wait_for_selector("[data-visit][data-server='accepted']")
+        a.page.click("#amend")
+        a.page.wait_for_selector("#amends")
+        summary = a.page.locator("[data-path='findings/summary'] textarea")
+        assert summary.input_value() == "情况属实"                         # everything carried over
+        assert a.page.locator("[data-signature][data-signed='1']").count() == 3
+        summary.fill("情况属实；补充：配偶每月打零工收入约300元")
+        a.wait_saved()
+        second = finalise_online(a)
+        assert second != first
+        a.open(f"#/v/{first}")
+        assert "已被修改后的新记录替换" in a.page.locator("#server-status").inner_text()
+        assert a.page.locator("#amend").count() == 0
+
+        confirm_from_pull(b, second, expect_summary="配偶每月打零工")
+        assert not a.errors and not b.errors, a.errors + b.errors
+        state = server_state(pwa_app, field_case["case_id"])
+        statuses = {v["id"]: v["status"] for v in state["visits"]}
+        assert statuses == {first: "superseded", second: "accepted"}
+        amended = next(v for v in state["visits"] if v["id"] == second)
+        assert amended["envelope"]["supersedes"] == first
+        assert amended["envelope"]["answers"]["findings"]["summary"].endswith("约300元")
+        signers = sorted(x["user"] for x in state["attestations"] if x["visit"] == second)
+        assert signers == sorted(team) and all(x["valid"] for x in state["attestations"])
+    finally:
+        a.context.close()
+        b.context.close()
+
+
+def spot_check_world(app, org) -> dict:
+    """One household of 南关街 in payment, drawn and sent to two bureau inspectors."""
+    from server.models import Unit, User
+    from server.operations.accounts import add_user
+    from server.operations.oversight import assign_spot_checks, draw_spot_checks
+    from tests.integration.test_oversight import paying_case
+
+    with app.app_context():
+        add_user("gc_bureau2", "bureau_supervisor", "410104", "correct-horse-1", "管城区抽查员")
+        second = db.session.scalar(select(User.id).where(User.username == "gc_bureau2"))
+        office, c1 = db.session.get(Unit, org.office), db.session.get(Unit, org.c1)
+        case = paying_case(office, c1, 1, decided_on=TODAY - dt.timedelta(days=200))
+        db.session.commit()
+        bureau = db.session.get(User, org.gc_bureau)
+        draw = draw_spot_checks(office, TODAY.year, actor=bureau, today=TODAY, seed=11, share=Decimal("1"))
+        assign_spot_checks(draw, bureau, [org.gc_bureau, second], today=TODAY)
+        return {"draw_id": draw.id, "case_id": case.id, "number": case.number, "one": org.gc_bureau, "two": second}
+
+
+def test_a_spot_check_and_a_two_rates_survey_on_a_bureau_phone(browser, pwa_app, pwa_server, org):  # noqa: F811
+    from server.models import User
+    from server.models.oversight import SpotCheckDraw, SpotCheckResult, TwoRatesResponse
+    from server.operations.oversight import collect_synced
+
+    world = spot_check_world(pwa_app, org)
+    a, b = new_phone(browser, pwa_server), new_phone(browser, pwa_server)
+    try:
+        a.enrol(enrol_code(pwa_app, world["one"]))
+        b.enrol(enrol_code(pwa_app, world["two"]))
+        card = a.page.locator(f"#assignments .card:has-text('{world['number']}')")
+        assert "抽查" in card.inner_text()
+        card.click()
+        a.page.click("#start-visit")
+        a.page.wait_for_selector("[data-path='household/household_found']")
+        a.choose("household/household_found", "是")
+        a.choose("household/members_match", "否")
+        for month, amount in enumerate(["500", "500", "500", "500", "500", "500.50"]):
+            a.page.locator("[data-path='income/total'] input").nth(month).fill(amount)
+        a.choose("findings/accuracy", "信息有误")
+        a.fill("findings/notes", "实际共同生活人数少一人")
+        for uid in (world["one"], world["two"]):
+            a.draw(f"investigators:{uid}")
+        a.wait_saved()
+        spot = finalise_online(a)
+
+        # the two-rates survey of a neighbour, on the same assignment
+        open_assignment(a, world["number"])
+        a.page.click("[data-extra-form='two_rates']")
+        a.page.wait_for_selector("[data-path='respondent/kind']")
+        a.choose("respondent/kind", "邻里")
+        a.choose("awareness/knows_policy", "基本了解")
+        a.choose("satisfaction/rating", "不满意")
+        a.fill("satisfaction/comments", "希望公示更及时")
+        a.wait_saved()
+        survey = finalise_online(a)
+        screenshot(a.page, "pwa-two-rates")
+        open_assignment(a, world["number"])      # both records listed; another survey can be started
+        a.page.wait_for_selector("[data-extra-form='two_rates']")
+        assert a.page.locator(".record").count() == 2
+
+        confirm_from_pull(b, spot)
+        confirm_from_pull(b, survey)
+        assert not a.errors and not b.errors, a.errors + b.errors
+
+        with pwa_app.app_context():
+            draw = db.session.get(SpotCheckDraw, world["draw_id"])
+            assert collect_synced(draw, db.session.get(User, world["one"])) == (1, 1)
+            result = db.session.scalar(select(SpotCheckResult))
+            assert (result.case_id, result.accuracy, result.members_match, result.income_found_6m, result.visit_id) == \
+                (world["case_id"], "wrong", False, Decimal("3000.50"), spot)
+            answer = db.session.scalar(select(TwoRatesResponse))
+            assert (answer.respondent, answer.aware, answer.satisfied, answer.visit_id) == ("neighbour", True, False, survey)
+    finally:
+        a.context.close()
+        b.context.close()
