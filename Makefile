@@ -52,7 +52,12 @@ test-postgres: $(VENV)/.installed-test $(PWA_DEPS)
 	RUHU_TEST_DATABASE_URL=$${RUHU_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 	  $(BIN)/python -m pytest tests/integration -p no:cacheprovider
 
-bench: $(VENV)/.installed-test $(PWA_DEPS)
+# Lighthouse, for `make bench` only (make test never installs it); npm ci rewrites the marker file.
+LIGHTHOUSE_DEPS := bench/lighthouse/node_modules/.package-lock.json
+$(LIGHTHOUSE_DEPS): bench/lighthouse/package-lock.json bench/lighthouse/package.json
+	npm ci --prefix bench/lighthouse --no-audit --no-fund
+
+bench: $(VENV)/.installed-test $(PWA_DEPS) $(LIGHTHOUSE_DEPS) chromium
 	$(BIN)/python -m bench
 
 lint: $(VENV)/.installed-test

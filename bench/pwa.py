@@ -4,9 +4,12 @@
 - photo downscale of a 12-megapixel JPEG on the phone (pwa/photo.js in Chromium), with the CPU slowed
   4x (CDP Emulation.setCPUThrottlingRate), against the same without throttling;
 - opening the app offline (service worker, 4x throttled) until the shell is interactive, against online;
-- Lighthouse, when `npx --no-install lighthouse` is available (it is not installed by `npm ci`).
+- Lighthouse (bench/lighthouse/, mobile defaults: simulated slow 4G, 4x CPU) on the served /app/: the
+  performance, accessibility and best-practices scores, FCP, LCP, TBT, CLS, and the bytes transferred
+  against the same 150 KB budget.
 
-Run: ``python -m bench.pwa`` (needs Debian's chromium and ``npm ci --prefix pwa``).
+Run: ``python -m bench.pwa`` (needs Debian's chromium, ``npm ci --prefix pwa`` and, for Lighthouse,
+``npm ci --prefix bench/lighthouse``; ``make bench`` runs both).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import base64
 import gzip
 import io
+import json
 import os
 import shutil
 import statistics
@@ -140,35 +144,81 @@ def browser_numbers() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+LIGHTHOUSE = ROOT / "bench" / "lighthouse" / "node_modules" / ".bin" / "lighthouse"
+# Audit id -> (label, unit) of the numbers printed beside the category scores.
+LIGHTHOUSE_METRICS = {
+    "first-contentful-paint": ("FCP", "ms"),
+    "largest-contentful-paint": ("LCP", "ms"),
+    "total-blocking-time": ("TBT", "ms"),
+    "cumulative-layout-shift": ("CLS", ""),
+    "total-byte-weight": ("total byte weight", "KB"),
+}
+
+
+def lighthouse_report(report: dict) -> list[str]:
+    """The lines printed for one Lighthouse JSON report (category scores, key metrics, byte weight)."""
+    scores = {v.get("title", k): round(v["score"] * 100) for k, v in report.get("categories", {}).items()
+              if v.get("score") is not None}
+    settings = report.get("configSettings", {})
+    throttling = settings.get("throttling", {})
+    lines = [f"pwa lighthouse {report.get('lighthouseVersion', '?')} ({settings.get('formFactor', '?')}, "
+             f"{settings.get('throttlingMethod', '?')} throttling: {throttling.get('rttMs', '?')} ms RTT, "
+             f"{throttling.get('cpuSlowdownMultiplier', '?')}x CPU) on /app/: "
+             + (", ".join(f"{k} {v}" for k, v in scores.items()) or "no category scored")]
+    audits = report.get("audits", {})
+    requests = (audits.get("network-requests", {}).get("details") or {}).get("items", [])
+    compressed = any(r.get("transferSize", 0) < r.get("resourceSize", 0) for r in requests)
+    metrics = []
+    for audit_id, (label, unit) in LIGHTHOUSE_METRICS.items():
+        value = audits.get(audit_id, {}).get("numericValue")
+        if value is None:
+            metrics.append(f"{label} n/a")
+        elif unit == "KB":
+            how = "compressed" if compressed else "sent uncompressed by the bench server; the shell line counts gzip -9"
+            metrics.append(f"{label} {value / 1024:.1f} KB in {len(requests)} requests "
+                           f"({value / BUDGET:.2f}x the 150 KB budget, {how})")
+        elif unit == "ms":
+            metrics.append(f"{label} {value:.0f} ms")
+        else:
+            metrics.append(f"{label} {value:.3f}")
+    lines.append("pwa lighthouse metrics: " + ", ".join(metrics))
+    weak = [f"{ref['id']} {audits[ref['id']]['score']:.2f}" for cat in report.get("categories", {}).values()
+            for ref in cat.get("auditRefs", ()) if ref.get("weight") and ref["id"] in audits
+            and audits[ref["id"]].get("score") is not None and audits[ref["id"]]["score"] < 0.9]
+    if weak:
+        lines.append("pwa lighthouse audits scoring below 0.9: " + ", ".join(weak))
+    if report.get("runtimeError"):
+        lines.append(f"pwa lighthouse runtime error: {report['runtimeError'].get('code')}: "
+                     f"{report['runtimeError'].get('message', '')}")
+    return lines
+
+
 def lighthouse() -> None:
-    npx = shutil.which("npx")
-    if npx is None:
-        print("pwa lighthouse: not run (no npx)")
+    """Lighthouse (bench/lighthouse/package.json, installed by `make bench`) on the served shell."""
+    if not LIGHTHOUSE.exists():
+        print("pwa lighthouse: not run (not installed: `npm ci --prefix bench/lighthouse`, which `make bench` does)")
         return
-    command = [npx, "--yes", "lighthouse@13"] if os.environ.get("RUHU_BENCH_LIGHTHOUSE") == "fetch" \
-        else [npx, "--no-install", "lighthouse"]
-    probe = subprocess.run([*command, "--version"], cwd=PWA, capture_output=True, text=True,
-                           timeout=120, check=False)
-    if probe.returncode != 0:
-        print("pwa lighthouse: not run (`npx --no-install lighthouse` is not available offline; it is not a "
-              "dependency of pwa/: `npm i -g lighthouse`, or RUHU_BENCH_LIGHTHOUSE=fetch to let npx fetch it)")
+    chrome = os.environ.get("CHROME_PATH") or "/usr/bin/chromium"
+    if not Path(chrome).exists():
+        print(f"pwa lighthouse: not run (no browser at {chrome}: apt-get install chromium, or set CHROME_PATH)")
         return
     server, base, tmp = serve()
     try:
-        out = Path(tmp) / "lh.json"
-        env = {**os.environ, "CHROME_PATH": os.environ.get("CHROME_PATH", "/usr/bin/chromium")}
-        subprocess.run([*command, base + "/app/", "--quiet", "--output=json",
-                        f"--output-path={out}", "--chrome-flags=--headless=new --no-sandbox",
-                        "--only-categories=performance,accessibility,best-practices"],
-                       env=env, cwd=PWA, timeout=300, check=True, capture_output=True)
-        import json
-
-        report = json.loads(out.read_text())
-        scores = {k: round(v["score"] * 100) for k, v in report["categories"].items() if v.get("score") is not None}
-        print("pwa lighthouse (mobile, simulated slow 4G, 4x CPU): " + ", ".join(f"{k} {v}" for k, v in scores.items()))
-    except (subprocess.SubprocessError, OSError, ValueError) as exc:
-        detail = getattr(exc, "stderr", "") or ""
-        print(f"pwa lighthouse: failed ({type(exc).__name__}: {str(detail).strip().splitlines()[-1:] or ''})")
+        out = Path(tmp) / "lighthouse.json"
+        done = subprocess.run(
+            [str(LIGHTHOUSE), base + "/app/", "--output=json", f"--output-path={out}", "--quiet",
+             "--chrome-flags=--headless=new --no-sandbox",
+             "--only-categories=performance,accessibility,best-practices"],
+            env={**os.environ, "CHROME_PATH": chrome}, cwd=tmp, timeout=300, check=False,
+            capture_output=True, text=True)
+        if not out.exists():
+            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+            print(f"pwa lighthouse: failed (exit {done.returncode}: {' / '.join(tail) or 'no output'})")
+            return
+        for line in lighthouse_report(json.loads(out.read_text(encoding="utf-8"))):
+            print(line)
+    except (subprocess.TimeoutExpired, OSError, ValueError) as exc:
+        print(f"pwa lighthouse: failed ({type(exc).__name__}: {exc})")
     finally:
         server.shutdown()
         shutil.rmtree(tmp, ignore_errors=True)
