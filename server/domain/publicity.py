@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from server.domain.benefit import to_fen
 from server.domain.masking import NAME_MODES, display_name
@@ -288,48 +289,39 @@ def _opinions(c: PublicityCase, lang: str) -> str:
     return ("; " if lang == "en" else "；").join(parts) if parts else NONE
 
 
-def _publicity_cell(col: str, no: int, c: PublicityCase, settings: ListSettings, lang: str) -> str:
-    if col == "no":
-        return str(no)
-    if col == "unit":
-        return c.unit_name or NONE
-    if col == "head":
-        return display_name(c.head_name, settings.name) or NONE
-    if col == "household_size":
-        return str(int(c.household_size))
-    if col == "amount":
-        return _money(c.proposed_amount)
-    if col == "income":
-        return _money(c.monthly_income)
-    if col == "category":
-        return _categories(c.categories, lang)
-    if col == "visit":
-        return _visit(c, lang)
-    if col == "appraisal":
-        return _appraisal(c, lang)
-    if col == "opinions":
-        return _opinions(c, lang)
-    raise KeyError(col)
+# How each column's cell is written, (row number, case, settings, language) -> text: the columns both
+# lists have, then each list's own.  A column missing from a list's table is a KeyError naming it.
+_Cell = Callable[[int, Any, ListSettings, str], str]
+
+_SHARED_CELLS: dict[str, _Cell] = {
+    "no": lambda no, c, settings, lang: str(no),
+    "unit": lambda no, c, settings, lang: c.unit_name or NONE,
+    "head": lambda no, c, settings, lang: display_name(c.head_name, settings.name) or NONE,
+    "income": lambda no, c, settings, lang: _money(c.monthly_income),
+    "category": lambda no, c, settings, lang: _categories(c.categories, lang),
+}
+
+_PUBLICITY_CELLS: dict[str, _Cell] = {
+    **_SHARED_CELLS,
+    "household_size": lambda no, c, settings, lang: str(int(c.household_size)),
+    "amount": lambda no, c, settings, lang: _money(c.proposed_amount),
+    "visit": lambda no, c, settings, lang: _visit(c, lang),
+    "appraisal": lambda no, c, settings, lang: _appraisal(c, lang),
+    "opinions": lambda no, c, settings, lang: _opinions(c, lang),
+}
+
+_LONG_TERM_CELLS: dict[str, _Cell] = {
+    **_SHARED_CELLS,
+    "people": lambda no, c, settings, lang: str(int(c.people)),
+    "monthly_amount": lambda no, c, settings, lang: _money(c.amount),
+    "since": lambda no, c, settings, lang: c.since.isoformat() if c.since else NONE,
+}
 
 
-def _long_term_cell(col: str, no: int, c: LongTermCase, settings: ListSettings, lang: str) -> str:
-    if col == "no":
-        return str(no)
-    if col == "unit":
-        return c.unit_name or NONE
-    if col == "head":
-        return display_name(c.head_name, settings.name) or NONE
-    if col == "people":
-        return str(int(c.people))
-    if col == "monthly_amount":
-        return _money(c.amount)
-    if col == "income":
-        return _money(c.monthly_income)
-    if col == "category":
-        return _categories(c.categories, lang)
-    if col == "since":
-        return c.since.isoformat() if c.since else NONE
-    raise KeyError(col)
+def _cells(table: Mapping[str, _Cell], cols: Sequence[str], no: int, c: PublicityCase | LongTermCase,
+           settings: ListSettings, lang: str) -> tuple[str, ...]:
+    """One row's cells, column by column, from a list's table of cell writers."""
+    return tuple(table[col](no, c, settings, lang) for col in cols)
 
 
 _OBJECTION_NOTE = ("公示期间收到异议，正在重新调查核实", "An objection was received; it is being re-investigated")
@@ -348,7 +340,7 @@ def publicity_rows(settings: ListSettings, cases: Iterable[PublicityCase], today
         rows = []
         for c in sorted(groups[(opened, close)], key=lambda c: (c.unit_name, _ref_key(c.ref))):
             no += 1
-            cells = tuple(_publicity_cell(col, no, c, settings, lang) for col in cols)
+            cells = _cells(_PUBLICITY_CELLS, cols, no, c, settings, lang)
             rows.append(Row(c.ref, cells, _label(cols, cells), _pick(_OBJECTION_NOTE, lang) if c.in_objection else ""))
         out.append(Batch(opened, close, days_left(close, today), tuple(rows)))
     return tuple(out)
@@ -362,7 +354,7 @@ def long_term_rows(settings: ListSettings, cases: Iterable[LongTermCase], *, wit
     ordered = sorted(cases, key=lambda c: (c.unit_name, c.since or dt.date.min, _ref_key(c.ref)))
     rows = []
     for no, c in enumerate(ordered, start=1):
-        cells = tuple(_long_term_cell(col, no, c, settings, lang) for col in cols)
+        cells = _cells(_LONG_TERM_CELLS, cols, no, c, settings, lang)
         rows.append(Row(c.ref, cells, _label(cols, cells)))
     return tuple(rows)
 
