@@ -19,6 +19,7 @@ from server.extensions import db
 from server.models import User
 from server.operations.accounts import add_unit, add_user
 from server.operations.cases import perform, register_application
+from server.operations.visits import assign_visit
 
 DEMO_PASSWORD = "ruhu-demo-2026"
 
@@ -213,6 +214,9 @@ def _who(action: str, staff: dict) -> User:
     return staff["caseworker"]
 
 
+PHONE_WORK = {"accepted": "home_visit", "visited": "appraisal"}   # what the demo sends to the phones
+
+
 def load_demo(password: str = DEMO_PASSWORD) -> str:
     """Create the demo organisation, staff and cases.  Returns the logins to print."""
     rng = random.Random(20201209)
@@ -251,6 +255,11 @@ def load_demo(password: str = DEMO_PASSWORD) -> str:
                 perform(case, action, _who(action, info["staff"]), _payload(action, case, target, info, day),
                         today=day)
             assert case.status == target, (slug, target, case.status)
+            if slug in ("nanguanjie", "pengzhen") and target in PHONE_WORK:
+                # Something for the demo phones: the home visit, then the appraisal record.
+                staff = info["staff"]
+                team = [staff["inv"].id, staff["community_inv"][case.community_unit_id].id]
+                assign_visit(case, staff["caseworker"], team, kind=PHONE_WORK[target], today=now)
     from server.operations.boards import create_demo_boards
     from server.operations.oversight import create_demo_oversight
     from server.operations.rosters import create_demo_rosters

@@ -177,3 +177,60 @@ def test_a_spot_check_and_a_two_rates_survey_on_a_bureau_phone(browser, pwa_app,
     finally:
         a.context.close()
         b.context.close()
+
+
+def test_the_democratic_appraisal_is_recorded_from_two_phones(browser, pwa_app, pwa_server, field_case, org):  # noqa: F811
+    from server.models import Case, User
+    from server.operations.cases import perform
+    from server.operations.visits import assign_visit
+    from tests.browser.test_pwa_flow import camera_jpeg, file_payload
+
+    team = [field_case["inv1"], field_case["inv2"]]
+    with pwa_app.app_context():
+        case = db.session.get(Case, field_case["case_id"])
+        perform(case, "record_home_visit", db.session.get(User, team[0]),
+                {"investigators": team, "signed": team, "applicant_signed": True, "visit_on": TODAY}, today=TODAY)
+        assign_visit(case, db.session.get(User, org.gc_case), team, kind="appraisal", today=TODAY)
+    a, b = new_phone(browser, pwa_server), new_phone(browser, pwa_server)
+    try:
+        a.enrol(enrol_code(pwa_app, team[0]))
+        b.enrol(enrol_code(pwa_app, team[1]))
+        card = a.page.locator(f"#assignments .card:has-text('{field_case['number']}'):has-text('民主评议记录')")
+        card.click()
+        a.page.click("#start-visit")
+        a.page.wait_for_selector("[data-path='meeting/appraisal_on']")
+        a.fill("meeting/appraisal_on", TODAY.isoformat())
+        a.fill("meeting/place", "社区二楼会议室")
+        a.fill("meeting/host", "王主任")
+        a.fill("meeting/recorder", "李干事")
+        for field in ("policy_briefed", "applicant_present", "investigators_present"):
+            a.choose(f"meeting/{field}", "是")
+        panel = [("赵居民", "resident"), ("钱居民", "resident"), ("孙委员", "committee")]
+        for i, (name, category) in enumerate(panel):
+            if i:
+                a.page.click("[data-add='panel']")
+            a.page.wait_for_selector(f"[data-path='panel/{i}/name']")
+            a.fill(f"panel/{i}/name", name)
+            a.page.select_option(f"[data-path='panel/{i}/category'] select", category)
+            a.choose(f"panel/{i}/signed", "是")
+        a.choose("result/conclusion", "情况属实")
+        a.fill("result/minutes", "宣讲政策；申请人介绍家庭情况；调查人员介绍调查结果；评议人员一致认为情况属实。")
+        a.page.set_input_files("#file-signed_record-photo", [file_payload("sheet.jpg", camera_jpeg((2400, 3200), seed=9))])
+        a.page.wait_for_selector(".photos[data-slot='signed_record'] figure")
+        for n, uid in enumerate(team):
+            a.draw(f"investigators:{uid}", wiggle=n * 4)
+        a.wait_saved()
+        screenshot(a.page, "pwa-appraisal")
+        visit_id = finalise_online(a)
+
+        confirm_from_pull(b, visit_id)
+        assert not a.errors and not b.errors, a.errors + b.errors
+        with pwa_app.app_context():
+            case = db.session.get(Case, field_case["case_id"])
+            assert case.status == "appraised" and case.appraisal_on == TODAY
+            event = case.events[-1]
+            assert (event.action, event.data["residents"], event.data["panel"]) == ("record_appraisal", 2, 3)
+            assert event.actor_id == org.gc_case          # the office's step, in the sender's name
+    finally:
+        a.context.close()
+        b.context.close()

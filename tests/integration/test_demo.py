@@ -46,3 +46,10 @@ def test_demo_has_every_stage_under_both_profiles(app):
         assert {"overdue", "due_soon"} <= marks
         assert all(c.applied_on <= today() for c in db.session.scalars(select(Case)))
         assert isinstance(today(), dt.date)
+        # The demo phones have work: each demo office's investigators a home visit and an appraisal record.
+        from server.models import VisitAssignment
+        for slug in ("nanguanjie", "pengzhen"):
+            inv = db.session.scalar(select(User).where(User.username == f"{slug}_inv1"))
+            kinds = sorted(a.kind for a in db.session.scalars(select(VisitAssignment).where(
+                VisitAssignment.team.any(User.id == inv.id), VisitAssignment.status == "open")))
+            assert kinds == ["appraisal", "home_visit"], slug
