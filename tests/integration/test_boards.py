@@ -435,7 +435,8 @@ def test_console_creates_renames_and_rotates_boards(app, org, public):
     with app.app_context():
         board = db.session.get(Board, board_id)
         assert board.token != token and [t.token for t in board.old_tokens] == [token]
-        actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "board")).all()
+        actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "board")
+                                       .order_by(AuditEntry.id)).all()
     assert actions == ["board.create", "board.create", "board.rename", "board.rotate"]
 
 

@@ -98,7 +98,8 @@ def test_guancheng_case_from_window_to_payment(app, org):
         assert history[-1] == ("start_payment", "certified", "in_payment")
         assert [e.seq for e in case.events] == list(range(1, len(history) + 1))
         audits = db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "case",
-                                                                    AuditEntry.object_id == str(case.id))).all()
+                                                                    AuditEntry.object_id == str(case.id))
+                                     .order_by(AuditEntry.id)).all()
         assert audits == ["case." + a for a, _f, _t in history]
 
 

@@ -264,7 +264,8 @@ def test_guancheng_walk_from_intake_to_certificate(app, org, gc):
         token = case.certificate_token
         actions = [e.action for e in case.events]
         audited = db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_id == str(case_id),
-                                                                     AuditEntry.object_type == "case")).all()
+                                                                     AuditEntry.object_type == "case")
+                                     .order_by(AuditEntry.id)).all()
     assert actions == ["register", "accept", "request_verification", "record_home_visit", "record_verification_report",
                        "record_appraisal", "review_opinion", "sign_review", "open_publicity", "close_publicity",
                        "approve", "issue_certificate"]
