@@ -70,6 +70,7 @@ __all__ = [
     "FORM_KINDS",
     "FORMS_FOR_ASSIGNMENT",
     "form_fits_assignment",
+    "is_own_form",
     "load_forms",
     "validate_answers",
     "validate_attachments",
@@ -79,15 +80,15 @@ __all__ = [
 
 FIELD_TYPES = ("text", "integer", "money", "money6", "boolean", "choice", "multi", "date", "id_number")
 FORM_KINDS = ("home_visit", "reinvestigation", "rereview", "spot_check", "survey", "appraisal")
-# Which kinds of form may be filled on each kind of assignment: the first is the assignment's own record
-# (its acceptance closes the assignment); the others are extra records made on the same trip (the two-rates
-# survey of the household or a neighbour during a spot check).
-FORMS_FOR_ASSIGNMENT = {
-    "home_visit": ("home_visit",),
-    "reinvestigation": ("reinvestigation", "home_visit"),
-    "rereview": ("rereview",),
-    "spot_check": ("spot_check", "survey"),
-    "appraisal": ("appraisal",),
+# Which kinds of form may be filled on each kind of assignment: (its own record, in order of preference —
+# accepting one closes the assignment; extra records made on the same trip, like the two-rates survey of
+# the household or a neighbour during a spot check).
+FORMS_FOR_ASSIGNMENT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "home_visit": (("home_visit",), ()),
+    "reinvestigation": (("reinvestigation", "home_visit"), ()),
+    "rereview": (("rereview",), ()),
+    "spot_check": (("spot_check",), ("survey",)),
+    "appraisal": (("appraisal",), ()),
 }
 DEFAULT_TEXT_MAX = 2000
 
@@ -533,9 +534,15 @@ def validate_attachments(form: Mapping, attachments: Iterable[Attachment]) -> li
     return problems
 
 
+def is_own_form(form_kind: str | None, assignment_kind: str) -> bool:
+    """Is a form of ``form_kind`` the assignment's own record (not an extra made on the same trip)?"""
+    return form_kind in FORMS_FOR_ASSIGNMENT.get(assignment_kind, ((), ()))[0]
+
+
 def form_fits_assignment(form_kind: str | None, assignment_kind: str) -> bool:
     """May a form of ``form_kind`` be filled on an assignment of ``assignment_kind``?"""
-    return form_kind in FORMS_FOR_ASSIGNMENT.get(assignment_kind, ())
+    own, extra = FORMS_FOR_ASSIGNMENT.get(assignment_kind, ((), ()))
+    return form_kind in own or form_kind in extra
 
 
 def validate_visit(forms: Mapping[tuple[str, int], Mapping], envelope: Envelope, today: date,

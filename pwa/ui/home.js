@@ -27,10 +27,20 @@ export function deadlineText(a) {
   return `${t("deadline")} ${a.deadline}${a.deadline_provisional ? t("provisional") : ""} · ${when}`;
 }
 
-/** The record that stands for an assignment (its own form, not an extra survey): an open one first, else
- *  the newest. */
+/** The household's head as the pull lists the members (or the first member); null without an assignment. */
+export function headOf(a) {
+  if (!a) return null;
+  return (a.members || []).find((m) => m.relation === "head") || (a.members || [])[0] || null;
+}
+
+/** Is this record the assignment's own (not an extra form such as the two-rates survey)? */
+function isOwn(v, a) {
+  return !v.form_id || v.form_id === a.form_id;
+}
+
+/** The record that stands for an assignment (its own form): an open one first, else the newest. */
 export function currentVisit(visits, a) {
-  const mine = visits.filter((v) => v.assignment_id === a.assignment_id && (!v.form_id || v.form_id === a.form_id))
+  const mine = visits.filter((v) => v.assignment_id === a.assignment_id && isOwn(v, a))
     .sort((x, y) => (y.created_at || 0) - (x.created_at || 0));
   return mine.find((v) => v.status !== "synced") || mine[0] || null;
 }
@@ -48,7 +58,7 @@ export async function homeView(ctx) {
 
   const cards = assignments.map((a) => {
     const v = currentVisit(visits, a);
-    const head = (a.members || []).find((m) => m.relation === "head") || (a.members || [])[0];
+    const head = headOf(a);
     return h("a", { href: `#/a/${a.assignment_id}`, class: "card assignment", dataset: { assignment: a.assignment_id } },
       h("div", { class: "row" }, h("strong", {}, head ? head.name : a.case_number), statusBadge(v && v.status)),
       h("div", { class: "muted" }, `${a.case_number} · ${t(`kind_${a.kind}`)}`),
@@ -71,7 +81,7 @@ export async function homeView(ctx) {
   const signedHere = new Set(attestations.map((x) => x.visit_id));
   const waiting = (toAttest || []).filter((w) => !signedHere.has(w.visit_id)).map((w) => {
     const a = assignments.find((x) => x.assignment_id === w.assignment_id);
-    const head = a && ((a.members || []).find((m) => m.relation === "head") || (a.members || [])[0]);
+    const head = headOf(a);
     return h("a", { href: `#/confirm/${encodeURIComponent(qrPayload(w.visit_id, w.content_hash, w.assignment_id))}`,
       class: "card to-attest", dataset: { visit: w.visit_id } },
     h("div", { class: "row" }, h("strong", {}, head ? head.name : (a ? a.case_number : `#${w.case_id}`)),
@@ -130,8 +140,7 @@ export async function assignmentView(ctx, id) {
   const a = await db.getAssignment(id);
   if (!a) return { name: "assignment", el: h("div", { class: "view" }, h("p", { class: "empty" }, t("assignment_gone")), h("a", { href: "#/", class: "btn secondary" }, t("back"))) };
   const visits = (await db.listVisits()).filter((v) => v.assignment_id === id).sort((x, y) => (y.created_at || 0) - (x.created_at || 0));
-  const own = visits.filter((v) => !v.form_id || v.form_id === a.form_id);
-  const open = own.find((v) => v.status === "draft");
+  const open = visits.find((v) => isOwn(v, a) && v.status === "draft");
   const titles = {};
   for (const ref of [a, ...(a.extra_forms || [])]) {
     const form = await db.getForm(ref.form_id, ref.form_version);

@@ -10,6 +10,7 @@ import { parseQrPayload, signVisit, shortHash } from "../attest.js";
 import { h, add, toast } from "./dom.js";
 import { t } from "./i18n.js";
 import { scanCamera, scanFile } from "./qr.js";
+import { headOf } from "./home.js";
 
 export function scanView(ctx) {
   const err = h("p", { class: "err", role: "alert", id: "scan-error" });
@@ -74,7 +75,7 @@ export async function confirmView(ctx, text) {
   const listed = ((await db.getMeta("to_attest")) || []).find((w) => w.visit_id === payload.visit_id);
   const me = ctx.device.user.id;
   const onTeam = !a || (a.team || []).some((m) => m.user_id === me);
-  const head = a && ((a.members || []).find((m) => m.relation === "head") || (a.members || [])[0]);
+  const head = headOf(a);
   const summary = a ? `${head ? head.name : ""} · ${a.case_number}` : t("unknown_household");
   const serverBox = h("p", { class: "muted", id: "server-check" }, navigator.onLine ? t("checking_server") : t("offline_sign_ok"));
 

@@ -42,11 +42,12 @@ from server.models import (
 )
 from server.operations import OperationError, audit
 from server.operations.cases import perform, state_of
+from server.operations.visits import DEADLINE_STEP
 from sync.errors import EnvelopeError, Problem
+from sync.merge import MERGEABLE_FORMS, flatten_answers, merge
 from sync.merge import apply as apply_choices
-from sync.merge import flatten_answers, merge
 from sync.protocol import attestation_message, classify_submission, parse_envelope
-from sync.validate import FORMS_FOR_ASSIGNMENT, validate_visit
+from sync.validate import FORMS_FOR_ASSIGNMENT, is_own_form, validate_visit
 
 ENROLMENT_HOURS = 24
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed from a poster
@@ -174,14 +175,11 @@ def _read_cursor(cursor: str | None, user_id: int) -> tuple[bool, dt.datetime | 
         return False, None
 
 
-# The case's time limit an assignment of each kind works to (the others show their own due date, if any).
-DEADLINE_STEP = {"home_visit": "home_visit", "appraisal": "appraisal"}
-
-
 def _forms_of(kind: str, form_for: dict[str, tuple[str, int]]) -> list[tuple[str, int]]:
     """The (form id, version) an assignment of ``kind`` is filled with: its own first, then the extras."""
-    out = [form_for[k] for k in FORMS_FOR_ASSIGNMENT.get(kind, ()) if k in form_for]
-    return out or [form_for["home_visit"]]
+    own, extra = FORMS_FOR_ASSIGNMENT.get(kind, (("home_visit",), ()))
+    first = next((form_for[k] for k in own if k in form_for), form_for["home_visit"])
+    return [first, *(form_for[k] for k in extra if k in form_for)]
 
 
 def _assignment_payload(a: VisitAssignment, form_for: dict[str, tuple[str, int]]) -> dict[str, Any]:
@@ -191,7 +189,7 @@ def _assignment_payload(a: VisitAssignment, form_for: dict[str, tuple[str, int]]
     profile = svc.profiles[case.profile_id]
     step = DEADLINE_STEP.get(a.kind)
     deadline = next((s.due for s in workflow.pending_deadlines(state_of(case), profile, svc.calendar)
-                     if s.step == step), None) if step else None
+                     if s.step == step), None)
     (form_id, form_version), *extra = _forms_of(a.kind, form_for)
     return {
         "assignment_id": a.id, "kind": a.kind, "status": a.status, "case_id": case.id, "case_number": case.number,
@@ -480,16 +478,6 @@ def _verify(jwk: dict, message: bytes, signature_b64: str) -> bool:
 
 # --- accepting a visit into the case -----------------------------------------------------------------
 
-def _form_kind(visit: Visit) -> str | None:
-    form = forms().get((visit.form_id, visit.form_version)) or {}
-    return form.get("kind")
-
-
-def _has_slot(visit: Visit, slot: str) -> bool:
-    form = forms().get((visit.form_id, visit.form_version)) or {}
-    return any(s.get("id") == slot for s in form.get("slots", []))
-
-
 def _try_accept(visit: Visit) -> None:
     """With every attachment stored, attestations from enough distinct investigators on the visit, and the
     applicant's drawn signature (on forms that have one): take the record into the case — the home visit
@@ -501,14 +489,16 @@ def _try_accept(visit: Visit) -> None:
     attesters &= set(visit.investigator_ids or [])
     if len(attesters) < profile.home_visit.min_team:
         return
+    form = forms().get((visit.form_id, visit.form_version)) or {}
     applicant = [a for a in (visit.envelope or {}).get("attachments", []) if a.get("slot") == "applicant"]
-    if profile.home_visit.applicant_signature and _has_slot(visit, "applicant") and not applicant:
+    has_applicant_slot = any(s.get("id") == "applicant" for s in form.get("slots", []))
+    if profile.home_visit.applicant_signature and has_applicant_slot and not applicant:
         return
     recorder = db.session.get(User, sorted(attesters)[0])
-    kind = _form_kind(visit)
+    kind = form.get("kind")
     proposals = conflicts = 0
     step = None
-    if kind in ("home_visit", "reinvestigation", "rereview"):
+    if visit.form_id in MERGEABLE_FORMS:
         base = db.session.scalar(select(RecordSnapshot.record).where(RecordSnapshot.case_id == case.id,
                                                                      RecordSnapshot.record_version == visit.base_version))
         found = flatten_answers(visit.form_id, visit.envelope["answers"])
@@ -546,8 +536,7 @@ def _try_accept(visit: Visit) -> None:
                          after={"error": exc.code, "message": exc.message})
             db.session.commit()
             return
-    own = visit.assignment is not None and kind == FORMS_FOR_ASSIGNMENT.get(visit.assignment.kind, (None,))[0]
-    if own and visit.assignment.status == "open":
+    if visit.assignment is not None and is_own_form(kind, visit.assignment.kind) and visit.assignment.status == "open":
         visit.assignment.status = "done"
         visit.assignment.updated_at = _now()
     audit.record("visit.accept", "visit", visit.id, actor=recorder,

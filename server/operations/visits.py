@@ -20,6 +20,15 @@ from server.operations.cases import actor_of, perform, state_of
 # The case states in which a visit of each kind may be assigned.
 ASSIGNABLE = {"home_visit": ("accepted",), "reinvestigation": ("objection",), "rereview": ("rereview",),
               "spot_check": ("in_payment", "rereview", "gradual_exit"), "appraisal": ("visited",)}
+# The case's time limit (workflow step) an assignment of each kind works to; the others have none.
+DEADLINE_STEP = {"home_visit": "home_visit", "reinvestigation": "home_visit", "appraisal": "appraisal"}
+# What the caseworker sends to the phones from the case page (the others come from re-reviews and spot checks).
+CONSOLE_KINDS = ("home_visit", "appraisal")
+
+
+def assignable(kind: str, status: str) -> bool:
+    """May a visit of ``kind`` be assigned while the case is in ``status``?"""
+    return status in ASSIGNABLE.get(kind, ())
 
 
 def _team(case: Case, ids: Sequence[int], kind: str = "home_visit") -> list[User]:
@@ -51,7 +60,7 @@ def assign_visit(case: Case, actor: User, team_ids: Sequence[int], *, kind: str 
     if actor.role != "caseworker" or actor.unit_id != case.office_unit_id:
         raise OperationError("role_not_permitted", "只有本街道（乡镇）的经办人可以派发入户调查",
                              "only a caseworker of the case's office may assign a visit", 403)
-    if kind not in VISIT_KINDS or case.status not in ASSIGNABLE.get(kind, ()):
+    if kind not in VISIT_KINDS or not assignable(kind, case.status):
         raise OperationError("illegal_transition", "案件当前环节不能派发此类调查",
                              "this kind of visit cannot be assigned at the case's stage", 409)
     team = _team(case, team_ids)
@@ -62,9 +71,8 @@ def assign_visit(case: Case, actor: User, team_ids: Sequence[int], *, kind: str 
         open_.status = "cancelled"
         open_.updated_at = dt.datetime.now(dt.UTC)
     profile = services().profiles[case.profile_id]
-    step = "appraisal" if kind == "appraisal" else "home_visit"
     due = next((s.due.date for s in workflow.pending_deadlines(state_of(case), profile, services().calendar)
-                if s.step == step), None)
+                if s.step == DEADLINE_STEP.get(kind)), None)
     assignment = VisitAssignment(case=case, kind=kind, team=team, due_on=due, note=note.strip()[:500],
                                  created_by_id=actor.id)
     db.session.add(assignment)

@@ -26,7 +26,7 @@ from server.operations.cases import (
     state_of,
     visible_cases,
 )
-from server.operations.visits import assign_visit, record_paper_visit
+from server.operations.visits import CONSOLE_KINDS, assign_visit, assignable, record_paper_visit
 from server.web import bp
 from server.web.auth import current_user, login_required
 from server.web.forms import READERS, FormError, Reader
@@ -169,8 +169,8 @@ def _detail(case: Case, error=None, status: int = 200, form=None):
         working=working, investigators=investigators, assignments=assignments, visits=visits, users=users,
         missing=missing, boards=_board_choices(case, profile), panel_categories=workflow.PANEL_CATEGORIES,
         step_names=workflow.STEP_NAMES, sources=INCOME_SOURCES, items=PROPERTY_ITEMS,
-        can_assign=user.role == "caseworker" and case.status == "accepted",
-        can_assign_appraisal=user.role == "caseworker" and case.status == "visited",
+        can_assign=user.role == "caseworker" and assignable("home_visit", case.status),
+        can_assign_appraisal=user.role == "caseworker" and assignable("appraisal", case.status),
         visit_kinds=VISIT_KINDS,
         can_paper_visit=user.role == "caseworker" and "record_home_visit" in actions,
         office_staff=user.role in OFFICE_ROLES or user.role == "investigator", today=today(),
@@ -211,7 +211,7 @@ def case_assign(case_id: int):
     reader = Reader(request.form, request.files, current_user(), today())
     team = reader.ids("team")
     kind = request.form.get("kind", "home_visit")
-    if kind not in ("home_visit", "appraisal"):
+    if kind not in CONSOLE_KINDS:
         reader.fail("kind", "请选择派发的调查类别", "choose what to assign")
     try:
         reader.done()

@@ -74,9 +74,9 @@ def test_form_kinds_are_visit_kinds():
     from sync.validate import FORM_KINDS, FORMS_FOR_ASSIGNMENT
     # Every visit kind has forms; a "survey" (the two rates) is filled in on another kind's visit.
     assert set(FORM_KINDS) - {"survey"} == set(VISIT_KINDS) == set(FORMS_FOR_ASSIGNMENT)
-    assert {k for kinds in FORMS_FOR_ASSIGNMENT.values() for k in kinds} == set(FORM_KINDS)
-    # each assignment kind's own form comes first and is its own kind (or, re-investigating, a home visit's)
-    assert all(kinds[0] == kind for kind, kinds in FORMS_FOR_ASSIGNMENT.items())
+    assert {k for own, extra in FORMS_FOR_ASSIGNMENT.values() for k in own + extra} == set(FORM_KINDS)
+    # each assignment kind's own record is first of all a form of its own kind; no form is both own and extra
+    assert all(own[0] == kind and not set(own) & set(extra) for kind, (own, extra) in FORMS_FOR_ASSIGNMENT.items())
 
 
 @pytest.mark.parametrize("form_kind, assignment_kind, fits", [
@@ -89,6 +89,17 @@ def test_form_kinds_are_visit_kinds():
 def test_which_forms_an_assignment_takes(form_kind, assignment_kind, fits):
     from sync.validate import form_fits_assignment
     assert form_fits_assignment(form_kind, assignment_kind) is fits
+
+
+@pytest.mark.parametrize("form_kind, assignment_kind, own", [
+    ("home_visit", "home_visit", True), ("spot_check", "spot_check", True), ("survey", "spot_check", False),
+    # re-investigating is done with the household survey while no re-investigation form exists: it closes it
+    ("home_visit", "reinvestigation", True), ("reinvestigation", "reinvestigation", True),
+    ("appraisal", "appraisal", True), ("home_visit", "appraisal", False), ("home_visit", "no_such_kind", False),
+])
+def test_which_record_closes_an_assignment(form_kind, assignment_kind, own):
+    from sync.validate import is_own_form
+    assert is_own_form(form_kind, assignment_kind) is own
 
 
 def test_household_survey_members():
