@@ -179,7 +179,8 @@ def _payload(action: str, case, target: str, info: dict, day: dt.date) -> dict:
                 "minutes": "宣讲政策、介绍情况、现场评议，评议人员一致认为申报情况属实。"}
     return {
         "notify_missing": {},
-        "accept": {"applicant_signed": True, "fingerprint": True, "accepted_on": day},
+        "accept": {"applicant_signed": True, "accepted_on": day,
+                   "fingerprint_file": _demo_fingerprint(info["staff"]["caseworker"])},
         "abandon": {"reason": "申请人拒绝配合入户调查，视为放弃申请。"},
         "request_verification": {"members": [m.id for m in case.household.members], "requested_on": day},
         "record_home_visit": {"investigators": [inv1.id, inv2.id], "signed": [inv1.id, inv2.id],
@@ -191,7 +192,8 @@ def _payload(action: str, case, target: str, info: dict, day: dt.date) -> dict:
         "sign_review": {"signature": "demo", "opinion": "同意经办人意见。"},
         "refuse": {"reasons": "家庭人均收入高于当地最低生活保障标准，不符合条件。"},
         "record_meeting": {"record": "会议研究了拟保障意见，同意公示。", "decision": "approve"},
-        "open_publicity": {"boards": [case.community.code]},
+        "open_publicity": {"boards": [case.office.code, case.community.code]
+                           + [u.code for u in case.community.children if u.level == "natural_village"]},
         "record_objection": {"text": "邻居反映该户有一辆自用小汽车未申报。", "source": "board"},
         "close_publicity": {},
         "approve": {"signature": "demo", "opinion": "同意。"},
@@ -202,6 +204,23 @@ def _payload(action: str, case, target: str, info: dict, day: dt.date) -> dict:
         "start_gradual_exit": {"reasons": "户主实现就业，家庭收入超过标准，按规定渐退。"},
         "stop": {"reasons": "家庭成员户籍迁出本区，不再符合条件。"},
     }[action]
+
+
+def _demo_fingerprint(user: User) -> str:
+    """A drawn stand-in for the applicant's fingerprint photo (yijun: 签字并按手印)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from server.operations.attachments import save
+
+    img = Image.new("RGB", (120, 160), "white")
+    draw = ImageDraw.Draw(img)
+    for r in range(8, 60, 7):
+        draw.ellipse([(60 - r, 80 - r * 1.3), (60 + r, 80 + r * 1.3)], outline=(150, 30, 30), width=3)
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return save(buf.getvalue(), declared_type="image/png", user=user)
 
 
 def _who(action: str, staff: dict) -> User:
@@ -241,14 +260,16 @@ def load_demo(password: str = DEMO_PASSWORD) -> str:
                     end -= dt.timedelta(days=1)
             dates = _dates(path, end, cal, profile.publicity.minimum)
             applied = dates[0] - dt.timedelta(days=1)
+            members = _members(rng, info["region"], now)
+            papers = sorted({code for flag, code in profile.situational if any(m.get(flag) for m in members)})
             case = register_application(
-                community=community, members=_members(rng, info["region"], now), actor=info["staff"]["caseworker"],
+                community=community, members=members, actor=info["staff"]["caseworker"],
                 today=applied, applied_on=applied,
                 address=f"{community.name}{rng.randrange(1, 30)}号楼{rng.randrange(1, 6)}单元",
                 area="urban" if community.level == "community" else "rural",
                 household_class=rng.choice(("stable", "irregular_income", "able_to_work")),
                 phone=f"139{rng.randrange(10**7, 10**8)}",
-                materials=required[:-1] if target == "application" else required,
+                materials=required[:-1] if target == "application" else required + papers,
                 declaration=_declaration(rng),
                 staff_relative=(n == 3), staff_relative_note="户主为本单位工作人员的近亲属" if n == 3 else "")
             for action, day in zip(path, dates, strict=True):
