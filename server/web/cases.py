@@ -54,12 +54,17 @@ def case_list():
         abort(400)
     if status:
         query = query.where(Case.status == status)
+    staff_relative = request.args.get("staff_relative") or ""
+    if staff_relative not in ("", "0", "1"):
+        abort(400)
+    if staff_relative:   # 工作人员近亲属: only those cases (1), or none of them (0)
+        query = query.where(Case.staff_relative.is_(staff_relative == "1"))
     if q:
         like = f"%{q}%"
         members = select(Member.household_id).where(or_(Member.name.like(like), Member.id_number == q.upper()))
         query = query.where(or_(Case.household_id.in_(members), Case.number.like(like)))
     cases = db.session.scalars(query.order_by(Case.id.desc()).limit(200)).all()
-    return render_template("cases/list.html", cases=cases, q=q, status=status)
+    return render_template("cases/list.html", cases=cases, q=q, status=status, staff_relative=staff_relative)
 
 
 # --- intake -----------------------------------------------------------------------------------
