@@ -94,7 +94,7 @@ GOOD: dict[str, dict] = {
     "issue_certificate": {"number": "GC-2025-0001", "valid_from": D("2025-11-03"), "valid_until": D("2026-11-02")},
     "start_payment": {"month": "2025-11"},
     "start_rereview": {"reason": "半年复核"},
-    "complete_rereview": {"outcome": "continue"},
+    "complete_rereview": {"outcome": "continue", "evidence": [{"kind": "visit", "visit_on": "2026-04-02"}]},
     "record_change": {"direction": "lower", "reasons": "家庭成员就业", "amount": Decimal("200.00")},
     "start_gradual_exit": {"reasons": "家庭人均收入超过标准"},
     "finish_gradual_exit": {},
@@ -415,6 +415,9 @@ REQUIRED = ["application", "hukou_id", "income_property_statement", "integrity_p
 OUTSIDER = TeamMember(21, "investigator", OTHER_COMMUNITY, True)
 
 
+EVIDENCE = GOOD["complete_rereview"]["evidence"]
+
+
 def without(d: dict, *keys: str) -> dict:
     return {k: v for k, v in d.items() if k not in keys}
 
@@ -435,6 +438,12 @@ REFUSALS = [
      "materials_missing", {"missing": REQUIRED}),
     ("accept-yijun-fingerprint", "yijun", case_in("application"), "accept", "caseworker", "2025-09-26",
      without(GOOD["accept"], "fingerprint_file"), PreconditionFailed, "fingerprint_required", {}),
+    ("rereview-continue-without-evidence", "guancheng", case_in("rereview"), "complete_rereview", "director",
+     "2026-05-06", without(GOOD["complete_rereview"], "evidence"), PreconditionFailed,
+     "rereview_evidence_required", {}),
+    ("rereview-stop-without-evidence", "yijun", case_in("rereview"), "complete_rereview", "director",
+     "2026-05-06", {"outcome": "stop", "reasons": "户籍迁出", "category": "moved"}, PreconditionFailed,
+     "rereview_evidence_required", {}),
     ("accept-yijun-bare-fingerprint-tick", "yijun", case_in("application"), "accept", "caseworker", "2025-09-26",
      {**without(GOOD["accept"], "fingerprint_file"), "fingerprint": True}, PreconditionFailed,
      "fingerprint_required", {}),
@@ -589,11 +598,12 @@ REFUSALS = [
     ("rereview-bad-outcome", "guancheng", case_in("rereview"), "complete_rereview", "director", "2025-11-03",
      {"outcome": "pause"}, PreconditionFailed, "outcome_invalid", {}),
     ("rereview-stop-no-reasons", "guancheng", case_in("rereview"), "complete_rereview", "director", "2025-11-03",
-     {"outcome": "stop"}, PreconditionFailed, "reasons_required", {}),
+     {"outcome": "stop", "evidence": EVIDENCE}, PreconditionFailed, "reasons_required", {}),
     ("rereview-exit-no-reasons", "yijun", case_in("rereview"), "complete_rereview", "director", "2025-11-03",
-     {"outcome": "gradual_exit", "reasons": ""}, PreconditionFailed, "reasons_required", {}),
+     {"outcome": "gradual_exit", "reasons": "", "evidence": EVIDENCE}, PreconditionFailed, "reasons_required", {}),
     ("rereview-change-no-reasons", "yijun", case_in("rereview"), "complete_rereview", "director", "2025-11-03",
-     {"outcome": "change", "amount": Decimal("100.00")}, PreconditionFailed, "reasons_required", {}),
+     {"outcome": "change", "amount": Decimal("100.00"), "evidence": EVIDENCE}, PreconditionFailed,
+     "reasons_required", {}),
     ("change-bad-direction", "guancheng", case_in("in_payment"), "record_change", "director", "2025-11-03",
      but("record_change", direction="sideways"), PreconditionFailed, "direction_invalid", {}),
     ("change-no-reasons", "guancheng", case_in("in_payment"), "record_change", "director", "2025-11-03",
@@ -840,7 +850,7 @@ def test_refusal_after_an_objection():
 def test_rereview_outcomes(outcome, extra, to_status, exit_month, decided):
     case = case_in("rereview", exit_month=1)
     out = apply(case, "complete_rereview", ACTORS["director"], PROFILES["guancheng"], NATIONAL, D("2025-11-03"),
-                {"outcome": outcome, **extra})
+                {"outcome": outcome, "evidence": EVIDENCE, **extra})
     assert out.state.status == out.event.to_status == to_status
     assert out.state.exit_month == exit_month
     assert out.state.decided_on == decided
@@ -1078,7 +1088,7 @@ def test_a_datetime_is_not_a_date(key, action):
     ("publicity_closed", "approve", {"signature": True, "amount": Decimal("-5")}),
     ("publicity_closed", "approve", {"signature": True, "amount": 320.5}),
     ("publicity_closed", "approve", {"signature": True}),
-    ("rereview", "complete_rereview", {"outcome": "change", "reasons": "收入变化"}),
+    ("rereview", "complete_rereview", {"outcome": "change", "reasons": "收入变化", "evidence": EVIDENCE}),
     ("in_payment", "record_change", {"direction": "raise", "reasons": "新增重病成员"}),
 ])
 def test_amounts_must_be_real_money(state, action, payload):
@@ -1112,3 +1122,55 @@ def test_a_disputed_appraisal_restarts_the_visit_clock_from_the_appraisal_day():
     steps = {s.step: s.due.date for s in pending_deadlines(out.state, profile, NATIONAL)}
     assert steps["home_visit"] == D("2025-10-15")   # 10-10, 10-11 (make-up Saturday), 10-13, 10-14, 10-15
     assert steps["overall"] == D("2025-11-06")      # the overall limit still runs from acceptance
+
+
+# --- issue 12: board levels, situational materials, the same person on a panel ------------------------
+
+@pytest.mark.parametrize("required, chosen, missing", [
+    (["township", "village", "natural_village"], ["natural_village"], ["township", "village"]),
+    (["township", "village", "natural_village"], ["township", "village", "natural_village"], []),
+    (["township", "village", "natural_village"], ["village", "village", "busy_place"],
+     ["township", "natural_village"]),
+    (["community"], ["community"], []),
+    (["community"], [], ["community"]),
+    (["township", "township"], [], ["township"]),
+])
+def test_missing_board_levels(required, chosen, missing):
+    from server.domain.workflow import missing_board_levels
+
+    assert missing_board_levels(required, chosen) == missing
+
+
+@pytest.mark.parametrize("members, needs", [
+    ([("张三", []), ("张小明", ["student"])], {"student_papers": ["张小明"]}),
+    ([("张三", ["disabled", "severely_disabled"])], {"disability_card": ["张三"]}),   # one card, listed once
+    ([("张三", ["unemployed"]), ("李四", ["unemployed", "seriously_ill"])],
+     {"unemployment_papers": ["张三", "李四"], "illness_papers": ["李四"]}),
+    ([("张三", ["able_to_work"])], {}),                                               # no paper for this flag
+    ([], {}),
+])
+@pytest.mark.parametrize("profile_id", PROFILE_IDS)
+def test_situational_needs(profile_id, members, needs):
+    from server.domain.workflow import missing_materials, situational_needs
+
+    profile = PROFILES[profile_id]
+    assert situational_needs(profile, members) == needs
+    required = [m.code for m in profile.materials if m.required]
+    assert [m.code for m in missing_materials(profile, required, members)] == \
+        [m.code for m in profile.materials if m.code in needs]
+
+
+@pytest.mark.parametrize("a, b, same", [
+    ("陈静", "陈 静", True), ("陈静", "陈静 ", True), ("Ｌｉ Ｍｉｎｇ", "li ming", True), ("陈静", "陈晶", False),
+])
+def test_person_key(a, b, same):
+    from server.domain.workflow import person_key
+
+    assert (person_key(a) == person_key(b)) is same
+
+
+@pytest.mark.parametrize("profile_id", PROFILE_IDS)
+def test_a_family_refusing_the_rereview_can_be_stopped_without_a_visit(profile_id):
+    out = apply(case_in("rereview"), "complete_rereview", ACTORS["director"], PROFILES[profile_id], NATIONAL,
+                D("2026-05-06"), {"outcome": "stop", "reasons": "无正当理由拒不配合复核", "category": "refused"})
+    assert out.state.status == "stopped" and "evidence" not in out.event.data
