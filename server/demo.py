@@ -168,8 +168,19 @@ def _dates(path: list[str], end: dt.date, cal, min_days: int) -> list[dt.date]:
     return list(reversed(dates))
 
 
+def _publicity_units(case, profile) -> list[str]:
+    """The units standing for the boards of every level the profile publicises on (before boards exist)."""
+    levels = profile.publicity.board_levels
+    codes = [case.office.code] if {"township", "street_office"} & set(levels) else []
+    codes.append(case.community.code)
+    if "natural_village" in levels:
+        codes += [u.code for u in case.community.children if u.level == "natural_village"]
+    return codes
+
+
 def _payload(action: str, case, target: str, info: dict, day: dt.date) -> dict:
     inv1, inv2 = info["staff"]["inv"], info["staff"]["community_inv"][case.community_unit_id]
+    profile = services().profiles[info["profile"]]
     refuse = target == "refused"
     if action == "record_appraisal":
         panel = [{"name": "街道工作人员", "category": "office_staff", "signed": True},
@@ -180,7 +191,8 @@ def _payload(action: str, case, target: str, info: dict, day: dt.date) -> dict:
     return {
         "notify_missing": {},
         "accept": {"applicant_signed": True, "accepted_on": day,
-                   "fingerprint_file": _demo_fingerprint(info["staff"]["caseworker"])},
+                   "fingerprint_file": _demo_fingerprint(info["staff"]["caseworker"]) if profile.intake.fingerprint
+                   else None},
         "abandon": {"reason": "申请人拒绝配合入户调查，视为放弃申请。"},
         "request_verification": {"members": [m.id for m in case.household.members], "requested_on": day},
         "record_home_visit": {"investigators": [inv1.id, inv2.id], "signed": [inv1.id, inv2.id],
@@ -192,8 +204,7 @@ def _payload(action: str, case, target: str, info: dict, day: dt.date) -> dict:
         "sign_review": {"signature": "demo", "opinion": "同意经办人意见。"},
         "refuse": {"reasons": "家庭人均收入高于当地最低生活保障标准，不符合条件。"},
         "record_meeting": {"record": "会议研究了拟保障意见，同意公示。", "decision": "approve"},
-        "open_publicity": {"boards": [case.office.code, case.community.code]
-                           + [u.code for u in case.community.children if u.level == "natural_village"]},
+        "open_publicity": {"boards": _publicity_units(case, profile)},
         "record_objection": {"text": "邻居反映该户有一辆自用小汽车未申报。", "source": "board"},
         "close_publicity": {},
         "approve": {"signature": "demo", "opinion": "同意。"},
