@@ -487,7 +487,7 @@ def record_step(roster: Roster, actor: User, *, step: str, on: dt.date | None, t
                 remote_addr: str = "") -> RosterStep:
     """The bureau records the day a money step happened after approving the roster: the filing with the
     finance bureau (yijun: by the 15th) or the payment into the families' accounts (guancheng: by the
-    10th).  Each step once; the day may not be in the future or before the approval; late is kept."""
+    10th).  Each step once; the day may not be in the future or before the roster was filed; late is kept."""
     if actor.role != "bureau_supervisor" or roster.unit.parent_id != actor.unit_id:
         raise _forbidden("只有本区（县）民政局监管人员可以登记资金环节", "only the district's bureau may record money steps")
     if step not in steps_open(roster):

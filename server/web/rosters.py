@@ -271,8 +271,10 @@ def roster_bureau():
         return render_template("rosters/bureau.html", district=district, month=month, rows=[], error=exc,
                                statuses=ROSTER_STATUSES, filing_names=ops.FILING_NAMES, months=[]), exc.status
     months = [core.add_months(month, n) for n in (-2, -1, 0, 1)]
+    steps = {r["roster"].id: ops.steps_of(r["roster"]) for r in rows if r.get("roster") is not None}
     return render_template("rosters/bureau.html", district=district, month=month, rows=rows, error=None,
-                           statuses=ROSTER_STATUSES, filing_names=ops.FILING_NAMES, months=months)
+                           statuses=ROSTER_STATUSES, filing_names=ops.FILING_NAMES, months=months, steps=steps,
+                           step_names=ROSTER_STEPS)
 
 
 # --- dynamic management ----------------------------------------------------------------------------

@@ -563,6 +563,8 @@ def test_bureau_records_finance_and_payment_with_late_flags(app, org):
                      "payment": (dt.date(2026, 12, 18), None, False)}                      # yijun sets no day
     page = yj.get(f"/rosters/{rid}").get_data(as_text=True)
     assert 'data-step="finance"' in page and 'data-late="1"' in page
+    overview = bureau.get("/rosters/bureau?month=2026-12").get_data(as_text=True)
+    assert '<span data-step="finance" class="overdue" data-late="1">' in overview and "2026-12-16" in overview
     assert [audits(app, a) for a in ("roster.finance", "roster.payment")] == [1, 1]
 
 
