@@ -247,6 +247,7 @@ def rereview_evidence(case: Case, p: Mapping[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [
         {"kind": "visit", "visit_id": v.id, "visit_on": v.visit_on.isoformat()}
         for v in db.session.scalars(select(Visit).where(Visit.case_id == case.id, Visit.visit_on >= started,
+                                                        Visit.kind != "appraisal",
                                                         Visit.status.in_(("recorded", "accepted")))
                                     .order_by(Visit.visit_on))]
     report_on, report_file = p.get("report_on"), p.get("report_file")

@@ -293,3 +293,34 @@ def test_pages_and_scope(app, org):
     page = Console(app, "gc_case").get(f"/dynamic/cases/{cid}").get_data(as_text=True)
     assert 'id="change"' not in page and 'id="report"' in page
     assert Console(app, "gc_dir").get(f"/dynamic/cases/{cid}/notice/1").status_code == 404
+
+
+def test_a_rereview_visit_since_it_opened_is_evidence(app, org):
+    """A re-review visit that came back from the phones (accepted) lets the director conclude; one from
+    before the re-review opened does not."""
+    import uuid
+
+    from server.models import Visit
+
+    cid = paid_case(app, org, seq=31, target="rereview")          # re-review opened 2026-09-09
+    on(app, dt.date(2026, 10, 1))
+    director = Console(app, "gc_dir")
+    url = f"/dynamic/cases/{cid}/rereview-decision"
+
+    def visit(day, status="accepted"):
+        with app.app_context():
+            inv = db.session.scalar(select(User.id).where(User.username == "gc_inv1"))
+            v = Visit(id=str(uuid.uuid4()), case_id=cid, kind="rereview", source="device", visit_on=day,
+                      investigator_ids=[inv], findings={}, attachments={}, status=status, recorded_by_id=inv)
+            db.session.add(v)
+            db.session.commit()
+            return v.id
+
+    visit(dt.date(2026, 9, 1))                                     # before the re-review: not evidence
+    visit(dt.date(2026, 9, 20), status="incomplete")               # not yet complete and attested
+    assert director.post(url, {"outcome": "continue"}).status_code == 422
+    vid = visit(dt.date(2026, 9, 20))
+    assert director.post(url, {"outcome": "continue"}).status_code == 302
+    with app.app_context():
+        ev = db.session.get(Case, cid).events[-1]
+        assert ev.data["evidence"] == [{"kind": "visit", "visit_id": vid, "visit_on": "2026-09-20"}]
