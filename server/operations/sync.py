@@ -183,7 +183,8 @@ def _forms_of(kind: str, form_for: dict[str, tuple[str, int]]) -> list[tuple[str
     return [first, *(form_for[k] for k in extra if k in form_for)]
 
 
-def _assignment_payload(a: VisitAssignment, form_for: dict[str, tuple[str, int]]) -> dict[str, Any]:
+def _assignment_payload(a: VisitAssignment, form_for: dict[str, tuple[str, int]],
+                        records: dict[int, list[Visit]] | None = None) -> dict[str, Any]:
     """What a visitor needs to find and check the household, and nothing more (no phone, no bank data)."""
     case = a.case
     svc = services()
@@ -205,16 +206,16 @@ def _assignment_payload(a: VisitAssignment, form_for: dict[str, tuple[str, int]]
         "declared": {"income": (case.declaration or {}).get("income", {}),
                      "property": (case.declaration or {}).get("property", {})},
         "min_team": profile.home_visit.min_team,
-        "records": _records_of(a),
+        "records": _records_of(a, (records or {}).get(a.id) if records is not None else _live_records(a.id)),
     }
 
 
-def _records_of(a: VisitAssignment) -> list[dict[str, Any]]:
+def _records_of(a: VisitAssignment, live: list[Visit] | None) -> list[dict[str, Any]]:
     """The assignment's own records already on the server, so a teammate's phone can show who started it."""
     names = {u.id: u.name for u in a.team}
     return [{"visit_id": v.id, "status": v.status, "received_at": _aware(v.created_at).isoformat(),
              "investigators": [names.get(uid) or str(uid) for uid in v.investigator_ids or []]}
-            for v in _live_records(a.id)]
+            for v in live or []]
 
 
 def forms() -> dict[tuple[str, int], dict]:
@@ -250,13 +251,14 @@ def pull(device: Device, since: str | None) -> dict[str, Any]:
     if open_rows:
         sweep(visit_ids=select(Visit.id).where(Visit.assignment_id.in_([a.id for a in open_rows])))
         open_rows = [a for a in open_rows if db.session.get(VisitAssignment, a.id).status == "open"]
+    records = _live_records_of([a.id for a in open_rows])
     device.last_seen_at = _now()
     db.session.commit()
     return {
         "cursor": _cursor(user_id, _aware(newest) or stamp),
         "full": not valid,
         "to_attest": _waiting_for(user_id),
-        "assignments": [_assignment_payload(a, kinds) for a in open_rows],
+        "assignments": [_assignment_payload(a, kinds, records) for a in open_rows],
         "revoked": [a.id for a in rows if a.status != "open"],
         "forms": [forms()[k] for k in sorted(set(kinds.values()))],
     }
@@ -457,14 +459,23 @@ def _reused_signatures(envelope, original: Visit | None) -> list[Problem]:
 
 def _live_records(assignment_id: int) -> list[Visit]:
     """The assignment's own records still standing (not superseded), oldest first."""
-    rows = db.session.scalars(select(Visit).where(Visit.assignment_id == assignment_id, Visit.source == "device",
+    return _live_records_of([assignment_id]).get(assignment_id, [])
+
+
+def _live_records_of(assignment_ids: list[int]) -> dict[int, list[Visit]]:
+    """``_live_records`` for many assignments in one query (the pull)."""
+    if not assignment_ids:
+        return {}
+    rows = db.session.scalars(select(Visit).where(Visit.assignment_id.in_(assignment_ids), Visit.source == "device",
                                                   Visit.status != "superseded").order_by(Visit.created_at)).all()
-    own = []
+    kinds = dict(db.session.execute(select(VisitAssignment.id, VisitAssignment.kind)
+                                    .where(VisitAssignment.id.in_({v.assignment_id for v in rows}))).all()) if rows else {}
+    out: dict[int, list[Visit]] = {}
     for v in rows:
         kind = (forms().get((v.form_id, v.form_version)) or {}).get("kind")
-        if v.assignment is not None and is_own_form(kind, v.assignment.kind):
-            own.append(v)
-    return own
+        if is_own_form(kind, kinds.get(v.assignment_id, "")):
+            out.setdefault(v.assignment_id, []).append(v)
+    return out
 
 
 def _one_record_per_assignment(envelope, assignment: VisitAssignment) -> None:

@@ -24,8 +24,11 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import Attestation, Case, Visit
 from tests.conftest import FAST_HASH, FIXTURES
-from tests.integration.test_sync_api import TODAY, visit_ready  # noqa: F401
-from tests.integration.test_sync_api import field  # noqa: F401 (the fixture)
+from tests.integration.test_sync_api import (  # noqa: F401
+    TODAY,
+    field,  # noqa: F401 (the fixture)
+    visit_ready,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNER = """

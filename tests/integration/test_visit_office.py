@@ -31,7 +31,7 @@ CAPTURED = "2025-11-04T01:20:05Z"         # 09:20 in China
 WHERE = {"lat": "34.7512300", "lon": "113.6701200", "accuracy": "8"}
 
 
-def phone_visit(field, *, drop_spouse: bool = True):
+def phone_visit(field, *, drop_spouse: bool = True):  # noqa: F811
     """The team found a grandchild living with the family, the spouse gone, and wages of 450 a month for
     six months; a photo with its capture time and place; the applicant's and both investigators' signatures."""
     a, b = field["phones"]
@@ -74,7 +74,7 @@ def assert_readable(page: str) -> None:
     assert not RAW.findall(text), RAW.findall(text)
 
 
-def test_a_phone_visit_is_a_readable_printable_record_and_the_family_follows(app, field):
+def test_a_phone_visit_is_a_readable_printable_record_and_the_family_follows(app, field):  # noqa: F811
     env = phone_visit(field)
     case_id = field["case_id"]
     caseworker = Console(app, "gc_case")
@@ -129,13 +129,13 @@ def test_a_phone_visit_is_a_readable_printable_record_and_the_family_follows(app
     assert "张小宝" in approval
 
 
-def test_english_pages_say_it_in_english(app, field):
+def test_english_pages_say_it_in_english(app, field):  # noqa: F811
     phone_visit(field, drop_spouse=False)
     page = Console(app, "gc_case").get(f"/cases/{field['case_id']}?lang=en").get_data(as_text=True)
     assert "New member: 张小宝 (Grandchild)" in page and "Eligible" in page and "Accepted" in page
 
 
-def test_a_new_member_already_in_another_open_case_is_refused(app, field, org):
+def test_a_new_member_already_in_another_open_case_is_refused(app, field, org):  # noqa: F811
     env = phone_visit(field, drop_spouse=False)
     with app.app_context():
         from server.models import Unit
@@ -151,7 +151,7 @@ def test_a_new_member_already_in_another_open_case_is_refused(app, field, org):
         assert db.session.get(Visit, env["visit_id"]).reconciled_at is None
 
 
-def test_a_paper_visit_has_the_same_shape(app, field, org):
+def test_a_paper_visit_has_the_same_shape(app, field, org):  # noqa: F811
     caseworker = Console(app, "gc_case")
     from tests.integration.test_console import png_bytes
 
@@ -180,7 +180,7 @@ def test_a_paper_visit_has_the_same_shape(app, field, org):
     ("2031-06-01T09:00:00+08:00", "started_in_future"),
     ("2025-11-01T09:00:00+08:00", "started_before_assignment"),
 ])
-def test_the_server_decides_what_day_it_is(app, field, started, code):
+def test_the_server_decides_what_day_it_is(app, field, started, code):  # noqa: F811
     a = field["phones"][0]
     assignment = a.pull().json["assignments"][0]
     env = envelope(assignment, [], [field["org"].gc_inv1, field["org"].gc_inv2])
@@ -194,7 +194,7 @@ def test_the_server_decides_what_day_it_is(app, field, started, code):
         assert db.session.scalar(select(func.count(Visit.id))) == 0
 
 
-def test_ten_minutes_of_clock_skew_are_allowed(app, field):
+def test_ten_minutes_of_clock_skew_are_allowed(app, field):  # noqa: F811
     a = field["phones"][0]
     assignment = a.pull().json["assignments"][0]
     signature = png((4, 4, 4))
@@ -209,7 +209,7 @@ def test_ten_minutes_of_clock_skew_are_allowed(app, field):
 
 # --- one record per assignment --------------------------------------------------------------------------
 
-def test_a_second_independent_record_for_an_assignment_is_409_and_the_pull_shows_the_first(app, field):
+def test_a_second_independent_record_for_an_assignment_is_409_and_the_pull_shows_the_first(app, field):  # noqa: F811
     a, b = field["phones"]
     assignment = b.pull().json["assignments"][0]
     assert assignment["records"] == []
@@ -239,7 +239,7 @@ def test_a_second_independent_record_for_an_assignment_is_409_and_the_pull_shows
     ({"position": {"lat": "95", "lon": "113.67", "accuracy": "5"}}, "attachments/0/position/lat"),
     ({"position": {"refused": False}}, "attachments/0/position/refused"),
 ])
-def test_bad_photo_facts_are_refused(app, field, extra, path):
+def test_bad_photo_facts_are_refused(app, field, extra, path):  # noqa: F811
     a = field["phones"][0]
     assignment = a.pull().json["assignments"][0]
     photo = jpeg((9, 9, 9))
@@ -249,13 +249,13 @@ def test_bad_photo_facts_are_refused(app, field, extra, path):
     assert path in {p["path"] for p in r.json["problems"]}
 
 
-def test_enrol_code_prints_its_expiry_with_the_timezone(app, field):
+def test_enrol_code_prints_its_expiry_with_the_timezone(app, field):  # noqa: F811
     r = app.test_cli_runner().invoke(args=["devices", "enrol-code", "gc_inv3"])
     assert r.exit_code == 0
     assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\+0800 \(Asia/Shanghai", r.stderr)
 
 
-def test_assignment_dates_are_china_dates(app, field):
+def test_assignment_dates_are_china_dates(app, field):  # noqa: F811
     with app.app_context():
         from server.models import VisitAssignment
 
@@ -266,7 +266,7 @@ def test_assignment_dates_are_china_dates(app, field):
     assert "派发 2026-12-01" in page
 
 
-def test_the_sweep_accepts_a_visit_left_behind(app, field):
+def test_the_sweep_accepts_a_visit_left_behind(app, field):  # noqa: F811
     env = phone_visit(field)
     with app.app_context():   # as if the process died between the attestation commit and acceptance
         visit = db.session.get(Visit, env["visit_id"])
