@@ -281,3 +281,18 @@ def test_the_sweep_accepts_a_visit_left_behind(app, field):  # noqa: F811
         assert db.session.get(Case, field["case_id"]).status == "visited"
     assert app.test_cli_runner().invoke(args=["sync", "sweep"]).output.strip().endswith("0")
 
+
+
+def test_a_resent_visit_re_runs_acceptance(app, field):  # noqa: F811
+    env = phone_visit(field)
+    with app.app_context():   # as a crash between the last commit and acceptance would leave it
+        visit = db.session.get(Visit, env["visit_id"])
+        case = db.session.get(Case, field["case_id"])
+        visit.status, visit.merge = "complete", None
+        case.status, case.visit_on = "accepted", None
+        db.session.commit()
+    r = field["phones"][0].post_visit(env)
+    assert r.status_code == 200 and r.json["status"] == "accepted"
+    with app.app_context():
+        assert db.session.get(Case, field["case_id"]).status == "visited"
+        assert db.session.get(Visit, env["visit_id"]).merge["missing"]
