@@ -14,7 +14,7 @@ from the one form definition (``pwa/forms/*.json``), so no template knows a form
      "summary": str | None, "changes": str | None,
      "recommendation": {"value", "label": [zh, en]} | None,
      "investigators": [user ids], "applicant_signed": bool,
-     "signatures": [{"slot", "slot_label": [zh, en], "role", "sha256"}],
+     "signatures": [{"slot", "slot_label": [zh, en], "role", "sha256", "applicant": bool}],
      "photos":     [{"slot", "slot_label": [zh, en], "sha256", "captured_at": str | None,
                      "position": POSITION | None}],
      "scan": sha256 | None, "gps": {"start", "finish"} | None,
@@ -37,6 +37,7 @@ from server.domain.declaration import MONTHS, amount
 __all__ = ["SHAPE_VERSION", "YES_NO", "derive_findings", "label_value"]
 
 SHAPE_VERSION = 1
+APPLICANT_SLOT = "applicant"   # the slot every survey form gives the applicant's signature or fingerprint
 YES_NO = {True: ["是", "Yes"], False: ["否", "No"]}
 # Member fields shown in the member's own line (name, ID number, relation and co-residence have their own
 # places); the rest are "facts".
@@ -184,9 +185,9 @@ def derive_findings(form: Mapping[str, Any], answers: Mapping[str, Any], *, sour
         if item.get("role") == "photo":
             photos.append({**entry, "captured_at": item.get("captured_at"), "position": item.get("position")})
         else:
-            signatures.append({**entry, "role": item.get("role")})
+            signatures.append({**entry, "role": item.get("role"), "applicant": slot == APPLICANT_SLOT})
     if applicant_signed is None:
-        applicant_signed = any(s["slot"] == "applicant" for s in signatures)
+        applicant_signed = any(s["applicant"] for s in signatures)
 
     income, income_total = _income(form, answers)
     return {

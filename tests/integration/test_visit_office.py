@@ -296,3 +296,13 @@ def test_a_resent_visit_re_runs_acceptance(app, field):  # noqa: F811
     with app.app_context():
         assert db.session.get(Case, field["case_id"]).status == "visited"
         assert db.session.get(Visit, env["visit_id"]).merge["missing"]
+
+
+@pytest.mark.parametrize("username", ["gc_lead", "gc_dir"])
+def test_only_the_caseworker_reconciles(app, field, username):  # noqa: F811
+    env = phone_visit(field, drop_spouse=False)
+    r = Console(app, username).post(f"/cases/{field['case_id']}/visits/{env['visit_id']}/reconcile", {})
+    assert r.status_code == 403 and "只有本街道（乡镇）的经办人可以核对调查结果" in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Visit, env["visit_id"]).reconciled_at is None
+        assert len(db.session.get(Case, field["case_id"]).household.members) == 2
