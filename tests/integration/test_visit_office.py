@@ -306,3 +306,18 @@ def test_only_the_caseworker_reconciles(app, field, username):  # noqa: F811
     with app.app_context():
         assert db.session.get(Visit, env["visit_id"]).reconciled_at is None
         assert len(db.session.get(Case, field["case_id"]).household.members) == 2
+
+
+def test_a_photo_without_facts_shows_what_its_file_says(app, field):  # noqa: F811
+    a, b = field["phones"]
+    assignment = a.pull().json["assignments"][0]
+    photo, signature = jpeg(exif_gps=True), png((8, 8, 8))
+    a.put(photo)
+    a.put(signature, "image/png")
+    env = envelope(assignment, [att(photo, "photo", "house_outside"), att(signature, "signature", "applicant", "image/png")],
+                   [field["org"].gc_inv1, field["org"].gc_inv2])
+    r = a.post_visit(env)
+    for phone in (a, b):
+        assert phone.attest(env["visit_id"], r.json["content_hash"]).status_code == 201
+    page = Console(app, "gc_case").get(f"/cases/{field['case_id']}").get_data(as_text=True)
+    assert "拍摄地点：北纬34.75000°, 东经113.66667°" in page and "拍摄时间：未记录" in page
