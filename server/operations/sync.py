@@ -47,7 +47,13 @@ from sync.errors import EnvelopeError, Problem
 from sync.findings import derive_findings
 from sync.merge import MERGEABLE_FORMS, flatten_answers, member_numbers, merge
 from sync.merge import apply as apply_choices
-from sync.protocol import SIGNED_KEYS, attestation_message, classify_submission, parse_envelope
+from sync.protocol import (
+    SIGNED_KEYS,
+    attestation_message,
+    canonical_json,
+    classify_submission,
+    parse_envelope,
+)
 from sync.validate import FORMS_FOR_ASSIGNMENT, is_own_form, validate_visit
 
 ENROLMENT_HOURS = 24
@@ -442,6 +448,13 @@ def _date_problems(envelope, assignment: VisitAssignment, today: dt.date) -> lis
 def _reused_signatures(envelope, original: Visit | None) -> list[Problem]:
     """An amendment with changed content needs fresh drawn signatures: the original's cannot vouch for it."""
     if original is None or original.envelope is None:
+        return []
+
+    def content(raw: Mapping[str, Any]) -> Any:   # what the signatures vouch for: all but ids and signatures
+        return canonical_json({**{k: raw.get(k) for k in SIGNED_KEYS if k not in ("visit_id", "supersedes")},
+                               "attachments": [a for a in raw.get("attachments", []) if a.get("role") != "signature"]})
+
+    if content(envelope.raw) == content(original.envelope):
         return []
     old = {a["sha256"] for a in original.envelope.get("attachments", []) if a.get("role") == "signature"}
     form = forms().get((envelope.form_id, envelope.form_version)) or {}

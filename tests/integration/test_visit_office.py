@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import uuid
 
 import pytest
 from sqlalchemy import func, select
@@ -321,3 +322,11 @@ def test_a_photo_without_facts_shows_what_its_file_says(app, field):  # noqa: F8
         assert phone.attest(env["visit_id"], r.json["content_hash"]).status_code == 201
     page = Console(app, "gc_case").get(f"/cases/{field['case_id']}").get_data(as_text=True)
     assert "拍摄地点：北纬34.75000°, 东经113.66667°" in page and "拍摄时间：未记录" in page
+
+
+def test_an_unchanged_resend_under_a_new_id_may_keep_its_signatures(app, field):  # noqa: F811
+    from tests.integration.test_sync_api import visit_ready
+
+    env, _ = visit_ready(field)
+    again = {**env, "visit_id": str(uuid.uuid4()), "supersedes": env["visit_id"]}
+    assert field["phones"][0].post_visit(again).status_code == 201
