@@ -98,7 +98,14 @@ def rows(form: Mapping[str, Any], merge: Mapping[str, Any], current: Mapping[str
                    if p.startswith("member/") and p.endswith("/name") and isinstance(v, str)}
     by_member: dict[str, list[str]] = {}
     by_section: dict[str, list[str]] = {}
-    for path in sorted(items):
+    order = {f"{section}/{fid}": i for section, fields in defs.items() for i, fid in enumerate(fields)}
+
+    def form_order(path: str) -> tuple:   # a member's or a section's fields in the order the form asks them
+        parts = path.split("/")
+        key = f"members/{parts[2]}" if parts[0] == "member" and len(parts) == 3 else path
+        return (parts[0], parts[1] if parts[0] == "member" else "", order.get(key, len(order)), path)
+
+    for path in sorted(items, key=form_order):
         parts = path.split("/")
         if parts[0] == "member" and len(parts) == 3:
             by_member.setdefault(parts[1], []).append(path)

@@ -116,12 +116,13 @@ def test_rows_group_by_person_and_say_it_in_labels():
     assert [g.title[0] for g in groups] == ["张建国（户主）", "李秀英（配偶）", "张小宝（孙子女）",
                                             "收入（近6个月合计）", "生活状况"]
     head, spouse, child, income, living = groups
-    assert [(r.label[0], r.proposed[0]) for r in head.rows] == [("是否残疾", "是"), ("健康状况", "慢性病")]
+    # in the order the form asks them
+    assert [(r.label[0], r.proposed[0]) for r in head.rows] == [("健康状况", "慢性病"), ("是否残疾", "是")]
     assert [(r.kind, r.label[0], r.default) for r in spouse.rows] == [("absent_member", "调查时未见此成员（不再共同生活）",
                                                                        "current")]
     assert len(child.rows) == 1 and child.rows[0].kind == "new_member"
     assert child.rows[0].label[0] == f"新增成员：张小宝（孙子女），身份证号码 {CHILD}"
-    assert "是否在校学生：是" in child.rows[0].proposed[0] and len(child.rows[0].paths) == 4
+    assert child.rows[0].proposed[0] == "是否共同生活：是；是否在校学生：是" and len(child.rows[0].paths) == 4
     wages = income.rows[0]
     assert wages.conflict and wages.default == "" and (wages.base[0], wages.current[0], wages.proposed[0]) == (
         "1800.00 元", "2400.00 元", "2700.00 元")
