@@ -106,6 +106,7 @@ def test_a_phone_visit_is_a_readable_printable_record_and_the_family_follows(app
                   'class="signature applicant"', "调查人员签字"):
         assert shown in printed, shown
     assert printed.count('<img class="signature"') == 2     # both investigators' drawn signatures
+    assert re.search(r"李秀英（配偶）<strong>调查时未见此成员", printed)
 
     r = caseworker.post(f"/cases/{case_id}/visits/{env['visit_id']}/reconcile", {f"pick:{absent}": "visit"})
     assert r.status_code == 302
