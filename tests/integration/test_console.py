@@ -449,7 +449,7 @@ def _to_visited(app, org, gc, case_id):
     assert gc.act(case_id, "accept", accept).status_code == 302
     inv = [str(org.gc_inv1), str(org.gc_inv2)]
     visit = {"team": inv, "signed": inv, "applicant_signed": "1", "visit_on": START.isoformat(),
-             "found_income_6m": "1800", "living": "住房简陋", "opinion": "情况属实"}
+             "income_wages_1": "1800", "living_notes": "住房简陋", "summary": "情况属实", "recommendation": "eligible"}
     r = gc.post(f"/cases/{case_id}/paper-visit", visit, files={"scan": (png_bytes(), "form.png", "image/png")})
     assert r.status_code == 302 and status_of(app, case_id) == "visited"
 
