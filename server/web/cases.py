@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import abort, redirect, render_template, request, send_file, url_for
-from sqlalchemy import or_, select
+from flask_babel import get_locale
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from server import services, today
@@ -13,7 +14,7 @@ from server.domain import workflow
 from server.domain.declaration import INCOME_SOURCES, MONTHS, PROPERTY_ITEMS, parse_declaration
 from server.domain.roster import add_months_to_date
 from server.extensions import db
-from server.models import Case, CaseEvent, Member, Unit, User, Visit, VisitAssignment
+from server.models import Case, CaseEvent, Unit, User, Visit, VisitAssignment
 from server.models.households import HOUSEHOLD_CLASSES, MEMBER_FLAGS, RELATIONS
 from server.models.orgs import LEVEL_NAMES, OFFICE_LEVELS
 from server.models.visits import VISIT_KINDS
@@ -24,7 +25,6 @@ from server.operations.cases import (
     perform,
     register_application,
     state_of,
-    visible_cases,
 )
 from server.operations.visits import CONSOLE_KINDS, assign_visit, assignable, record_paper_visit
 from server.web import bp
@@ -46,20 +46,50 @@ def _case_or_404(case_id: int) -> Case:
 @bp.get("/cases")
 @login_required
 def case_list():
+    """Every case the user may see, filtered, sorted and paged, with the filter's total."""
+    from server.operations import case_lists
+
     user = current_user()
-    query = visible_cases(user)
-    q = (request.args.get("q") or "").strip()
-    status = request.args.get("status") or ""
-    if status and status not in workflow.STATES:
+    f = case_lists.parse_filter(request.args)
+    page = case_lists.list_page(user, f, today())
+    error = FormError(f.errors) if f.errors else None
+    profile = services().profiles.get(user.unit.profile_id)
+    return render_template(
+        "cases/list.html", page=page, f=f, error=error, stages=case_lists.stage_choices(user),
+        communities=case_lists.community_choices(user), offices=case_lists.scope_units(user),
+        sorts=case_lists.SORTS, page_sizes=case_lists.PAGE_SIZES,
+        warn_days=profile.deadlines.warn_workdays if profile else 2), 400 if error else 200
+
+
+@bp.get("/cases/export.<fmt>")
+@login_required
+def case_export(fmt: str):
+    """Exactly the cases the list's filter matches, as CSV or XLSX (in the list's order, every page)."""
+    from flask import Response
+
+    from server.operations import audit, case_lists
+
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    user = current_user()
+    if user.role not in OFFICE_ROLES + ("bureau_supervisor",):
+        abort(403)
+    f = case_lists.parse_filter(request.args)
+    if f.errors:
         abort(400)
-    if status:
-        query = query.where(Case.status == status)
-    if q:
-        like = f"%{q}%"
-        members = select(Member.household_id).where(or_(Member.name.like(like), Member.id_number == q.upper()))
-        query = query.where(or_(Case.household_id.in_(members), Case.number.like(like)))
-    cases = db.session.scalars(query.order_by(Case.id.desc()).limit(200)).all()
-    return render_template("cases/list.html", cases=cases, q=q, status=status)
+    lang = "en" if str(get_locale() or "zh") == "en" else "zh"
+    header, rows = case_lists.export_rows(user, f, today(), lang)
+    audit.record("case.export", "case_list", fmt, actor=user,
+                 after={"filter": f.args(page=1), "rows": len(rows)}, remote_addr=request.remote_addr or "")
+    db.session.commit()
+    name = f"cases-{today().isoformat()}.{fmt}"
+    if fmt == "csv":
+        body, mime = case_lists.to_csv(header, rows), "text/csv; charset=utf-8"
+    else:
+        body = case_lists.to_xlsx(header, rows, "cases")
+        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                                  "Cache-Control": "private, no-store"})
 
 
 # --- intake -----------------------------------------------------------------------------------
