@@ -46,10 +46,15 @@ def home(user):
     urgency = request.args.get("urgency")
     if urgency not in (None, "", "overdue", "due_soon", "ok"):
         abort(400)
-    deadlines = deadline_rows(user, today(), urgency or None)
+    from server.operations.work_queues import my_queue
+
+    every = deadline_rows(user, today())
+    marks = {m: sum(1 for r in every if r["urgency"] == m) for m in ("overdue", "due_soon")}
+    deadlines = [r for r in every if not urgency or r["urgency"] == urgency]
+    queue, queue_total = my_queue(user, today())
     return render_template("home.html", user=user, unit=user.unit, rows=rows, total=sum(counts.values()),
-                           deadlines=deadlines, urgency=urgency or "",
-                           profile=services().profiles.get(user.unit.profile_id), today=today())
+                           deadlines=deadlines, urgency=urgency or "", queue=queue, queue_total=queue_total,
+                           marks=marks, profile=services().profiles.get(user.unit.profile_id), today=today())
 
 
 @bp.post("/login")
