@@ -304,7 +304,8 @@ def case_reconcile(case_id: int, visit_id: str):
 
 # --- printing ---------------------------------------------------------------------------------
 
-PRINTS = ("approval_form", "missing_notice", "refusal_notice", "visit_form", "appraisal_record", "certificate")
+PRINTS = ("approval_form", "missing_notice", "refusal_notice", "visit_form", "appraisal_record", "certificate",
+          "meeting_record")
 
 
 def _last_event(case: Case, action: str) -> CaseEvent | None:
@@ -320,7 +321,8 @@ def case_print(case_id: int, doc: str):
     profile = services().profiles[case.profile_id]
     events = {a: _last_event(case, a) for a in workflow.RULES}
     needed = {"missing_notice": "notify_missing", "refusal_notice": "refuse", "visit_form": "record_home_visit",
-              "appraisal_record": "record_appraisal", "certificate": "issue_certificate"}.get(doc)
+              "appraisal_record": "record_appraisal", "certificate": "issue_certificate",
+              "meeting_record": "record_meeting"}.get(doc)
     if needed and events.get(needed) is None:
         abort(404)
     users = {u.id: u for u in db.session.scalars(select(User).where(
@@ -335,7 +337,9 @@ def case_print(case_id: int, doc: str):
         from server.qr import svg
 
         qr_svg = svg(certificate_url(case.certificate_token))
-    return render_template(f"print/{doc}.html", case=case, profile=profile, events=events, users=users,
+    # Every round of a step that can happen more than once (a disputed appraisal sends the case back).
+    rounds = [e for e in case.events if e.action == needed] if needed else []
+    return render_template(f"print/{doc}.html", case=case, profile=profile, events=events, users=users, rounds=rounds,
                            working=working, qr_svg=qr_svg, panel_categories=workflow.PANEL_CATEGORIES,
                            relations=RELATIONS, sources=INCOME_SOURCES, items=PROPERTY_ITEMS, today=today())
 
