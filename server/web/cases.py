@@ -99,13 +99,102 @@ def _communities(user: User) -> list[Unit]:
     return [u for u in office.children if u.level in ("community", "village")]
 
 
+def _limit(column) -> int:
+    """A text column's length in the database (the page's maxlength and the form's check use the same)."""
+    return column.property.columns[0].type.length
+
+
+def intake_limits() -> dict[str, int]:
+    from server.models import Household, Member
+
+    return {"address": _limit(Household.address), "phone": _limit(Household.phone),
+            "staff_relative_note": _limit(Case.staff_relative_note), "name": _limit(Member.name),
+            "id": _limit(Member.id_number), "hukou": _limit(Member.hukou_place), "property": PROPERTY_TEXT_LIMIT}
+
+
+PROPERTY_TEXT_LIMIT = 500   # the declaration keeps at most this much per property item
+
+
+def intake_months(on: dt.date) -> list[tuple[int, dt.date]]:
+    """The six calendar months before the application (oldest first), as (field number, first day)."""
+    out = []
+    for m in range(1, MONTHS + 1):
+        back = MONTHS + 1 - m
+        year, month = divmod(on.year * 12 + on.month - 1 - back, 12)
+        out.append((m, dt.date(year, month + 1, 1)))
+    return out
+
+
 def _intake_form(user: User, form=None, error=None, status: int = 200):
     office = user.unit
     profile = services().profiles[office.profile_id]
     return render_template("cases/new.html", office=office, profile=profile, communities=_communities(user),
                            form=form or MultiDict(), error=error, rows=range(MEMBER_ROWS), relations=RELATIONS,
                            classes=HOUSEHOLD_CLASSES, flags=MEMBER_FLAGS, sources=INCOME_SOURCES,
-                           items=PROPERTY_ITEMS, months=range(1, MONTHS + 1)), status
+                           items=PROPERTY_ITEMS, months=intake_months(today()), limits=intake_limits()), status
+
+
+def _check_intake(form, user: User) -> list[tuple[str, str, str]]:
+    """Every problem of an intake form at once (the operation checks again; this answers in one round)."""
+    from server.domain.ids import InvalidIdNumber, parse_id_number
+
+    errors: list[tuple[str, str, str]] = []
+    limits = intake_limits()
+
+    def too_long(key: str, value: str, limit: int, zh: str, en: str) -> None:
+        if len(value) > limit:
+            errors.append((key, f"{zh}不能超过{limit}个字（现有{len(value)}个）",
+                           f"{en} must not exceed {limit} characters (it has {len(value)})"))
+
+    try:
+        community = db.session.get(Unit, int(form.get("community") or 0))
+    except ValueError:
+        community = None
+    if community is None or community not in _communities(user):
+        errors.append(("community", "请选择申请人户籍所在的社区（村）", "choose the applicant's community or village"))
+    too_long("address", form.get("address", "").strip(), limits["address"], "居住地址", "The address")
+    too_long("phone", form.get("phone", "").strip(), limits["phone"], "联系电话", "The phone number")
+    too_long("staff_relative_note", form.get("staff_relative_note", "").strip(), limits["staff_relative_note"],
+             "近亲属说明", "The note on the staff relative")
+    if form.get("area", "urban") not in ("urban", "rural"):
+        errors.append(("area", "城乡类别无效", "area must be urban or rural"))
+    if form.get("household_class", "stable") not in HOUSEHOLD_CLASSES:
+        errors.append(("household_class", "家庭类别无效", "unknown household class"))
+    heads, numbers, rows = 0, {}, 0
+    for i in range(MEMBER_ROWS):
+        name, number = form.get(f"m{i}_name", "").strip(), form.get(f"m{i}_id", "").strip()
+        if not name and not number:
+            continue
+        rows += 1
+        label, label_en = f"第{i + 1}行成员", f"member row {i + 1}"
+        if not name:
+            errors.append((f"m{i}_name", f"{label}缺少姓名", f"{label_en} has no name"))
+        too_long(f"m{i}_name", name, limits["name"], f"{label}的姓名", f"The name in {label_en}")
+        too_long(f"m{i}_hukou", form.get(f"m{i}_hukou", "").strip(), limits["hukou"], f"{label}的户籍地",
+                 f"The place of registration in {label_en}")
+        try:
+            info = parse_id_number(number, today())
+        except InvalidIdNumber as exc:
+            errors.append((f"m{i}_id", f"{label}（{name[:20]}）的身份证号码无效：{exc.message}",
+                           f"{label_en} ({name[:20]}): the ID number is invalid: {exc.message_en}"))
+        else:
+            if info.number in numbers:
+                errors.append((f"m{i}_id", f"{label}的身份证号码与第{numbers[info.number] + 1}行重复",
+                               f"{label_en} repeats the ID number of row {numbers[info.number] + 1}"))
+            numbers.setdefault(info.number, i)
+        relation = form.get(f"m{i}_relation") or ("head" if i == 0 else "other")
+        if relation not in RELATIONS:
+            errors.append((f"m{i}_relation", f"{label}的与户主关系无效", f"{label_en}: unknown relation"))
+        heads += relation == "head"
+    if rows == 0:
+        errors.append(("m0_name", "至少登记一名家庭成员（户主）", "register at least the head"))
+    elif heads != 1:
+        errors.append(("m0_relation", f"须且只能有一名户主（现有{heads}名）", f"exactly one member must be the head ({heads} now)"))
+    for item, (zh, en) in PROPERTY_ITEMS.items():
+        too_long(f"property_{item}", form.get(f"property_{item}", "").strip(), PROPERTY_TEXT_LIMIT, zh, en)
+    _declaration, declaration_errors = parse_declaration(form)
+    errors += [(e.field, e.message, e.message_en) for e in declaration_errors]
+    return errors
 
 
 def _require_caseworker(user: User) -> None:
@@ -137,24 +226,18 @@ def intake_submit():
                   "co_residing": form.get(f"m{i}_co_residing") == "1", "covered": form.get(f"m{i}_covered") == "1"}
         member.update({flag: form.get(f"m{i}_{flag}") == "1" for flag in MEMBER_FLAGS})
         members.append(member)
-    declaration, errors = parse_declaration(form)
-    if errors:
-        err = FormError([(e.field, e.message, e.message_en) for e in errors])
-        return _intake_form(user, form, err, 422)
-    try:
-        community = db.session.get(Unit, int(form.get("community") or 0))
-    except ValueError:
-        community = None
-    if community is None or community not in _communities(user):
-        return _intake_form(user, form, FormError([("community", "请选择申请人户籍所在的社区（村）",
-                                                    "choose the applicant's community or village")]), 422)
+    problems = _check_intake(form, user)
+    if problems:
+        return _intake_form(user, form, FormError(problems), 422)
+    declaration, _errors = parse_declaration(form)
+    community = db.session.get(Unit, int(form["community"]))
     try:
         case = register_application(
             community=community, members=members, actor=user, today=today(), address=form.get("address", "").strip(),
             area=form.get("area", "urban"), household_class=form.get("household_class", "stable"),
             phone=form.get("phone", "").strip(), materials=form.getlist("materials"), declaration=declaration,
             submitted_by_committee=form.get("committee") == "1", staff_relative=form.get("staff_relative") == "1",
-            staff_relative_note=form.get("staff_relative_note", "").strip()[:200])
+            staff_relative_note=form.get("staff_relative_note", "").strip())
     except OperationError as exc:
         db.session.rollback()
         return _intake_form(user, form, exc, exc.status)
