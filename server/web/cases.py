@@ -287,9 +287,17 @@ def _detail(case: Case, error=None, status: int = 200, form=None):
         visit_kinds=VISIT_KINDS,
         can_paper_visit=user.role == "caseworker" and "record_home_visit" in actions,
         office_staff=user.role in OFFICE_ROLES or user.role == "investigator", today=today(),
-        level_names=LEVEL_NAMES, relations=RELATIONS, classes=HOUSEHOLD_CLASSES,
+        level_names=LEVEL_NAMES, relations=RELATIONS, classes=HOUSEHOLD_CLASSES, **_story(case),
         default_valid_until=add_months_to_date(today(), profile.certificate.validity_months)
         - dt.timedelta(days=1)), status
+
+
+def _story(case: Case) -> dict:
+    """What the case page shows of the case's story: superseded steps, income against the standard."""
+    from server.operations.case_story import income_standing, superseded_by
+
+    return {"superseded": superseded_by(case.events), "standing": income_standing(case, today()),
+            "member_flags": MEMBER_FLAGS}
 
 
 @bp.get("/cases/<int:case_id>")
@@ -383,6 +391,23 @@ def case_reconcile(case_id: int, visit_id: str):
         db.session.rollback()
         return _detail(case, exc, exc.status, request.form)
     return redirect(url_for("web.case_detail", case_id=case.id) + "#visits")
+
+
+# --- the case's whole story ------------------------------------------------------------------------
+
+@bp.get("/cases/<int:case_id>/audit")
+@login_required
+def case_audit(case_id: int):
+    """The case's audit trail (who, when, what, before and after) for its office's staff and the bureau."""
+    from server.operations.case_story import audit_trail, superseded_by
+
+    case = _case_or_404(case_id)
+    if current_user().role not in OFFICE_ROLES + ("bureau_supervisor",):
+        abort(403)
+    users = {u.id: u for u in db.session.scalars(select(User).where(
+        User.id.in_({e.actor_id for e in case.events if e.actor_id})))}
+    return render_template("cases/audit.html", case=case, trail=audit_trail(case), users=users,
+                           superseded=superseded_by(case.events))
 
 
 # --- printing ---------------------------------------------------------------------------------
