@@ -15,6 +15,7 @@ from server import CHINA, services, today
 from server.domain import workflow
 from server.extensions import db, limiter
 from server.models import Case
+from server.models.users import ROLE_NAMES
 from server.operations import OperationError
 from server.operations.accounts import sign_in
 from server.operations.cases import CATEGORY_NAMES, deadline_rows, visible_cases
@@ -54,7 +55,8 @@ def home(user):
     queue, queue_total = my_queue(user, today())
     return render_template("home.html", user=user, unit=user.unit, rows=rows, total=sum(counts.values()),
                            deadlines=deadlines, urgency=urgency or "", queue=queue, queue_total=queue_total,
-                           marks=marks, profile=services().profiles.get(user.unit.profile_id), today=today())
+                           marks=marks, profile=services().profiles.get(user.unit.profile_id), today=today(),
+                           role_names=ROLE_NAMES)
 
 
 @bp.post("/login")
