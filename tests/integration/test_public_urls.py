@@ -25,7 +25,10 @@ def port_app(migrated_url, tmp_path, monkeypatch, org):
         unit = db.session.scalar(select(Unit).where(Unit.code == "410104005001"))
         board = create_board(None, unit, "community", "南关和平社区社会救助公示栏", actor_label="test")
         token = board.token
-    return app, token
+    yield app, token
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()      # this second app's connections close with the test, not at a later GC
 
 
 def test_the_cli_prints_the_port_make_run_serves_on(port_app):
