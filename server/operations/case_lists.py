@@ -74,6 +74,11 @@ def _iso(day: dt.date | None) -> str:
     return day.isoformat() if day else ""
 
 
+def _whole(raw: str, digits: int = 9) -> int | None:
+    """A whole number typed in ASCII digits (no sign, no other scripts, not too long for the database)."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= digits else None
+
+
 def parse_filter(args) -> CaseFilter:
     """The filter from a query string.  Every problem is collected (not only the first): ``f.errors``."""
     f = CaseFilter()
@@ -86,8 +91,8 @@ def parse_filter(args) -> CaseFilter:
     for key in ("community", "office"):
         raw = args.get(key) or ""
         if raw:
-            if raw.isdigit():
-                setattr(f, key, int(raw))
+            if _whole(raw) is not None:
+                setattr(f, key, _whole(raw))
             else:
                 f.errors.append((key, "社区（村）或单位无效", "unknown community or office"))
     urgency = args.get("urgency") or ""
@@ -97,8 +102,8 @@ def parse_filter(args) -> CaseFilter:
         f.urgency = urgency
     within = args.get("within") or ""
     if within:
-        if within.isdigit() and int(within) <= MAX_WITHIN:
-            f.within = int(within)
+        if _whole(within, 3) is not None and _whole(within, 3) <= MAX_WITHIN:
+            f.within = _whole(within, 3)
         else:
             f.errors.append(("within", f"到期工作日数须为0至{MAX_WITHIN}的整数",
                              f"working days must be a whole number from 0 to {MAX_WITHIN}"))
@@ -122,9 +127,9 @@ def parse_filter(args) -> CaseFilter:
         f.sort = sort
     f.desc = (args.get("dir") or "desc") != "asc"
     page = args.get("page") or "1"
-    f.page = int(page) if page.isdigit() and 0 < int(page) < 1_000_000 else 1
-    per = args.get("per") or ""
-    f.per = int(per) if per.isdigit() and int(per) in PAGE_SIZES else DEFAULT_PAGE_SIZE
+    f.page = _whole(page, 6) or 1
+    per = _whole(args.get("per") or "", 3)
+    f.per = per if per in PAGE_SIZES else DEFAULT_PAGE_SIZE
     return f
 
 

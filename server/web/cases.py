@@ -193,7 +193,12 @@ def _check_intake(form, user: User) -> list[tuple[str, str, str]]:
     for item, (zh, en) in PROPERTY_ITEMS.items():
         too_long(f"property_{item}", form.get(f"property_{item}", "").strip(), PROPERTY_TEXT_LIMIT, zh, en)
     _declaration, declaration_errors = parse_declaration(form)
-    errors += [(e.field, e.message, e.message_en) for e in declaration_errors]
+    months = dict(intake_months(today()))
+    for e in declaration_errors:
+        number = e.field.rsplit("_", 1)[-1]
+        first = months.get(int(number)) if number.isdigit() else None
+        zh, en = (f"（{first.year}年{first.month}月）", f" ({first:%b %Y})") if first else ("", "")
+        errors.append((e.field, e.message + zh, e.message_en + en))
     return errors
 
 

@@ -89,12 +89,20 @@ def test_search_escapes_wildcards_and_finds_partial_id_numbers(client, many, app
 
 
 @pytest.mark.parametrize("query", ["status=nonsense", "applied_from=2025-13-01", "sort=password", "within=x&urgency=due_within",
-                                   "community=abc"])
+                                   "community=abc", "community=99999999999999999999", "office=%C2%B2",
+                                   "within=%C2%B2&urgency=due_within", "urgency=late"])
 def test_a_bad_filter_is_a_400_that_names_it(client, many, query):
     sign_in(client, "gc_case")
     response = client.get(f"/cases?{query}")
     assert response.status_code == 400
     assert 'role="alert"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query", ["page=%C2%B2", "page=99999999999999", "per=%C2%B2", "per=7", "page=0"])
+def test_odd_paging_falls_back_without_error(client, many, query):
+    sign_in(client, "gc_case")
+    response = client.get(f"/cases?{query}")
+    assert response.status_code == 200 and "共 243 条" in response.get_data(as_text=True)
 
 
 def test_the_export_holds_exactly_the_filtered_cases(client, many, app):

@@ -22,7 +22,7 @@ def test_five_mistakes_are_answered_in_one_round(app, org):
     assert r.status_code == 422
     fields = re.findall(r'<li data-field="([^"]+)">', page)
     assert {"community", "address", "m1_id", "m2_name", "income_wages_2"} <= set(fields), fields
-    assert "居住地址不能超过200个字" in page and "第2个月的金额无效" in page and "第3行成员缺少姓名" in page
+    assert "居住地址不能超过200个字" in page and "第2个月的金额无效" in page and "（2025年6月）" in page and "第3行成员缺少姓名" in page
     assert 'value="张建国"' in page and 'value="abc"' in page and "路" * 201 in page     # nothing typed is lost
     with app.app_context():
         assert db.session.scalar(select(func.count(Case.id))) == 0
