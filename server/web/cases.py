@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import abort, redirect, render_template, request, send_file, url_for
 from sqlalchemy import or_, select
 from werkzeug.datastructures import MultiDict
@@ -11,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 from server import services, today
 from server.domain import workflow
 from server.domain.declaration import INCOME_SOURCES, MONTHS, PROPERTY_ITEMS, parse_declaration
-from server.domain.roster import add_months_to_date
+from server.domain.eligibility import to_fen
 from server.extensions import db
 from server.models import Case, CaseEvent, Member, Unit, User, Visit, VisitAssignment
 from server.models.households import HOUSEHOLD_CLASSES, MEMBER_FLAGS, RELATIONS
@@ -21,6 +19,7 @@ from server.operations import OperationError
 from server.operations.cases import (
     actor_of,
     benefit_working,
+    eligibility_of,
     perform,
     register_application,
     state_of,
@@ -103,7 +102,7 @@ def intake_submit():
         if not name and not number:
             continue
         member = {"name": name, "id_number": number, "relation": form.get(f"m{i}_relation") or "other",
-                  "hukou_place": form.get(f"m{i}_hukou", "").strip(),
+                  "hukou_place": form.get(f"m{i}_hukou", "").strip(), "hukou_code": form.get(f"m{i}_hukou_code", "").strip(),
                   "co_residing": form.get(f"m{i}_co_residing") == "1", "covered": form.get(f"m{i}_covered") == "1"}
         member.update({flag: form.get(f"m{i}_{flag}") == "1" for flag in MEMBER_FLAGS})
         members.append(member)
@@ -163,6 +162,12 @@ def _detail(case: Case, error=None, status: int = 200, form=None):
         User.id.in_({e.actor_id for e in case.events if e.actor_id} | {i for v in visits for i in v.investigator_ids}
                     | {u.id for u in investigators})))}
     missing = workflow.missing_materials(profile, case.materials)
+    eligibility = None
+    if {"review_opinion", "approve", "refuse"} & set(actions):
+        try:
+            eligibility = eligibility_of(case, case.assessed_income_6m, case.assessed_property or [], today())
+        except OperationError:
+            eligibility = None
     return render_template(
         "cases/detail.html", case=case, profile=profile, actions=actions, state=state,
         deadlines=workflow.pending_deadlines(state, profile, svc.calendar), error=error, form=form or MultiDict(),
@@ -175,8 +180,10 @@ def _detail(case: Case, error=None, status: int = 200, form=None):
         can_paper_visit=user.role == "caseworker" and "record_home_visit" in actions,
         office_staff=user.role in OFFICE_ROLES or user.role == "investigator", today=today(),
         level_names=LEVEL_NAMES, relations=RELATIONS, classes=HOUSEHOLD_CLASSES,
-        default_valid_until=add_months_to_date(today(), profile.certificate.validity_months)
-        - dt.timedelta(days=1)), status
+        default_valid_until=workflow.certificate_valid_until(case.decided_on or today(),
+                                                             profile.certificate.validity_months),
+        eligibility=eligibility, to_fen=to_fen, objection_outcomes=workflow.OBJECTION_OUTCOMES,
+        return_targets=workflow.RETURN_TARGETS), status
 
 
 @bp.get("/cases/<int:case_id>")
@@ -232,10 +239,16 @@ def case_paper_visit(case_id: int):
     reader = Reader(request.form, request.files, user, today())
     team, signed = reader.ids("team"), reader.ids("signed")
     visit_on = reader.date("visit_on", "入户调查日期", "Visit date")
-    income = reader.money("found_income_6m", "调查核实的6个月收入", "Income found over 6 months")
+    income = reader.optional_money("found_income_6m", "调查核实的6个月收入", "Income found over 6 months")
     findings = {"found_income_6m": str(income) if income is not None else "",
                 "property": reader.text("found_property"), "living": reader.text("living"),
                 "opinion": reader.text("opinion")}
+    # The survey form's findings are the facts the decision rests on: never entered blank.
+    if not (request.form.get("found_income_6m") or "").strip():
+        reader.fail("found_income_6m", "请填写调查核实的6个月收入（元）（无收入填0）",
+                    "give the income found over 6 months (0 if none)")
+    if not findings["living"]:
+        reader.fail("living", "请填写实际生活状况", "describe the actual living conditions")
     scan = reader.upload("scan", documents=True, required=True)
     try:
         reader.done()
@@ -307,6 +320,7 @@ def case_print(case_id: int, doc: str):
         qr_svg = svg(certificate_url(case.certificate_token))
     return render_template(f"print/{doc}.html", case=case, profile=profile, events=events, users=users,
                            working=working, qr_svg=qr_svg, panel_categories=workflow.PANEL_CATEGORIES,
+                           return_targets=workflow.RETURN_TARGETS,
                            relations=RELATIONS, sources=INCOME_SOURCES, items=PROPERTY_ITEMS, today=today())
 
 
