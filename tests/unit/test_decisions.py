@@ -24,6 +24,7 @@ from server.domain.workflow import (
     pending_deadlines,
     step_timing,
 )
+from server.rules import BUILTIN_DIR, ProfileError, parse_profile
 from tests.unit.test_workflow import ACTORS, GOOD, PROFILES, TODAY, case_in
 
 D = dt.date.fromisoformat
@@ -326,3 +327,43 @@ def test_the_rule_table_names_the_return():
     rule = RULES["return_for_correction"]
     assert set(rule.roles) == {"leader", "director"}
     assert set(rule.from_states) == set(RETURN_FROM["leader"]) | set(RETURN_FROM["director"])
+
+
+# --- the profile's settings for this area -------------------------------------------------------------
+
+GC_TEXT = (BUILTIN_DIR / "guancheng.toml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("old, new, key", [
+    ('hukou_prefixes = ["410104"]', "hukou_prefixes = []", "eligibility.hukou_prefixes"),
+    ('hukou_prefixes = ["410104"]', 'hukou_prefixes = ["41x104"]', "eligibility.hukou_prefixes"),
+    ('code = "vehicle"', 'code = "second_home"', "eligibility.property_exclusions"),
+    ("backdating_workdays = 2", "backdating_workdays = -1", "dates.backdating_workdays"),
+    ("backdating_workdays = 2\n", "", "dates.backdating_workdays"),
+])
+def test_a_broken_eligibility_or_dates_setting_names_its_key(old, new, key):
+    assert old in GC_TEXT
+    with pytest.raises(ProfileError) as info:
+        parse_profile(GC_TEXT.replace(old, new, 1), "g.toml")
+    assert info.value.key == key
+
+
+def test_the_backdating_window_is_read_from_the_profile():
+    """With a 30-working-day window the issue's visit is neither a late entry nor late."""
+    lenient = parse_profile(GC_TEXT.replace("backdating_workdays = 2", "backdating_workdays = 30"), "g.toml")
+    case = case_in("accepted", accepted_on=D("2026-10-30"), investigation_from=D("2026-10-30"))
+    payload = {**GOOD["record_home_visit"], "visit_on": D("2026-11-05")}
+    strict = apply(case, "record_home_visit", ACTORS["investigator"], GC, NATIONAL, D("2026-12-01"), payload)
+    loose = apply(case, "record_home_visit", ACTORS["investigator"], lenient, NATIONAL, D("2026-12-01"), payload)
+    assert strict.event.data.get("late") is True
+    assert "late" not in loose.event.data and "entered_late" not in loose.event.data
+
+
+def test_the_jurisdiction_is_read_from_the_profile():
+    other = parse_profile(GC_TEXT.replace('hukou_prefixes = ["410104"]', 'hukou_prefixes = ["110105"]'), "g.toml")
+    beijing = [MemberHukou("王", "head", "110105001")]
+    for profile, ok in ((GC, False), (other, True)):
+        result = assess(income_6m=Decimal("0"), co_residing=1, standard_monthly=Decimal("700"), members=beijing,
+                        hukou_prefixes=profile.eligibility.hukou_prefixes, property_found=[],
+                        property_rules=profile.property_rules)
+        assert result.ok is ok
