@@ -163,7 +163,7 @@ def _detail(case: Case, error=None, status: int = 200, form=None):
                     | {u.id for u in investigators})))}
     missing = workflow.missing_materials(profile, case.materials)
     eligibility = None
-    if {"review_opinion", "approve", "refuse"} & set(actions):
+    if {"review_opinion", "sign_review", "approve", "refuse", "return_for_correction"} & set(actions):
         try:
             eligibility = eligibility_of(case, case.assessed_income_6m, case.assessed_property or [], today())
         except OperationError:

@@ -269,6 +269,7 @@ def test_the_leader_returns_for_correction_and_the_caseworker_fixes_it(app, org,
     leader = Console(app, "gc_lead")
     page = leader.get(f"/cases/{case_id}").get_data(as_text=True)
     assert 'id="return_for_correction"' in page
+    assert 'data-eligible="no"' in page and "1500.00" in page         # the leader sees the numbers signed
     before = counts(app)
     r = leader.act(case_id, "return_for_correction", {"to": "review", "reasons": ""})
     assert r.status_code == 422 and "退回理由" in r.get_data(as_text=True)
