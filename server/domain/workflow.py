@@ -492,6 +492,11 @@ def _record_meeting(case, actor, profile, cal, today, p):
     if decision not in ("approve", "refuse"):
         raise PreconditionFailed("会议意见须为“拟批准”或“拟不予批准”", "the decision must be approve or refuse",
                                  code="decision_invalid")
+    elig = p.get("eligibility")
+    if decision == "approve" and elig is not None and not elig.ok:
+        raise PreconditionFailed("家庭不符合低保条件，会议不能提出拟批准意见：" + elig.text("zh"),
+                                 "the household does not qualify; the meeting cannot propose approval: "
+                                 + elig.text("en"), code="not_eligible", **elig.as_json())
     return {"meeting_on": today, "recommendation": decision}, {"record": record, "decision": decision}, None
 
 

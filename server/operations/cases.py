@@ -182,6 +182,8 @@ def _payload_for(case: Case, action: str, payload: Mapping[str, Any], today: dt.
                 raise OperationError("investigator_unknown", f"调查人员不存在：{uid}", f"no such investigator: {uid}")
             team.append(workflow.TeamMember(user.id, user.role, user.unit_id, user.id in signed))
         p["team"] = team
+    if action == "record_meeting":
+        p["eligibility"] = eligibility_of(case, Decimal(case.assessed_income_6m), case.assessed_property or [], today)
     if action == "approve":
         p["amount"] = benefit_working(case, today).total
         p["eligibility"] = eligibility_of(case, Decimal(case.assessed_income_6m), case.assessed_property or [], today)

@@ -46,7 +46,8 @@ def panel():
 def to_visited(app, org, cw, case_id, *, visit_on=None, prefix="gc_"):
     accept = {"materials": intake_form(org)["materials"], "applicant_signature": signature(),
               "accepted_on": START.isoformat()}
-    assert cw.act(case_id, "accept", accept).status_code == 302
+    finger = {"fingerprint": (png_bytes(), "finger.png", "image/png")} if prefix == "yj_" else None
+    assert cw.act(case_id, "accept", accept, files=finger).status_code == 302
     with app.app_context():
         members = [str(m.id) for m in db.session.get(Case, case_id).household.members]
     assert cw.act(case_id, "request_verification", {"members": members,
@@ -58,8 +59,8 @@ def to_visited(app, org, cw, case_id, *, visit_on=None, prefix="gc_"):
     assert r.status_code == 302, r.get_data(as_text=True)[:3000]
 
 
-def to_appraised(app, org, cw, case_id, *, income="1800"):
-    to_visited(app, org, cw, case_id)
+def to_appraised(app, org, cw, case_id, *, income="1800", prefix="gc_"):
+    to_visited(app, org, cw, case_id, prefix=prefix)
     assert cw.act(case_id, "record_verification_report", {"found_income_6m": income, "report_on": START.isoformat()},
                   files=REPORT).status_code == 302
     assert cw.act(case_id, "record_appraisal", {**panel(), "appraisal_on": START.isoformat()}).status_code == 302
@@ -86,9 +87,10 @@ def to_publicity_closed(app, org, cw, case_id):
     assert status_of(app, case_id) == "publicity_closed"
 
 
-def single_earner(org, monthly="1192.34", **extra):
+def single_earner(org, monthly="1192.34", unit="c1", region="410104", **extra):
     """One person earning ``monthly`` for six months (the issue's household: 1,192.34 a month)."""
-    form = intake_form(org, m1_name="", m1_id="", **{f"income_wages_{m}": monthly for m in range(1, 7)})
+    form = intake_form(org, unit=unit, region=region, m1_name="", m1_id="",
+                       **{f"income_wages_{m}": monthly for m in range(1, 7)})
     form.update(extra)
     return form
 
@@ -229,6 +231,22 @@ def test_an_approval_of_a_failing_household_is_refused_showing_the_numbers(app, 
     assert counts(app) == before and status_of(app, case_id) == "publicity_closed"
     with app.app_context():
         assert db.session.get(Case, case_id).amount is None and db.session.get(Case, case_id).certificate_number is None
+
+
+def test_the_yijun_meeting_cannot_propose_approval_of_a_failing_household(app, org):
+    on(app, START)
+    yj = Console(app, "yj_case")
+    r = yj.post("/cases/new", single_earner(org, unit="village", region="610222"))
+    case_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    to_appraised(app, org, yj, case_id, income="7154.04", prefix="yj_")
+    assert review(yj, case_id, income="7154.04", recommendation="refuse", opinion="拟不予批准").status_code == 302
+    sign(app, case_id, who="yj_lead")
+    before = counts(app)
+    r = yj.act(case_id, "record_meeting", {"record": "会议研究", "decision": "approve"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and "1192.34" in page and "682.00" in page
+    assert counts(app) == before
+    assert yj.act(case_id, "record_meeting", {"record": "会议研究", "decision": "refuse"}).status_code == 302
 
 
 def test_local_hukou_is_checked(app, org, gc):

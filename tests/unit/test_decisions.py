@@ -154,6 +154,16 @@ def test_review_cannot_propose_approval_of_a_failing_household_but_can_propose_r
     assert out.event.data["eligibility"]["reasons"] == ["income_above_standard"]
 
 
+def test_the_yijun_meeting_cannot_turn_a_failing_household_into_a_proposed_approval():
+    yj = PROFILES["yijun"]
+    payload = {**GOOD["record_meeting"], "eligibility": _failing()}
+    err = refused("reviewed", "record_meeting", "leader", payload, profile=yj)
+    assert err.code == "not_eligible"
+    out = apply(case_in("reviewed", recommendation="refuse"), "record_meeting", ACTORS["leader"], yj, NATIONAL,
+                TODAY, {**payload, "decision": "refuse"})
+    assert out.state.recommendation == "refuse"
+
+
 def test_the_director_cannot_approve_a_failing_household():
     err = refused("publicity_closed", "approve", "director", {**GOOD["approve"], "eligibility": _failing()})
     assert err.code == "not_eligible" and "1192.34" in err.message and "500.00" in err.message_en
