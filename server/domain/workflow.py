@@ -356,7 +356,15 @@ def check_report_findings(p: Mapping[str, Any]) -> dict[str, Any]:
             raise PreconditionFailed("选择“核对未发现收入”时须上传核对报告文件",
                                      "'no income found' needs the report file", code="report_file_required")
         return {"no_income_found": True}
-    value = Decimal(str(found))
+    try:
+        value = Decimal(str(found))
+        valid = value.is_finite() and 0 <= value < 10**12 and value == value.quantize(Decimal("0.01"))
+    except ArithmeticError:
+        valid = False
+    if not valid:
+        raise PreconditionFailed("核对出的6个月收入应为不小于0、最多两位小数的金额",
+                                 "the income found must be an amount (0 or more, 2 decimals)",
+                                 code="found_income_6m_invalid")
     if none_found and value != 0:
         raise PreconditionFailed("已选择“核对未发现收入”，核对出的收入须为空",
                                  "'no income found' was chosen but an income was given", code="found_income_conflict")

@@ -50,6 +50,11 @@ def refused(status, action, role, payload, *, today=TODAY, profile=GC, **overrid
     ({"no_income_found": True}, "report_file_required"),               # the choice needs the report file
     ({"found_income_6m": "0.00", "no_income_found": True}, "report_file_required"),
     ({"found_income_6m": "300.00", "no_income_found": True, "file": "a" * 64}, "found_income_conflict"),
+    ({"found_income_6m": "abc"}, "found_income_6m_invalid"),
+    ({"found_income_6m": "-5"}, "found_income_6m_invalid"),
+    ({"found_income_6m": "1.005"}, "found_income_6m_invalid"),
+    ({"found_income_6m": "Infinity"}, "found_income_6m_invalid"),
+    ({"found_income_6m": "1e40"}, "found_income_6m_invalid"),
 ])
 def test_a_verification_report_must_say_what_it_found(payload, code):
     err = refused("visited", "record_verification_report", "caseworker", payload, today=D("2025-09-30"))
