@@ -374,6 +374,7 @@ def test_acceptance_before_the_application_is_refused(app, org, gc):
     r = gc.act(case_id, "accept", {"materials": intake_form(org)["materials"], "applicant_signature": signature(),
                                    "accepted_on": "2020-01-01"})
     assert r.status_code == 422 and "不能早于申请日期" in r.get_data(as_text=True)
+    assert 'name="accepted_on" value="2020-01-01"' in r.get_data(as_text=True)       # kept for correcting
     assert counts(app) == before and status_of(app, case_id) == "application"
 
 
