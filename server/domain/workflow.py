@@ -37,7 +37,7 @@ from decimal import Decimal
 from typing import Any
 
 from server.domain.calendar import Deadline, WorkCalendar, deadline_status
-from server.domain.roster import add_months_to_date
+from server.domain.stepdates import STEP_DATE_KEYS, certificate_valid_until, step_due, step_timing
 
 ROLES = ("investigator", "caseworker", "leader", "director", "bureau_supervisor", "admin")
 
@@ -238,12 +238,6 @@ def _not_before(on: dt.date, ref: dt.date | None, key: str, zh: str, en: str, re
         raise PreconditionFailed(f"{zh}（{on.isoformat()}）不能早于{ref_zh}（{ref.isoformat()}）",
                                  f"the {en} ({on.isoformat()}) cannot precede {ref_en} ({ref.isoformat()})",
                                  code=f"{key}_too_early", earliest=ref.isoformat())
-
-
-def certificate_valid_until(valid_from: dt.date, months: int) -> dt.date:
-    """The last day of a certificate valid for ``months`` from ``valid_from`` (12 months from 2026-12-07:
-    2027-12-06)."""
-    return add_months_to_date(valid_from, months) - dt.timedelta(days=1)
 
 
 def _need_amount(payload: Mapping[str, Any]) -> Decimal:
@@ -787,53 +781,9 @@ def apply(case: CaseState, action: str, actor: Actor, profile: Any, cal: WorkCal
     on = today
     if action in STEP_DATE_KEYS and data.get(STEP_DATE_KEYS[action]):
         on = dt.date.fromisoformat(data[STEP_DATE_KEYS[action]])
-        data = {**data, **step_timing(on, today, step_due(case, action, profile, cal), _window(profile), cal)}
+        data = {**data, **step_timing(on, today, step_due(case, action, profile, cal), profile.dates.backdating_workdays, cal)}
     new_state = replace(case, status=to_status, **fields)
     return Outcome(new_state, Event(action, case.status, to_status, data, on))
-
-
-# --- the date a step happened, and when it was recorded ------------------------------------------
-
-# The payload key holding the day a backdatable step happened (the others happen the day they are recorded).
-STEP_DATE_KEYS = {"accept": "accepted_on", "request_verification": "requested_on",
-                  "record_verification_report": "report_on", "record_home_visit": "visit_on",
-                  "record_appraisal": "appraisal_on"}
-
-
-def _window(profile: Any) -> int:
-    return profile.dates.backdating_workdays
-
-
-def step_due(case: CaseState, action: str, profile: Any, cal: WorkCalendar) -> dt.date | None:
-    """The time limit of a backdatable step, from the case as it stood before the step."""
-    d = profile.deadlines
-    if action == "request_verification" and case.accepted_on:
-        return cal.add_workdays(case.accepted_on, d.verification_request).date
-    if action == "record_home_visit" and (case.investigation_from or case.accepted_on):
-        return cal.add_workdays(case.investigation_from or case.accepted_on, d.home_visit).date
-    if action == "record_appraisal" and case.visit_on:
-        return cal.add_workdays(case.visit_on, d.appraisal).date
-    return None
-
-
-def step_timing(happened: dt.date, recorded: dt.date, due: dt.date | None, window: int,
-                cal: WorkCalendar) -> dict[str, Any]:
-    """Both dates of a step and whether it was late.
-
-    A step entered more than ``window`` working days after it happened is marked ``entered_late`` (补录).
-    It is ``late`` when it happened after its limit, or when it was entered late and its limit had passed
-    by the day it was entered: a backdated date cannot make an overdue mark disappear.
-    """
-    out: dict[str, Any] = {}
-    if recorded != happened:
-        out["recorded_on"] = recorded.isoformat()
-        if cal.workdays_between(happened, recorded).days > window:
-            out["entered_late"] = True
-    if due is not None:
-        out["due"] = due.isoformat()
-        if happened > due or (out.get("entered_late") and recorded > due):
-            out["late"] = True
-    return out
 
 
 # --- deadlines -----------------------------------------------------------------------------------
