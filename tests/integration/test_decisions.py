@@ -452,3 +452,28 @@ def test_certificate_validity_starts_at_approval_and_lasts_the_profile(app, org,
     assert counts(app) == before
     assert gc.act(case_id, "issue_certificate", {"number": "GC-9", "valid_from": approved_on.isoformat(),
                                                  "valid_until": "2026-11-09"}).status_code == 302
+
+
+def test_migration_0007_fills_the_registered_place_of_existing_members(app, org):
+    """Members registered before 0007 get their community's code (the intake registered them there)."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    with app.app_context():
+        db.session.remove()
+        downgrade(revision="0004")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO households (id, unit_id, address, area, household_class, phone, created_at) "
+                              "VALUES (9001, :unit, '和平路1号', 'urban', 'stable', '', :now)"),
+                         {"unit": org.c1, "now": dt.datetime(2025, 11, 3, tzinfo=dt.UTC)})
+            conn.execute(text(
+                "INSERT INTO members (household_id, position, name, id_number, relation, birth_date, sex, hukou_place, "
+                "disabled, severely_disabled, seriously_ill, student, unemployed, able_to_work, co_residing, covered) "
+                "VALUES (9001, 0, '张建国', '410104196205010110', 'head', :born, 'male', '本地', "
+                "false, false, false, false, false, false, true, true)"), {"born": dt.date(1962, 5, 1)})
+        db.engine.dispose()
+        upgrade()
+        rows = db.session.execute(text("SELECT hukou_code FROM members WHERE household_id = 9001")).scalars().all()
+        assert rows == ["410104005001"]
+        db.session.remove()
+        db.engine.dispose()
