@@ -388,8 +388,12 @@ class _Checker:
         if not self.typed(value, dict, path):
             return None
         fields = ("sha256", "size", "type", "role", "slot")
-        self.keys(value, path, fields, fields)
+        self.keys(value, path, (*fields, "captured_at", "position"), fields)
         before = len(self.problems)
+        if "captured_at" in value:   # optional: when and where the picture was taken (the phone reads EXIF)
+            self.datetime(value["captured_at"], f"{path}/captured_at")
+        if "position" in value:
+            self.position(value["position"], f"{path}/position")
         sha = value.get("sha256")
         if "sha256" in value and self.typed(sha, str, f"{path}/sha256") and not is_content_hash(sha):
             self.add(f"{path}/sha256", "invalid_sha256", "应为64位小写十六进制SHA-256",

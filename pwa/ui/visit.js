@@ -10,6 +10,7 @@ import { validateAnswers, validateAttachments } from "../forms/validate.js";
 import { contentHash, isoWithOffset, localDate, sha256Hex } from "../protocol.js";
 import { signVisit, qrPayload, shortHash } from "../attest.js";
 import { downscale } from "../photo.js";
+import { readExif } from "../exif.js";
 import { SignatureBox } from "../signature.js";
 import { drawQr } from "./qr.js";
 import { locate, forEnvelope } from "./gps.js";
@@ -56,7 +57,13 @@ function signers(slot, visit, team) {
 /** The attachments the envelope lists: photos (and fingerprints), then signatures. */
 export function attachmentsOf(visit, form) {
   const out = [];
-  for (const p of visit.photos) out.push({ id: p.id, sha256: p.sha256, size: p.size, type: p.type, role: p.role, slot: p.slot });
+  for (const p of visit.photos) {
+    const item = { id: p.id, sha256: p.sha256, size: p.size, type: p.type, role: p.role, slot: p.slot };
+    // When and where the picture was taken (signed with the record; absent on photos made before this existed).
+    if (p.captured_at) item.captured_at = p.captured_at;
+    if (p.position) item.position = p.position;
+    out.push(item);
+  }
   const slotIds = (form.slots || []).map((s) => s.id);
   for (const [key, s] of Object.entries(visit.signatures)) {
     if (!s.blob_id) continue;
@@ -195,6 +202,8 @@ export async function visitView(ctx, visitId) {
     return h("div", { class: "photos", dataset: { slot: slot.id, role } },
       h("div", { class: "thumbs" }, mine.map((p) => h("figure", { class: "thumb", dataset: { photo: p.id, sha256: p.sha256 } },
         h("img", { alt: pick(slot.label), dataset: { blob: p.thumb_id || p.id } }),
+        p.captured_at ? h("figcaption", { class: "small muted", dataset: { capturedAt: p.captured_at } },
+          `${p.captured_at.slice(5, 16).replace("T", " ")}${p.facts_from && p.facts_from.time === "camera" ? "" : ` ${t("time_from_phone")}`}`) : null,
         !locked ? h("button", { type: "button", class: "link danger", "aria-label": t("remove"), onclick: async () => {
           if (!confirm(t("remove_photo_q"))) return;
           visit.photos = visit.photos.filter((x) => x.id !== p.id);
@@ -213,6 +222,11 @@ export async function visitView(ctx, visitId) {
       return;
     }
     try {
+      // The camera's own time and place first (the downscale below drops EXIF); the phone's clock and
+      // a fresh position only when the camera wrote none.
+      const facts = readExif(await file.arrayBuffer());
+      const phoneTime = isoWithOffset();
+      const where = facts.position ? null : locate();
       const { blob, thumb } = await downscale(file);
       const sha256 = await sha256Hex(blob);
       if (visit.photos.some((p) => p.sha256 === sha256 && p.role === role)) {
@@ -223,7 +237,9 @@ export async function visitView(ctx, visitId) {
       const thumbId = uuid();
       await db.putBlob({ id, visit_id: visit.visit_id, blob, type: "image/jpeg", sha256, size: blob.size });
       await db.putBlob({ id: thumbId, visit_id: visit.visit_id, blob: thumb, type: "image/jpeg", thumb: true });
-      visit.photos.push({ id, thumb_id: thumbId, slot: slot.id, role, sha256, size: blob.size, type: "image/jpeg", added_at: Date.now() });
+      const position = facts.position || forEnvelope(await where);
+      visit.photos.push({ id, thumb_id: thumbId, slot: slot.id, role, sha256, size: blob.size, type: "image/jpeg", added_at: Date.now(),
+        captured_at: facts.captured_at || phoneTime, position, facts_from: { time: facts.captured_at ? "camera" : "phone", place: facts.position ? "camera" : "phone" } });
       await persist(visit.visit_id, (v) => ({ ...v, photos: visit.photos }));
     } catch (err) {
       toast(`${t("photo_failed")}: ${err.message}`, "error");
