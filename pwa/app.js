@@ -7,7 +7,7 @@ import { h, clear, toast } from "./ui/dom.js";
 import { t, lang } from "./ui/i18n.js";
 import { homeView, assignmentView } from "./ui/home.js";
 import { visitView } from "./ui/visit.js";
-import { scanView, confirmView } from "./ui/partner.js";
+import { scanView, confirmView, confirmListed } from "./ui/partner.js";
 import { settingsView } from "./ui/settings.js";
 import { enrolView } from "./ui/enrol.js";
 
@@ -106,7 +106,8 @@ const ROUTES = [
   [/^#\/a\/(\d+)$/, (m) => assignmentView(ctx, Number(m[1]))],
   [/^#\/v\/([0-9a-f-]{36})$/, (m) => visitView(ctx, m[1])],
   [/^#\/scan$/, () => scanView(ctx)],
-  [/^#\/confirm\/(.+)$/, (m) => confirmView(ctx, decodeURIComponent(m[1]))],
+  [/^#\/confirm\/(.+)$/, (m) => confirmView(ctx, decodeURIComponent(m[1]), "qr")],
+  [/^#\/attest\/([0-9a-f-]{36})$/, (m) => confirmListed(ctx, m[1])],
   [/^#\/settings$/, () => settingsView(ctx)],
   [/^#\/enrol$/, () => enrolView(ctx, "")],
 ];

@@ -6,7 +6,7 @@ import { h, toast, uuid } from "./dom.js";
 import { t, pick, has } from "./i18n.js";
 import { emptyValues } from "../forms/renderer.js";
 import { isoWithOffset, localDate } from "../protocol.js";
-import { qrPayload } from "../attest.js";
+import { recordDigest } from "../attest.js";
 import { locate } from "./gps.js";
 import { storageBanner } from "./settings.js";
 
@@ -81,10 +81,10 @@ export async function homeView(ctx) {
   const signedHere = new Set(attestations.map((x) => x.visit_id));
   const waiting = (toAttest || []).filter((w) => !signedHere.has(w.visit_id)).map((w) => {
     const a = assignments.find((x) => x.assignment_id === w.assignment_id);
-    const head = headOf(a);
-    return h("a", { href: `#/confirm/${encodeURIComponent(qrPayload(w.visit_id, w.content_hash, w.assignment_id))}`,
-      class: "card to-attest", dataset: { visit: w.visit_id } },
-    h("div", { class: "row" }, h("strong", {}, head ? head.name : (a ? a.case_number : `#${w.case_id}`)),
+    const fromRecord = w.envelope ? recordDigest(w.envelope.answers).members : [];
+    const head = fromRecord.find((m) => m.relation === "head") || fromRecord[0] || headOf(a);
+    return h("a", { href: `#/attest/${w.visit_id}`, class: "card to-attest", dataset: { visit: w.visit_id } },
+    h("div", { class: "row" }, h("strong", {}, head ? head.name : (a ? a.case_number : t("unknown_household"))),
       h("span", { class: "badge st-ready" }, t("confirm_and_sign"))),
     h("div", { class: "muted" }, `${a ? `${a.case_number} · ` : ""}${t("visit_on")} ${w.visit_on}`),
     w.summary ? h("div", { class: "summary" }, w.summary) : null);

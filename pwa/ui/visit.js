@@ -8,7 +8,7 @@ import { t, pick } from "./i18n.js";
 import { renderForm, toAnswers } from "../forms/renderer.js";
 import { validateAnswers, validateAttachments } from "../forms/validate.js";
 import { contentHash, isoWithOffset, localDate, sha256Hex } from "../protocol.js";
-import { signVisit, qrPayload, shortHash } from "../attest.js";
+import { signVisit, qrPayload, recordDigest, shortHash } from "../attest.js";
 import { downscale } from "../photo.js";
 import { readExif } from "../exif.js";
 import { SignatureBox } from "../signature.js";
@@ -111,7 +111,8 @@ export async function visitView(ctx, visitId) {
     h("h1", {}, pick(form.title)),
     h("div", { class: "row" }, h("span", {}, `${assignment.case_number} · ${assignment.community} ${assignment.address || ""}`), statusBadge(visit.status)),
     assignment.deadline ? h("p", { class: "muted" }, deadlineText(assignment)) : null,
-    visit.supersedes ? h("p", { class: "banner info", id: "amends" }, t("amends_record", { id: visit.supersedes.slice(0, 8) })) : null,
+    visit.supersedes ? h("p", { class: "banner info", id: "amends" }, t("amends_record", { id: visit.supersedes.slice(0, 8) }),
+      !locked ? [" ", t("amend_sign_again")] : null) : null,
     saved);
 
   if (locked) add(root, await lockedPanel(ctx, visit, form, urls));
@@ -432,7 +433,7 @@ async function lockedPanel(ctx, visit, form, urls) {
     visit.last_error && visit.status === "ready" ? h("p", { class: "muted" }, t("will_retry", { when: new Date(visit.next_attempt_at || Date.now()).toLocaleTimeString() })) : null);
   if (visit.content_hash) {
     const canvas = h("canvas", { class: "qr", id: "attest-qr", "aria-label": t("qr_alt") });
-    drawQr(canvas, qrPayload(visit.visit_id, visit.content_hash, visit.assignment_id));
+    drawQr(canvas, qrPayload(visit.visit_id, visit.content_hash, visit.assignment_id, visit.envelope ? recordDigest(visit.envelope.answers) : null));
     add(panel, h("h2", {}, t("partner_confirm")), h("p", {}, t("qr_explain")), canvas,
       h("p", { class: "hash" }, t("hash_short"), h("strong", { class: "mono", id: "hash-short" }, shortHash(visit.content_hash))),
       h("p", { class: "muted mono small", id: "content-hash" }, visit.content_hash));
@@ -469,13 +470,16 @@ async function amend(ctx, visit) {
   }
   const id = uuid();
   const renamed = {};
+  // An amendment is a new statement: the drawn signatures of the old record are NOT carried over (the
+  // applicant and every investigator sign the changed record again); photos and fingerprints are.
+  const signatureBlobs = new Set(Object.values(visit.signatures).map((s) => s.blob_id).filter(Boolean));
   for (const row of rows) {
+    if (signatureBlobs.has(row.id)) continue;
     renamed[row.id] = uuid();
     await db.putBlob({ ...row, id: renamed[row.id], visit_id: id });
   }
   const assignment = (await db.getAssignment(visit.assignment_id)) || visit.assignment_copy || null;
   const signatures = {};
-  for (const [key, sig] of Object.entries(visit.signatures)) signatures[key] = { ...sig, blob_id: sig.blob_id ? renamed[sig.blob_id] : undefined };
   await db.putVisit({
     visit_id: id, assignment_id: visit.assignment_id, case_id: visit.case_id, form_id: visit.form_id, form_version: visit.form_version,
     base_version: assignment ? assignment.base_version : visit.base_version, supersedes: visit.visit_id, status: "draft",

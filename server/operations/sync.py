@@ -256,7 +256,8 @@ def _waiting_for(user_id: int) -> list[dict[str, Any]]:
                                                   Visit.status.in_(("incomplete", "complete")),
                                                   Visit.id.not_in(signed)).order_by(Visit.created_at))
     return [{"visit_id": v.id, "content_hash": v.content_hash, "assignment_id": v.assignment_id,
-             "case_id": v.case_id, "visit_on": v.visit_on.isoformat(), "summary": (v.findings or {}).get("summary")}
+             "case_id": v.case_id, "visit_on": v.visit_on.isoformat(), "summary": (v.findings or {}).get("summary"),
+             "envelope": v.envelope}
             for v in rows if user_id in (v.investigator_ids or [])]
 
 

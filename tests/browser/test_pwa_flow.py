@@ -324,6 +324,13 @@ def test_two_investigators_complete_attest_and_sync_a_visit_done_offline(browser
         b.page.set_input_files("#scan-file", {"name": "qr.png", "mimeType": "image/png", "buffer": qr_png})
         b.page.wait_for_selector("#confirm-sign")
         assert "张建国" in b.page.locator("#confirm-household").inner_text()
+        # what the partner signs, read from the record itself (the QR), and how it got here, said truthfully
+        assert b.page.locator("#confirm-via").get_attribute("data-via") == "qr"
+        assert "扫码" in b.page.locator("#confirm-via").inner_text()
+        assert b.page.locator("#confirm-members").inner_text() == "张建国、李秀英"
+        assert b.page.locator("#confirm-income").inner_text() == "1350.50 元"
+        assert b.page.locator("#confirm-recommendation").inner_text() == "符合条件"
+        assert "离线" in b.page.locator("#server-check").inner_text()
         assert b.page.locator("#confirm-hash").inner_text().replace(" ", "").lower() == visit["hash"][:8]
         screenshot(b.page, "pwa-partner-confirm")
         b.page.click("#confirm-sign")

@@ -43,7 +43,15 @@ def confirm_from_pull(p: PhoneApp, visit_id: str, expect_summary: str | None = N
     p.sync()
     p.page.locator(f"#to-attest [data-visit='{visit_id}']").click()
     p.page.wait_for_selector("#confirm-sign")
-    assert "服务器上的记录与二维码一致" in p.page.locator("#server-check").inner_text()
+    # it says truthfully how the record came (the list, no QR) and shows the record's own findings
+    assert p.page.locator("#confirm-via").get_attribute("data-via") == "list"
+    assert p.page.locator("#confirm-via").get_attribute("data-source") == "list_envelope"
+    assert "未扫码" in p.page.locator("#confirm-via").inner_text()
+    assert "服务器上的记录与列表中的一致" in p.page.locator("#server-check").inner_text()
+    assert "二维码" not in p.page.locator("#server-check").inner_text()
+    assert p.page.locator("#confirm-members").inner_text() == "张建国（户主）、李秀英（配偶）"
+    assert p.page.locator("#confirm-recommendation").inner_text() == "符合条件"
+    assert p.page.locator("#confirm-income").inner_text() == "0.00 元"
     if expect_summary:
         assert expect_summary in p.page.locator("#confirm-summary").inner_text()
     p.page.click("#confirm-sign")
@@ -77,9 +85,17 @@ def test_the_partner_signs_from_the_pull_and_a_sent_record_is_amended(browser, p
         a.page.click("#amend")
         a.page.wait_for_selector("#amends")
         summary = a.page.locator("[data-path='findings/summary'] textarea")
-        assert summary.input_value() == "情况属实"                         # everything carried over
-        assert a.page.locator("[data-signature][data-signed='1']").count() == 3
+        assert summary.input_value() == "情况属实"                         # the answers carried over
+        assert "重新签字" in a.page.locator("#amends").inner_text()
+        assert a.page.locator("[data-signature][data-signed='1']").count() == 0   # a new statement: signed afresh
         summary.fill("情况属实；补充：配偶每月打零工收入约300元")
+        a.page.click("#finalise")                                          # unsigned: refused on the phone
+        a.page.wait_for_selector("#problems li")
+        assert a.page.locator("#problems li[data-code='unsigned']").count() == 2
+        assert a.page.locator("[data-visit]").first.get_attribute("data-status") == "draft"
+        a.draw("applicant")
+        for uid in team:
+            a.draw(f"investigators:{uid}")
         a.wait_saved()
         second = finalise_online(a)
         assert second != first
@@ -95,6 +111,10 @@ def test_the_partner_signs_from_the_pull_and_a_sent_record_is_amended(browser, p
         amended = next(v for v in state["visits"] if v["id"] == second)
         assert amended["envelope"]["supersedes"] == first
         assert amended["envelope"]["answers"]["findings"]["summary"].endswith("约300元")
+        old_sigs = {i["sha256"] for i in next(v for v in state["visits"] if v["id"] == first)["envelope"]["attachments"]
+                    if i["role"] == "signature"}
+        new_sigs = {i["sha256"] for i in amended["envelope"]["attachments"] if i["role"] == "signature"}
+        assert len(new_sigs) == 3 and not (old_sigs & new_sigs)            # fresh signatures, none reused
         signers = sorted(x["user"] for x in state["attestations"] if x["visit"] == second)
         assert signers == sorted(team) and all(x["valid"] for x in state["attestations"])
     finally:
