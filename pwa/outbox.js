@@ -42,6 +42,18 @@ function problemOf(body, status) {
   };
 }
 
+// The outbox has no DOM and no message table (it also runs in the service worker): its own two texts.
+const RECORD_EXISTS = {
+  zh: "这户已有一份调查记录（编号 {id}，由同组人员上传），服务器不接受第二份独立记录。本记录已保留在本机，不会自动重发：请与同组人员核对；需要补充时，在那份记录上修改，或联系经办人。",
+  en: "This household already has a record (id {id}, sent by a teammate); the server does not take a second independent record. This record stays on this phone and is not resent: check with your teammate; to add something, amend that record or ask the caseworker.",
+};
+
+/** The visit id of the record already standing for the assignment, from a 409 answer, or null. */
+function existingRecord(body, v) {
+  const id = body && (body.existing_visit_id || body.visit_id);
+  return typeof id === "string" && id !== v.visit_id ? id : null;
+}
+
 export function visitProgress(v) {
   const atts = v.attachments || [];
   const total = atts.length + 2;
@@ -100,6 +112,11 @@ async function pushVisit(v, device) {
         if (missing.size) continue; // the server lost or never got some: send them again
       } else if (transient(r.status)) {
         return backoff(v, `POST visit ${r.status}`);
+      } else if (r.status === 409 && existingRecord(r.body, v)) {
+        // One record per assignment: a teammate's record is already there. Keep this one, stop, say so.
+        const other = existingRecord(r.body, v);
+        return attention(v, { ...problemOf(r.body, r.status), code: "record_exists", existing_visit_id: other,
+          message: RECORD_EXISTS.zh.replace("{id}", other.slice(0, 8)), message_en: RECORD_EXISTS.en.replace("{id}", other.slice(0, 8)) });
       } else {
         return attention(v, problemOf(r.body, r.status));
       }

@@ -12,6 +12,14 @@ import { storageBanner } from "./settings.js";
 
 export const STATUS = ["draft", "ready", "syncing", "synced", "attention"];
 
+/** Why an assignment left the server's open list: done (this phone's own record was sent) or
+ *  cancelled / reassigned. */
+export function revokedText(a, v) {
+  if (v && (v.status === "synced" || (v.server && v.server.status === "accepted"))) return t("assignment_done");
+  if ((Array.isArray(a.records) ? a.records : []).some((r) => r && r.status === "accepted")) return t("assignment_done_by_team");
+  return t("assignment_closed"); // the server only says it is no longer open: done, cancelled or reassigned
+}
+
 export function statusBadge(status) {
   return h("span", { class: `badge st-${status || "none"}`, dataset: { status: status || "none" } }, t(`status_${status || "none"}`));
 }
@@ -31,6 +39,24 @@ export function deadlineText(a) {
 export function headOf(a) {
   if (!a) return null;
   return (a.members || []).find((m) => m.relation === "head") || (a.members || [])[0] || null;
+}
+
+/** Records the server holds for this assignment that this phone did not make (a teammate's), still
+ *  standing (not replaced). The pull's `records` may be absent (older server): then none. */
+export function teammatesRecords(a, visits) {
+  const mine = new Set(visits.map((v) => v.visit_id));
+  return (Array.isArray(a && a.records) ? a.records : [])
+    .filter((r) => r && r.visit_id && !mine.has(r.visit_id) && r.status !== "superseded");
+}
+
+function recordStatus(status) {
+  return has(`rec_${status}`) ? t(`rec_${status}`) : t("rec_other");
+}
+
+function recordLine(r) {
+  const who = Array.isArray(r.investigators) ? r.investigators.join("、") : "";
+  const when = r.received_at ? String(r.received_at).slice(0, 16).replace("T", " ") : "";
+  return t("teammate_record", { who, when, status: recordStatus(r.status) });
 }
 
 /** Is this record the assignment's own (not an extra form such as the two-rates survey)? */
@@ -64,7 +90,8 @@ export async function homeView(ctx) {
       h("div", { class: "muted" }, `${a.case_number} · ${t(`kind_${a.kind}`)}`),
       h("div", {}, `${a.community} ${a.address || ""}`),
       h("div", { class: a.deadline_provisional ? "deadline provisional" : "deadline" }, deadlineText(a)),
-      a.revoked ? h("div", { class: "banner warn" }, t("assignment_revoked")) : null);
+      !v && teammatesRecords(a, visits).length ? h("div", { class: "banner info teammate" }, recordLine(teammatesRecords(a, visits)[0])) : null,
+      a.revoked ? h("div", { class: "banner warn" }, revokedText(a, v)) : null);
   });
 
   // Records whose assignment left the phone (done, or cancelled while a record was kept).
@@ -141,6 +168,7 @@ export async function assignmentView(ctx, id) {
   if (!a) return { name: "assignment", el: h("div", { class: "view" }, h("p", { class: "empty" }, t("assignment_gone")), h("a", { href: "#/", class: "btn secondary" }, t("back"))) };
   const visits = (await db.listVisits()).filter((v) => v.assignment_id === id).sort((x, y) => (y.created_at || 0) - (x.created_at || 0));
   const open = visits.find((v) => isOwn(v, a) && v.status === "draft");
+  const others = teammatesRecords(a, await db.listVisits());
   const titles = {};
   for (const ref of [a, ...(a.extra_forms || [])]) {
     const form = await db.getForm(ref.form_id, ref.form_version);
@@ -176,9 +204,15 @@ export async function assignmentView(ctx, id) {
       visits.length ? h("section", { class: "card" }, h("h2", {}, t("records")),
         visits.map((v) => h("a", { href: `#/v/${v.visit_id}`, class: "row record", dataset: { visit: v.visit_id } },
           h("span", {}, `${titles[v.form_id] || ""} ${new Date(v.created_at).toLocaleString()}`), statusBadge(v.status)))) : null,
-      a.revoked ? h("p", { class: "banner warn" }, t("assignment_revoked")) : null,
+      others.length ? h("section", { class: "card", id: "teammate-records" }, h("h2", {}, t("teammate_records")),
+        h("ul", {}, others.map((r) => h("li", { dataset: { visit: r.visit_id } }, recordLine(r)))),
+        !open ? h("p", { class: "banner warn" }, t("one_record_hint")) : null) : null,
+      a.revoked ? h("p", { class: "banner warn", id: "revoked" }, revokedText(a, currentVisit(visits, a))) : null,
       open ? h("a", { href: `#/v/${open.visit_id}`, class: "btn primary big", id: "continue-visit" }, t("continue_visit"))
-        : !a.revoked ? h("button", { type: "button", class: "btn primary big", id: "start-visit", onclick: () => startVisit(ctx, a) }, t("start_visit")) : null,
+        : !a.revoked && others.length ? h("button", { type: "button", class: "btn secondary", id: "start-visit", onclick: () => {
+          if (confirm(t("second_record_q"))) startVisit(ctx, a);
+        } }, t("start_second_record"))
+          : !a.revoked ? h("button", { type: "button", class: "btn primary big", id: "start-visit", onclick: () => startVisit(ctx, a) }, t("start_visit")) : null,
       extras),
   };
 }

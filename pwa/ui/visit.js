@@ -447,7 +447,7 @@ async function lockedPanel(ctx, visit, form, urls) {
   }
   if (visit.status === "attention") {
     add(panel, h("div", { class: "actions" },
-      !visit.posted ? h("button", { type: "button", class: "btn primary", id: "reopen", onclick: () => reopen(ctx, visit) }, t("reopen")) : null,
+      !visit.posted && (visit.error || {}).code !== "record_exists" ? h("button", { type: "button", class: "btn primary", id: "reopen", onclick: () => reopen(ctx, visit) }, t("reopen")) : null,
       h("button", { type: "button", class: "btn secondary", id: "retry", onclick: async () => {
         await db.updateVisit(visit.visit_id, (v) => ({ ...v, status: "ready", next_attempt_at: null, error: null }));
         await ctx.syncNow(true);
