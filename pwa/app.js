@@ -61,7 +61,7 @@ export async function syncNow(force = false) {
     const result = await sync({ force });
     if (force && result.offline) toast(t("sync_offline"), "warn");
   } catch (err) {
-    toast(`${t("sync_failed")}: ${err.message}`, "error");
+    toast(lang() === "en" ? `${t("sync_failed")}: ${err.message}` : t("sync_failed_retry"), "error");
   } finally {
     state.syncing = false;
     delete document.body.dataset.syncing;

@@ -21,16 +21,32 @@ import { visitProgress } from "../outbox.js";
 
 let queue = Promise.resolve();
 let pending = 0;
+let failure = null; // the last failed save, until a full re-save succeeds: "已保存" is never shown meanwhile
+let onFailure = null; // the open view's handler (shows the persistent warning)
+
+/** Is this the browser saying the storage is full? */
+export function isQuotaError(err) {
+  const names = [err && err.name, err && err.inner && err.inner.name, err && err.cause && err.cause.name];
+  return names.includes("QuotaExceededError") || /quota/i.test(String((err && err.message) || ""));
+}
 
 function enqueue(task) {
   pending += 1;
   document.body.dataset.pendingSaves = String(pending);
-  queue = queue.then(task).catch((err) => toast(`${t("save_failed")}: ${err.message}`, "error"))
+  queue = queue.then(task).catch((err) => {
+    failure = { quota: isQuotaError(err), at: Date.now() };
+    document.body.dataset.saveFailed = "1";
+    toast(failure.quota ? t("save_failed_quota_toast") : t("save_failed_toast"), "error");
+    if (onFailure) onFailure(failure);
+  })
     .finally(() => {
       pending -= 1;
       document.body.dataset.pendingSaves = String(pending);
       const mark = document.getElementById("saved");
-      if (mark && !pending) mark.textContent = t("saved_at", { time: new Date().toLocaleTimeString() });
+      if (mark && !pending) {
+        mark.textContent = failure ? t("not_saved") : t("saved_at", { time: new Date().toLocaleTimeString() });
+        mark.className = failure ? "err" : "muted";
+      }
     });
   return queue;
 }
@@ -103,6 +119,35 @@ export async function visitView(ctx, visitId) {
   }
 
   const problemsBox = h("div", { class: "problems", id: "problems", role: "alert" });
+  // A failed save: a warning that stays (not a toast) with what to do, and a full re-save of everything
+  // on the screen (the in-memory record is whole even when a write was lost).
+  const failBox = h("div", { id: "save-failed-box" });
+  const showFailure = (f) => {
+    clear(failBox, h("div", { class: "banner error", id: "save-failed", role: "alert" },
+      h("strong", {}, f.quota ? t("save_failed_quota") : t("save_failed_other")),
+      h("p", {}, t("save_failed_what")),
+      h("div", { class: "row" },
+        h("button", { type: "button", class: "btn small", id: "save-again", onclick: async () => {
+          failure = null;
+          delete document.body.dataset.saveFailed;
+          await persist(visit.visit_id, (v) => ({ ...v, values: structuredClone(visit.values),
+            investigators: visit.investigators, photos: visit.photos, fingerprint: visit.fingerprint,
+            signatures: mergeSignatures(v.signatures, visit.signatures), gps: { ...v.gps, ...visit.gps } }));
+          // signature images whose write may have been lost: made again from the strokes on screen
+          for (const pad of pads) if (pad.strokes.length && pad.onChange) pad.onChange(pad.strokes);
+          await flushSaves();
+          if (!failure) {
+            clear(failBox);
+            toast(t("saved_again"));
+          }
+        } }, t("save_again")),
+        navigator.onLine ? h("button", { type: "button", class: "btn small", onclick: () => ctx.syncNow(true) }, t("sync_now")) : null,
+        h("a", { href: "#/settings", class: "btn small secondary" }, t("export_title")))));
+  };
+  if (!locked) {
+    onFailure = showFailure;
+    if (failure) showFailure(failure);
+  }
   const saved = h("span", { class: "muted", id: "saved" }, locked ? "" : t("autosave_on"));
 
   // header
@@ -115,6 +160,7 @@ export async function visitView(ctx, visitId) {
       !locked ? [" ", t("amend_sign_again")] : null) : null,
     saved);
 
+  add(root, failBox);
   if (locked) add(root, await lockedPanel(ctx, visit, form, urls));
   add(root, problemsBox);
 
@@ -243,7 +289,11 @@ export async function visitView(ctx, visitId) {
         captured_at: facts.captured_at || phoneTime, position, facts_from: { time: facts.captured_at ? "camera" : "phone", place: facts.position ? "camera" : "phone" } });
       await persist(visit.visit_id, (v) => ({ ...v, photos: visit.photos }));
     } catch (err) {
-      toast(`${t("photo_failed")}: ${err.message}`, "error");
+      toast(isQuotaError(err) ? t("save_failed_quota_toast") : t("photo_failed"), "error");
+      if (isQuotaError(err)) {
+        failure = { quota: true, at: Date.now() };
+        showFailure(failure);
+      }
     }
   }
 
@@ -289,6 +339,8 @@ export async function visitView(ctx, visitId) {
     requestAnimationFrame(() => {
       pad.resize();
       if (sig && sig.strokes) pad.load(sig.strokes);
+      // strokes kept but their image lost (a failed write): make the image again
+      if (!locked && sig && sig.strokes && sig.strokes.length && !sig.blob_id) pad.onChange(pad.strokes);
     });
     if (sig && sig.blob_id) box.dataset.signed = "1";
     return box;
@@ -402,11 +454,19 @@ export async function visitView(ctx, visitId) {
     name: locked ? "visit-locked" : "visit-edit",
     el: root,
     cleanup() {
+      if (onFailure === showFailure) onFailure = null;
       document.removeEventListener("ruhu-gps", onGps);
       for (const p of pads) p.destroy();
       for (const u of urls) URL.revokeObjectURL(u);
     },
   };
+}
+
+/** The stored signatures with the ones on screen laid over them (strokes kept; a PNG only where stored). */
+function mergeSignatures(stored, shown) {
+  const out = { ...(stored || {}) };
+  for (const [key, sig] of Object.entries(shown || {})) out[key] = { ...(out[key] || {}), ...sig };
+  return out;
 }
 
 function showServerError(visit, box) {
