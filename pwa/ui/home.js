@@ -183,7 +183,18 @@ export async function assignmentView(ctx, id) {
   });
   const income = (a.declared && a.declared.income) || {};
   const property = (a.declared && a.declared.property) || {};
-  const show = (v) => (Array.isArray(v) ? v.join(" / ") : typeof v === "object" && v ? JSON.stringify(v) : String(v ?? ""));
+  // What the household declared, in words: each income source by its Chinese name with the six-month
+  // total and the months oldest first; each property item by name (empty ones left out).
+  const itemLabel = (kind, key) => (has(`decl_${kind}_${key}`) ? t(`decl_${kind}_${key}`) : t("decl_other_item"));
+  const incomeRows = Object.entries(income).flatMap(([k, months]) => {
+    const list = Array.isArray(months) ? months.map((m) => String(m ?? "")) : [String(months ?? "")];
+    const cents = list.reduce((sum, m) => sum + Math.round(Number(m || 0) * 100), 0);
+    return [h("dt", { dataset: { declared: `income/${k}` } }, itemLabel("income", k)),
+      h("dd", {}, t("decl_income_line", { total: (cents / 100).toFixed(2), months: list.map((m, i) => `${t("decl_month", { n: list.length - i })} ${m}`).join("，") }))];
+  });
+  const propertyRows = Object.entries(property).filter(([, v]) => v !== null && v !== undefined && String(v).trim() !== "")
+    .flatMap(([k, v]) => [h("dt", { dataset: { declared: `property/${k}` } }, itemLabel("property", k)),
+      h("dd", {}, Array.isArray(v) ? v.join("、") : String(v))]);
   return {
     name: "assignment",
     el: h("div", { class: "view" },
@@ -198,9 +209,9 @@ export async function assignmentView(ctx, id) {
         h("ul", { class: "members" }, (a.members || []).map((m) => h("li", {},
           h("strong", {}, m.name), ` ${has(`rel_${m.relation}`) ? t(`rel_${m.relation}`) : m.relation} · `, h("span", { class: "mono" }, m.id_number),
           m.co_residing === false ? ` · ${t("not_co_residing")}` : "")))),
-      Object.keys(income).length || Object.keys(property).length ? h("section", { class: "card" }, h("h2", {}, t("declared")),
-        h("dl", {}, Object.entries(income).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, show(v))]),
-          Object.entries(property).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, show(v))]))) : null,
+      incomeRows.length || propertyRows.length ? h("section", { class: "card", id: "declared" }, h("h2", {}, t("declared")),
+        incomeRows.length ? [h("h3", {}, t("decl_income_title")), h("dl", {}, incomeRows)] : null,
+        propertyRows.length ? [h("h3", {}, t("decl_property_title")), h("dl", {}, propertyRows)] : null) : null,
       visits.length ? h("section", { class: "card" }, h("h2", {}, t("records")),
         visits.map((v) => h("a", { href: `#/v/${v.visit_id}`, class: "row record", dataset: { visit: v.visit_id } },
           h("span", {}, `${titles[v.form_id] || ""} ${new Date(v.created_at).toLocaleString()}`), statusBadge(v.status)))) : null,

@@ -154,6 +154,8 @@ export async function visitView(ctx, visitId) {
   add(root, 
     h("a", { href: `#/a/${visit.assignment_id}`, class: "back" }, `‹ ${t("back")}`),
     h("h1", {}, pick(form.title)),
+    // a locked record: the partner's QR first, so it is on screen without scrolling
+    locked ? await lockedPanel(ctx, visit, form, urls) : null,
     h("div", { class: "row" }, h("span", {}, `${assignment.case_number} · ${assignment.community} ${assignment.address || ""}`), statusBadge(visit.status)),
     assignment.deadline ? h("p", { class: "muted" }, deadlineText(assignment)) : null,
     visit.supersedes ? h("p", { class: "banner info", id: "amends" }, t("amends_record", { id: visit.supersedes.slice(0, 8) }),
@@ -161,7 +163,6 @@ export async function visitView(ctx, visitId) {
     saved);
 
   add(root, failBox);
-  if (locked) add(root, await lockedPanel(ctx, visit, form, urls));
   add(root, problemsBox);
 
   // GPS
@@ -446,7 +447,7 @@ export async function visitView(ctx, visitId) {
 
   if (!locked) {
     const button = h("button", { type: "button", class: "btn primary big", id: "finalise", onclick: (e) => finalise(e.currentTarget) }, t("finalise"));
-    add(root, h("div", { class: "actions sticky" }, button));
+    add(root, h("div", { class: "actions finish" }, button));
   }
   if (visit.status === "attention" && visit.error) showServerError(visit, problemsBox);
 
@@ -481,6 +482,14 @@ async function lockedPanel(ctx, visit, form, urls) {
   const progress = visitProgress(visit);
   const server = visit.server || {};
   const panel = h("section", { class: "card locked" });
+  if (visit.content_hash) {
+    const canvas = h("canvas", { class: "qr", id: "attest-qr", "aria-label": t("qr_alt") });
+    drawQr(canvas, qrPayload(visit.visit_id, visit.content_hash, visit.assignment_id, visit.envelope ? recordDigest(visit.envelope.answers) : null));
+    add(panel, h("h2", {}, t("partner_confirm")), canvas,
+      h("p", { class: "hash" }, t("hash_short"), h("strong", { class: "mono", id: "hash-short" }, shortHash(visit.content_hash))),
+      h("p", { class: "small" }, t("qr_explain")),
+      h("p", { class: "muted mono small", id: "content-hash" }, visit.content_hash));
+  }
   const successor = (await db.listVisits()).find((v) => v.supersedes === visit.visit_id);
   const superseded = server.status === "superseded" || Boolean(successor && successor.posted);
   add(panel, 
@@ -491,13 +500,6 @@ async function lockedPanel(ctx, visit, form, urls) {
         : t("server_waiting", { n: (server.attested_by || []).length })) : null,
     visit.status === "synced" && visit.keep_until ? h("p", { class: "muted" }, t("kept_until", { when: new Date(visit.keep_until).toLocaleDateString() })) : null,
     visit.last_error && visit.status === "ready" ? h("p", { class: "muted" }, t("will_retry", { when: new Date(visit.next_attempt_at || Date.now()).toLocaleTimeString() })) : null);
-  if (visit.content_hash) {
-    const canvas = h("canvas", { class: "qr", id: "attest-qr", "aria-label": t("qr_alt") });
-    drawQr(canvas, qrPayload(visit.visit_id, visit.content_hash, visit.assignment_id, visit.envelope ? recordDigest(visit.envelope.answers) : null));
-    add(panel, h("h2", {}, t("partner_confirm")), h("p", {}, t("qr_explain")), canvas,
-      h("p", { class: "hash" }, t("hash_short"), h("strong", { class: "mono", id: "hash-short" }, shortHash(visit.content_hash))),
-      h("p", { class: "muted mono small", id: "content-hash" }, visit.content_hash));
-  }
   // Editing after sending: a new record that names this one in `supersedes`; the server keeps both and
   // uses the new one, and the team confirms it again.
   if (visit.status === "synced" && !superseded) {

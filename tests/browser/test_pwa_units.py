@@ -190,3 +190,24 @@ def test_exif_capture_time_and_position_are_read(app_page):
     assert got[0] == {"captured_at": "2026-11-20T09:15:07+08:00",
                       "position": {"lat": "-34.500000", "lon": "-113.250000", "accuracy": got[3]}}
     assert got[1] == {"captured_at": None, "position": None} and got[2] == {"captured_at": None, "position": None}
+
+
+def test_numbers_as_chinese_users_type_them(app_page):
+    """Full-width digits, thousands separators, ¥ and 元 become the plain amount; anything else is left for the
+    validator to name; an ID number loses full-width forms and spaces."""
+    got = run(app_page, """
+        const r = await import('./forms/renderer.js');
+        return [['money6', '１２００'], ['money6', '1,200'], ['money', '１，２００．５０'], ['money', '¥300元'],
+                ['money6', '12,00'], ['money6', ' 45 0 '], ['integer', '２'], ['id_number', '４１０１０４ １９６２０５０１０１１Ｘ'],
+                ['text', '１２']].map(([type, raw]) => r.normaliseTyped(type, raw));""")
+    assert got == ["1200", "1200", "1200.50", "300", "12,00", "450", "2", "41010419620501011X", "12"]
+
+
+def test_a_closed_assignment_is_worded_for_what_happened(app_page):
+    got = run(app_page, """
+        const { revokedText } = await import('./ui/home.js');
+        return [revokedText({}, {status: 'synced'}), revokedText({records: [{status: 'accepted'}]}, null),
+                revokedText({}, {status: 'ready'}), revokedText({}, null)];""")
+    assert got[0] == "此任务已完成：记录已上传" and got[1] == "此任务已完成：同组人员的记录已记入案件"
+    assert got[2] == got[3] and "已完成、撤销或改派" in got[2]
+    assert all("此任务已被撤销或改派" != text for text in got)
