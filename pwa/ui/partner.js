@@ -71,6 +71,31 @@ function optionLabel(form, sectionId, fieldId, value) {
   return option ? pick(option.label) : value;
 }
 
+/** Every answered top-level field of a record, as label: value in words (choices and yes/no as their
+ *  labels, long texts cut), and repeating sections as a count — for forms other than the household survey. */
+function answersInWords(form, answers) {
+  const rows = [];
+  for (const section of (form && form.sections) || []) {
+    const value = (answers || {})[section.id];
+    if (section.repeat) {
+      if (Array.isArray(value) && value.length) rows.push([pick(section.title), t("items_n", { n: value.length })]);
+      continue;
+    }
+    for (const field of section.fields || []) {
+      const v = (value || {})[field.id];
+      if (v === undefined || v === null || v === "") continue;
+      let text;
+      if (field.type === "boolean") text = v ? t("yes") : t("no");
+      else if (field.type === "choice") text = optionLabel(form, section.id, field.id, v);
+      else if (field.type === "multi" && Array.isArray(v)) text = v.map((x) => optionLabel(form, section.id, field.id, x)).join("、");
+      else if (Array.isArray(v)) text = v.join(" / ");
+      else text = String(v).length > 120 ? `${String(v).slice(0, 120)}…` : String(v);
+      rows.push([pick(field.label), text]);
+    }
+  }
+  return rows;
+}
+
 function relationText(rel) {
   return rel && has(`rel_${rel}`) ? t(`rel_${rel}`) : rel || "";
 }
@@ -114,6 +139,9 @@ export async function confirmView(ctx, text, via = "qr") {
   }
   if (!form && a) form = await db.getForm(a.form_id, a.form_version);
 
+  // Forms without members or income (appraisal, spot check, two-rates survey): their answers in words.
+  const words = listed && listed.envelope && digest && form && !(listed.envelope.answers || {}).members
+    ? answersInWords(form, listed.envelope.answers) : [];
   const recordHead = digest && digest.members.length ? (digest.members.find((m) => m.relation === "head") || digest.members[0]) : null;
   const head = recordHead || headOf(a);
   const summary = head || a ? `${head ? head.name : ""}${a ? ` · ${a.case_number}` : ""}` : t("unknown_household");
@@ -147,6 +175,7 @@ export async function confirmView(ctx, text, via = "qr") {
       h("dt", {}, t("hash_short")), h("dd", { class: "mono big", id: "confirm-hash" }, shortHash(payload.content_hash)),
       h("dt", {}, t("visit_id")), h("dd", { class: "mono small" }, payload.visit_id)),
     diff,
+    words.length ? h("dl", { id: "confirm-answers" }, words.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])) : null,
     !digest ? h("p", { class: "banner warn", id: "confirm-no-content" }, t("no_record_content")) : null,
     h("p", {}, via === "qr" ? t("compare_hash") : t("compare_hash_list")), serverBox));
 
