@@ -481,7 +481,7 @@ def test_the_partner_finds_visits_waiting_for_their_attestation_in_the_pull(fiel
     waiting = b.pull().json["to_attest"]
     assert waiting == [{"visit_id": env["visit_id"], "content_hash": body["content_hash"],
                         "assignment_id": env["assignment_id"], "case_id": env["case_id"],
-                        "visit_on": "2025-11-04", "summary": "情况属实"}]
+                        "visit_on": "2025-11-04", "summary": "情况属实", "envelope": env}]
     assert a.attest(env["visit_id"], body["content_hash"]).status_code == 201
     assert a.pull().json["to_attest"] == []            # signed by this phone: no longer waiting for it
     assert b.attest(waiting[0]["visit_id"], waiting[0]["content_hash"]).status_code == 201
