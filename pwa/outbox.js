@@ -63,6 +63,11 @@ export function visitProgress(v) {
 
 async function save(v, changes) {
   const next = await db.updateVisit(v.visit_id, (cur) => ({ ...cur, ...changes }));
+  if (next.supersedes && next.server && next.server.status === "accepted") {
+    // The amendment was accepted (attested by the team): only now does it replace the record it amends.
+    await db.updateVisit(next.supersedes, (old) => (old.server && old.server.status === "superseded" ? undefined
+      : { ...old, server: { ...(old.server || {}), status: "superseded" } }));
+  }
   emit({ type: "visit", visit_id: v.visit_id, status: next.status, server_status: (next.server || {}).status || "", progress: visitProgress(next) });
   return next;
 }
@@ -105,10 +110,6 @@ async function pushVisit(v, device) {
           posted: true, server: r.body, error: null,
           attachments: v.attachments.map((a) => (missing.has(a.sha256) ? { ...a, uploaded: false } : a)),
         });
-        if (v.supersedes) {
-          // The server now uses this record instead of the one it amends.
-          await db.updateVisit(v.supersedes, (old) => ({ ...old, server: { ...(old.server || {}), status: "superseded" } }));
-        }
         if (missing.size) continue; // the server lost or never got some: send them again
       } else if (transient(r.status)) {
         return backoff(v, `POST visit ${r.status}`);

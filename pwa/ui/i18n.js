@@ -34,7 +34,7 @@ export const MESSAGES = {
     to_attest_title: "等待我确认的记录", to_attest_hint: "同组人员联网上传的调查记录会列在这里：核对后签名确认，不必扫码。",
     visit_on: "调查日期", summary_label: "调查综述", start_extra: "填写：{form}",
     amend: "修改这条记录", amend_q: "将以这条记录为底稿建立一条新记录（签字须重新签）；提交后它替换服务器上的这条记录，同组人员须重新确认。继续吗？",
-    amend_blobs_missing: "本机已不再保存这条记录的照片或签字，无法在手机上修改，请联系经办人。", server_superseded: "已被修改后的新记录替换",
+    amend_blobs_missing: "本机已不再保存这条记录的照片或签字，无法在手机上修改，请联系经办人。", server_superseded: "已被修改后的新记录替换", server_replacing: "修改后的新记录已上传；同组人员确认、记入案件后才替换本记录，在此之前本记录仍有效",
     amends_record: "这条记录修改并替换 {id}", amend_sign_again: "修改后的记录是一份新的陈述：申请人和每位调查人员须重新签字，同组人员须重新确认。", amend_open: "已有一条修改中的记录",
     ios_hint: "在 iPhone 上请点击分享按钮，选择“添加到主屏幕”，从主屏幕打开本应用，离线记录才能长期保存。",
     // assignment
@@ -134,7 +134,7 @@ export const MESSAGES = {
     to_attest_title: "Waiting for my confirmation", to_attest_hint: "Records a partner uploaded while online are listed here: check them and sign, no QR needed.",
     visit_on: "Visit date", summary_label: "Summary", start_extra: "Fill in: {form}",
     amend: "Amend this record", amend_q: "A new record will be made from this one (signatures must be drawn again); once sent it replaces this record on the server and the team must confirm again. Go on?",
-    amend_blobs_missing: "This phone no longer keeps this record's photos or signatures, so it cannot be amended here; ask the caseworker.", server_superseded: "Replaced by an amended record",
+    amend_blobs_missing: "This phone no longer keeps this record's photos or signatures, so it cannot be amended here; ask the caseworker.", server_superseded: "Replaced by an amended record", server_replacing: "The amended record was sent; it replaces this one only once the team has confirmed it and it is recorded on the case — until then this record stands",
     amends_record: "This record amends and replaces {id}", amend_sign_again: "The amended record is a new statement: the applicant and every investigator sign again, and the partner confirms again.", amend_open: "An amendment is already being made",
     ios_hint: "On an iPhone, tap Share and “Add to Home Screen”, and open the app from there, so offline records are kept.",
     other_records: "Other records on this phone", address: "Address", team: "Team", members: "Household members", declared: "Declared", records: "Records on this phone",

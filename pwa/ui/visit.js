@@ -491,11 +491,14 @@ async function lockedPanel(ctx, visit, form, urls) {
       h("p", { class: "muted mono small", id: "content-hash" }, visit.content_hash));
   }
   const successor = (await db.listVisits()).find((v) => v.supersedes === visit.visit_id);
-  const superseded = server.status === "superseded" || Boolean(successor && successor.posted);
+  // Replaced only once the amendment is accepted (attested); until then this record stays the case's.
+  const superseded = server.status === "superseded" || Boolean(successor && successor.server && successor.server.status === "accepted");
+  const replacing = !superseded && Boolean(successor && successor.posted);
   add(panel, 
     h("div", { class: "row" }, h("span", {}, t("sync_progress")),
       h("progress", { max: progress.total, value: progress.done, dataset: { progressFor: visit.visit_id } })),
     visit.status === "synced" ? h("p", { class: superseded ? "muted" : "ok", id: "server-status" }, superseded ? t("server_superseded")
+      : replacing ? t("server_replacing")
       : server.status === "accepted" ? t("server_accepted")
         : t("server_waiting", { n: (server.attested_by || []).length })) : null,
     visit.status === "synced" && visit.keep_until ? h("p", { class: "muted" }, t("kept_until", { when: new Date(visit.keep_until).toLocaleDateString() })) : null,
