@@ -104,14 +104,17 @@ def test_the_partner_signs_from_the_pull_and_a_sent_record_is_amended(browser, p
         second = finalise_online(a)
         assert second != first
         a.open(f"#/v/{first}")
+        a.page.wait_for_selector(f"[data-visit='{first}'] #server-status")   # a hash change: wait for the redraw
         assert "同组人员确认、记入案件后才替换本记录" in a.page.locator("#server-status").inner_text()
         assert a.page.locator("#amend").get_attribute("href")          # the open amendment, not a second one
 
         confirm_from_pull(b, second, expect_summary="配偶每月打零工")
         a.open(f"#/v/{second}")
+        a.page.wait_for_selector(f"[data-visit='{second}']")
         a.sync()                                  # learns that the amendment was accepted
-        a.page.wait_for_selector("[data-visit][data-server='accepted']")
+        a.page.wait_for_selector(f"[data-visit='{second}'][data-server='accepted']")
         a.open(f"#/v/{first}")
+        a.page.wait_for_selector(f"[data-visit='{first}'] #server-status")
         assert "已被修改后的新记录替换" in a.page.locator("#server-status").inner_text()
         assert a.page.locator("#amend").count() == 0
         assert not a.errors and not b.errors, a.errors + b.errors
