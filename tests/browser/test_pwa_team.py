@@ -47,8 +47,8 @@ def test_a_teammates_record_is_shown_and_a_second_record_is_kept_not_looped(brow
             visit_id = json.loads(route.request.post_data or "{}").get("visit_id")
             posts.append(visit_id)
             route.fulfill(status=409, content_type="application/json", body=json.dumps({
-                "error": "assignment_has_record", "message": "这项任务已有调查记录", "message_en": "the assignment has a record",
-                "existing_visit_id": first}))
+                "error": "record_exists", "message": "这项调查任务已有一份调查记录", "message_en": "this assignment already has a record",
+                "visit_id": first}))
 
         b.page.route("**/api/v1/sync/pull*", with_records)
         b.open("#/")
