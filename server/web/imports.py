@@ -3,7 +3,8 @@ phone's investigator belongs to upload it; ``server.operations.imports`` verifie
 
 from __future__ import annotations
 
-from flask import abort, render_template, request
+from flask import abort, current_app, render_template, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from server import today
 from server.extensions import db
@@ -42,3 +43,17 @@ def imports_upload():
         db.session.rollback()
         return render_template("imports/form.html", error=exc, problems=exc.details.get("problems", [])), exc.status
     return render_template("imports/form.html", result=result)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(exc):
+    """An export over the upload limit (raised as the form is read, before the view): said in words on the
+    import page; other console pages keep the default answer."""
+    if request.endpoint != "web.imports_upload":
+        return exc
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    mb = f"{limit / 2**20:.0f} MB" if limit >= 2**20 else f"{limit} B"
+    error = OperationError("file_too_large", f"文件超过上传上限（{mb}），未导入任何内容：请让调查人员在手机上先同步一部分记录后重新导出",
+                           f"the file is over the upload limit ({mb}); nothing was imported: have the phone sync some "
+                           "records first and export again", 413)
+    return render_template("imports/form.html", error=error), 413

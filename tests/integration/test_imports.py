@@ -151,3 +151,11 @@ def test_a_revoked_phones_file_is_refused(app, field):  # noqa: F811
     r = upload(Console(app, "gc_case"), file_a)
     assert r.status_code == 422 and "已被停用" in r.get_data(as_text=True)
     assert counts(app) == (0, 0, 0)
+
+
+def test_a_file_over_the_upload_limit_is_refused_in_words(app, field):  # noqa: F811
+    file_a, _, _ = exports(field)
+    app.config["MAX_CONTENT_LENGTH"] = 2000
+    r = upload(Console(app, "gc_case"), file_a)
+    assert r.status_code == 413 and "文件超过上传上限" in r.get_data(as_text=True)
+    assert counts(app) == (0, 0, 0)
