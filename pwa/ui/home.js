@@ -55,7 +55,9 @@ function recordStatus(status) {
 
 function recordLine(r) {
   const who = Array.isArray(r.investigators) ? r.investigators.join("、") : "";
-  const when = r.received_at ? String(r.received_at).slice(0, 16).replace("T", " ") : "";
+  // the server's time (any offset) shown in the phone's own time zone
+  const at = r.received_at ? new Date(r.received_at) : null;
+  const when = at && !Number.isNaN(at.getTime()) ? isoWithOffset(at).slice(0, 16).replace("T", " ") : "";
   return t("teammate_record", { who, when, status: recordStatus(r.status) });
 }
 

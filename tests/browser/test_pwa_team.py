@@ -38,7 +38,7 @@ def test_a_teammates_record_is_shown_and_a_second_record_is_kept_not_looped(brow
             body = response.json()
             for item in body.get("assignments", []):
                 item["records"] = [{"visit_id": first, "status": "incomplete", "investigators": ["gc_inv1", "gc_inv2"],
-                                    "received_at": "2026-11-20T09:40:00+08:00"}]
+                                    "received_at": "2026-11-20T01:40:00+00:00"}]
             route.fulfill(response=response, body=json.dumps(body), content_type="application/json")
 
         posts: list[str] = []
@@ -54,7 +54,7 @@ def test_a_teammates_record_is_shown_and_a_second_record_is_kept_not_looped(brow
         b.open("#/")
         b.sync()
         card = b.page.locator(f"#assignments .card:has-text('{field_case['number']}')")
-        assert "gc_inv1、gc_inv2 已上传记录" in card.inner_text()
+        assert "gc_inv1、gc_inv2 已上传记录（2026-11-20 09:40）" in card.inner_text()   # in China time
         card.click()
         b.page.wait_for_selector("#teammate-records")
         assert "等待补传照片或确认" in b.page.locator("#teammate-records").inner_text()
