@@ -30,11 +30,11 @@ export function isQuotaError(err) {
   return names.includes("QuotaExceededError") || /quota/i.test(String((err && err.message) || ""));
 }
 
-function enqueue(task) {
+function enqueue(task, visitId = null) {
   pending += 1;
   document.body.dataset.pendingSaves = String(pending);
   queue = queue.then(task).catch((err) => {
-    failure = { quota: isQuotaError(err), at: Date.now() };
+    failure = { quota: isQuotaError(err), at: Date.now(), visit_id: visitId || (failure && failure.visit_id) || null };
     document.body.dataset.saveFailed = "1";
     toast(failure.quota ? t("save_failed_quota_toast") : t("save_failed_toast"), "error");
     if (onFailure) onFailure(failure);
@@ -52,7 +52,7 @@ function enqueue(task) {
 }
 
 function persist(visitId, change) {
-  return enqueue(() => db.updateVisit(visitId, change));
+  return enqueue(() => db.updateVisit(visitId, change), visitId);
 }
 
 /** Wait for every pending save (used before navigating away and by the tests). */
@@ -146,7 +146,7 @@ export async function visitView(ctx, visitId) {
   };
   if (!locked) {
     onFailure = showFailure;
-    if (failure) showFailure(failure);
+    if (failure && (!failure.visit_id || failure.visit_id === visit.visit_id)) showFailure(failure);
   }
   const saved = h("span", { class: "muted", id: "saved" }, locked ? "" : t("autosave_on"));
 
@@ -333,7 +333,7 @@ export async function visitView(ctx, visitId) {
           await db.updateVisit(visit.visit_id, (v) => ({ ...v, signatures: { ...v.signatures, [signer.key]: { ...v.signatures[signer.key], blob_id: id, sha256, size: png.size } } }));
           if (old && old !== id) await db.deleteBlob(old);
           box.dataset.signed = "1";
-        });
+        }, visit.visit_id);
       },
     });
     pads.push(pad);
