@@ -116,7 +116,7 @@ let routing = Promise.resolve();
 
 /** Draw the screen for the current hash; calls are serialised so two never interleave. */
 function route(options = {}) {
-  routing = routing.then(() => draw(options)).catch((err) => toast(err.message, "error"));
+  routing = routing.then(() => draw(options)).catch((err) => toast(lang() === "en" ? err.message : t("screen_failed"), "error"));
   return routing;
 }
 
