@@ -51,7 +51,7 @@ export const MESSAGES = {
     form_missing: "本机还没有这份调查表，请联网同步后再试",
     // visit
     visit_gone: "本机上没有这条记录", autosave_on: "每次修改都会自动保存在本机", saved_at: "已保存 {time}", save_failed: "保存失败",
-    not_saved: "未保存！见上方提示", save_failed_toast: "没能保存到本机，请看页面上方的提示",
+    not_saved: "未保存！请看下方红色提示", save_failed_toast: "没能保存到本机，请看页面上方的提示",
     save_failed_quota_toast: "手机存储空间已满，刚才的内容没能保存，请看页面上方的提示",
     save_failed_quota: "手机存储空间已满：刚才填写或签字的内容没有保存到本机，重新载入或关闭应用后会丢失。",
     save_failed_other: "刚才填写或签字的内容没能保存到本机，重新载入或关闭应用后会丢失。",
@@ -149,7 +149,7 @@ export const MESSAGES = {
     rel_grandparent: "Grandparent", rel_sibling: "Sibling", rel_other: "Other",
     form_missing: "This form is not on the phone yet: sync while online and try again",
     visit_gone: "No such record on this phone", autosave_on: "Every change is saved on this phone", saved_at: "Saved {time}", save_failed: "Saving failed",
-    not_saved: "NOT saved: see the warning above", save_failed_toast: "Could not save on this phone: see the warning at the top",
+    not_saved: "NOT saved: see the red warning below", save_failed_toast: "Could not save on this phone: see the warning at the top",
     save_failed_quota_toast: "The phone's storage is full and the last change was not saved: see the warning at the top",
     save_failed_quota: "The phone's storage is full: what you just typed or signed is not saved on this phone and is lost on a reload or when the app closes.",
     save_failed_other: "What you just typed or signed could not be saved on this phone and is lost on a reload or when the app closes.",
