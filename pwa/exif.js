@@ -13,6 +13,9 @@ const GPS_LAT = 2;
 const GPS_LON_REF = 3;
 const GPS_LON = 4;
 const GPS_H_ERROR = 0x1f;
+// How much of the file to read: the EXIF segment is at most 64 KB and comes before the image data
+// (after at most a JFIF APP0 and the like).
+export const EXIF_BYTES = 256 * 1024;
 const SIZES = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 7: 1, 9: 4, 10: 8 };
 
 /** The TIFF block of the first APP1 Exif segment of a JPEG, or null. */

@@ -10,7 +10,7 @@ import { validateAnswers, validateAttachments } from "../forms/validate.js";
 import { contentHash, isoWithOffset, localDate, sha256Hex } from "../protocol.js";
 import { signVisit, qrPayload, recordDigest, shortHash } from "../attest.js";
 import { downscale } from "../photo.js";
-import { readExif } from "../exif.js";
+import { readExif, EXIF_BYTES } from "../exif.js";
 import { SignatureBox } from "../signature.js";
 import { drawQr } from "./qr.js";
 import { locate, forEnvelope } from "./gps.js";
@@ -272,7 +272,7 @@ export async function visitView(ctx, visitId) {
     try {
       // The camera's own time and place first (the downscale below drops EXIF); the phone's clock and
       // a fresh position only when the camera wrote none.
-      const facts = readExif(await file.arrayBuffer());
+      const facts = readExif(await file.slice(0, EXIF_BYTES).arrayBuffer()); // APP1 is at most 64 KB, near the start
       const phoneTime = isoWithOffset();
       const where = facts.position ? null : locate();
       const { blob, thumb } = await downscale(file);
