@@ -83,3 +83,46 @@ def test_a_teammates_record_is_shown_and_a_second_record_is_kept_not_looped(brow
     finally:
         a.context.close()
         b.context.close()
+
+
+def test_against_the_server_a_second_record_is_refused_and_kept(browser, pwa_app, pwa_server, field_case):  # noqa: F811
+    """The same, with nothing stood in: the server's pull lists the teammate's record and its 409 names it."""
+    team = [field_case["inv1"], field_case["inv2"]]
+    a, b = new_phone(browser, pwa_server), new_phone(browser, pwa_server)
+    try:
+        a.enrol(enrol_code(pwa_app, field_case["inv1"]))
+        b.enrol(enrol_code(pwa_app, field_case["inv2"]))
+        b.open("#/")
+        b.page.locator("#assignments .card").first.click()
+        b.page.click("#start-visit")                       # B starts too, before A's record exists
+        b.page.wait_for_selector("[data-path='members/0/name']")
+        b.offline()
+        quick_survey(b, team)
+        b.page.click("#finalise")
+        b.page.wait_for_selector("#attest-qr")
+        second = b.page.locator("[data-visit]").first.get_attribute("data-visit")
+
+        open_assignment(a, field_case["number"])
+        a.page.click("#start-visit")
+        a.page.wait_for_selector("[data-path='members/0/name']")
+        quick_survey(a, team)
+        first = finalise_online(a)
+
+        b.offline(False)
+        b.sync()
+        b.open(f"#/v/{second}")
+        b.page.wait_for_selector(f"[data-visit='{second}'][data-status='attention'] #server-error")
+        text = b.page.locator("#server-error").inner_text()
+        assert f"编号 {first[:8]}" in text and "本记录已保留在本机" in text
+        # the pull lists the teammate's record (a full pull: the incremental one only resends changed assignments)
+        b.idb("await db.deleteMeta('cursor');")
+        b.open("#/")
+        b.sync()
+        card = b.page.locator(f"#assignments .card:has-text('{field_case['number']}')")
+        card.click()
+        b.page.wait_for_selector("#teammate-records")
+        assert "gc_inv1" in b.page.locator("#teammate-records").inner_text()
+        assert not a.errors and not b.errors, a.errors + b.errors
+    finally:
+        a.context.close()
+        b.context.close()
