@@ -23,7 +23,7 @@ from tests.integration.test_sync_api import field  # noqa: F401  (fixture)
 # Conformance: no 5xx, and status, content type, headers and body as the document declares them.
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
-EXAMPLES = {GenerationMode.POSITIVE: 700, GenerationMode.NEGATIVE: 500}
+EXAMPLES = {GenerationMode.POSITIVE: 600, GenerationMode.NEGATIVE: 450}
 
 
 def test_api_conforms_under_generated_requests(app, field):  # noqa: F811
