@@ -68,6 +68,8 @@ def from_environment(instance_path: str) -> dict:
         "RUHU_SESSION_IDLE_MINUTES": int(os.environ.get("RUHU_SESSION_IDLE_MINUTES", "30")),
         # The longest single text value any form or JSON field may carry (longer: 413 before any view).
         "RUHU_MAX_FIELD_CHARS": int(os.environ.get("RUHU_MAX_FIELD_CHARS", "20000")),
+        # Public two-rates survey: answers per client address, unit and day (one per browser and year besides).
+        "RUHU_SURVEY_ADDRESS_DAILY": int(os.environ.get("RUHU_SURVEY_ADDRESS_DAILY", "3")),
         # Largest request body (the attachment store refuses files over 15 MiB with its own 413).
         "MAX_CONTENT_LENGTH": 20 * 2**20,
     }
