@@ -131,3 +131,34 @@ def test_hostile_envelopes_get_4xx_problems(field):  # noqa: F811
     assert r.status_code == 400
     r = a.client.get("/api/v1/sync/pull?since=%00", headers=a.auth)
     assert r.status_code == 400
+
+
+def test_405_413_and_500_pages_in_both_languages(migrated_url, client, org):
+    r = client.get("/logout")
+    body = r.get_data(as_text=True)
+    assert r.status_code == 405 and "不支持此请求方法" in body and "This method is not allowed here" in body
+    assert "POST" in r.headers["Allow"]
+    sign_in(client, "gc_case")
+    token = csrf_token(client)
+    r = client.post("/cases/new", data={"csrf_token": token, "address": "x" * (21 * 2**20)})
+    assert r.status_code == 413 and "提交的内容过大" in r.get_data(as_text=True)
+    r = client.get("/no-such-page?lang=en")
+    assert r.status_code == 404 and "This page does not exist" in r.get_data(as_text=True)
+
+    from tests.conftest import make_app
+
+    live = make_app(migrated_url, TESTING=False)
+
+    @live.get("/boom")
+    def boom():
+        raise RuntimeError("a bug")
+
+    r = live.test_client().get("/boom")
+    body = r.get_data(as_text=True)
+    assert r.status_code == 500 and "服务器出错" in body and "The server failed" in body and "a bug" not in body
+    r = live.test_client().get("/api/v1/me", headers={"Authorization": "Bearer " + "x" * 30})
+    assert r.status_code == 401 and r.mimetype == "application/problem+json"
+    with live.app_context():
+        from server.extensions import db
+
+        db.engine.dispose()
