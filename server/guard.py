@@ -7,6 +7,8 @@ from input.
   ``RUHU_MAX_FIELD_CHARS``.
 - Integers in URLs (``<int:...>``) stop at the largest PostgreSQL ``integer`` (2^31-1): a larger one
   is a 404, as no row can have that id.  Integers in JSON bodies past 2^63-1 are a 422.
+- A text value longer than its model column is refused before the flush, on SQLite as on
+  PostgreSQL (422, naming the limit).
 - What still overflows in the database (a string longer than its column on PostgreSQL, an integer
   out of range, a date-time past year 9999 after a time-zone shift) is answered 422 with the same
   problem shape, the transaction rolled back.
@@ -20,7 +22,9 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, current_app, g, jsonify, render_template, request
+from sqlalchemy import event
 from sqlalchemy.exc import DataError, StatementError
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 from werkzeug.routing import IntegerConverter
 
@@ -58,6 +62,30 @@ DETAILS: dict[int, tuple[str, str]] = {
     500: ("已记录此错误，请稍后再试；如仍出错，请联系系统管理员。",
           "The error was logged; try again later, and tell the administrator if it persists."),
 }
+
+
+class TooLong(ValueError):
+    """A text value longer than its database column (checked before every flush, on every database)."""
+
+    def __init__(self, table: str, column: str, limit: int):
+        super().__init__(f"{table}.{column} longer than {limit}")
+        self.limit = limit
+
+
+def _check_lengths(session, flush_context, instances) -> None:  # noqa: ARG001
+    """SQLite would store a string longer than its column and PostgreSQL refuse it mid-transaction:
+    both are refused here alike, before anything is written (answered 422 by :func:`_too_long`)."""
+    for obj in list(session.new) + list(session.dirty):
+        table = getattr(obj, "__table__", None)
+        if table is None:
+            continue
+        for column in table.columns:
+            length = getattr(column.type, "length", None)
+            if not length or not hasattr(obj, column.key):
+                continue
+            value = getattr(obj, column.key, None)
+            if isinstance(value, str) and len(value) > length:
+                raise TooLong(table.name, column.key, length)
 
 
 class BoundedInt(IntegerConverter):
@@ -188,6 +216,15 @@ def _out_of_range(exc: Exception):
     return error_page(422, zh, en)
 
 
+def _too_long(exc: TooLong):
+    db.session.rollback()
+    zh = f"某项内容超过了允许的长度（最多{exc.limit}个字符），请缩短后重新提交。"
+    en = f"A value is longer than allowed (at most {exc.limit} characters): shorten it and send again."
+    if wants_json():
+        return problem(422, "too_long", zh, en)
+    return error_page(422, zh, en)
+
+
 def _unparsable(exc: ValueError):
     """A value a view could not parse (``int("abc")``, a date of year 10000): 400, logged for the developers."""
     db.session.rollback()
@@ -226,5 +263,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(UnicodeEncodeError, _out_of_range)
     app.register_error_handler(StatementError, _statement_error)
     app.register_error_handler(ValueError, _unparsable)
+    app.register_error_handler(TooLong, _too_long)
+    if not event.contains(Session, "before_flush", _check_lengths):
+        event.listen(Session, "before_flush", _check_lengths)
     if not app.testing and not app.debug:
         app.register_error_handler(Exception, _server_error)

@@ -162,3 +162,30 @@ def test_405_413_and_500_pages_in_both_languages(migrated_url, client, org):
         from server.extensions import db
 
         db.engine.dispose()
+
+
+def test_text_longer_than_its_column_is_refused_on_every_database(app, client, org):
+    from server.models.boards import Board
+
+    sign_in(client, "gc_case")
+    token = csrf_token(client, "/boards")
+    r = client.post("/boards", data={"csrf_token": token, "unit": str(org.c1), "kind": "community", "name": "栏" * 500})
+    body = r.get_data(as_text=True)
+    assert r.status_code == 422, r.status_code
+    assert ("最多" in body and "at most" in body) or "名称" in body
+    with app.app_context():
+        from server.extensions import db
+
+        assert db.session.query(Board).count() == 0
+        from server.guard import TooLong
+        from server.models import Unit
+
+        unit = db.session.get(Unit, org.c1)
+        unit.name = "社" * 1000
+        try:
+            db.session.flush()
+        except TooLong as exc:
+            assert exc.limit < 1000
+        else:
+            raise AssertionError("a too-long name was flushed")
+        db.session.rollback()
