@@ -14,7 +14,7 @@ GUARDED = (400, 413, 422)
 def _err(*codes: int) -> dict[str, Any]:
     text = {400: "Malformed request (NUL, lone surrogate, unparsable value)", 401: "No, unknown or revoked device token",
             403: "Not allowed", 404: "Not found", 405: "Method not allowed",
-            409: "Conflict (visit_conflict, stale_revision)", 410: "Enrolment code used or expired",
+            409: "Conflict (visit_conflict, stale_revision, record_exists with visit_id)", 410: "Enrolment code used or expired",
             413: "Too large", 415: "Not really a JPEG/PNG", 422: "Invalid content, or a value out of range",
             429: "Too many requests"}
     return {str(c): {"description": text[c], "content": {"application/problem+json": {"schema": ERROR}}}
@@ -68,7 +68,11 @@ def document() -> dict[str, Any]:
                             "sha256": sha, "size": {"type": "integer"},
                             "type": {"type": "string", "enum": ["image/jpeg", "image/png"]},
                             "role": {"type": "string", "enum": ["photo", "signature", "fingerprint"]},
-                            "slot": {"type": "string"}}}},
+                            "slot": {"type": "string"},
+                            "captured_at": {"type": "string", "format": "date-time",
+                                            "description": "when the photo was taken (optional, signed)"},
+                            "position": {"type": "object", "description": "where: {lat, lon, accuracy} decimal "
+                                         "strings or {refused: true} (optional, signed)"}}}},
                         "investigators": {"type": "array", "items": {"type": "integer"}},
                         "gps": {"type": "object"}, "started_at": {"type": "string", "format": "date-time"},
                         "finished_at": {"type": "string", "format": "date-time"}}},

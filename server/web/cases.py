@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
+from fractions import Fraction
 
 from flask import abort, redirect, render_template, request, send_file, url_for
-from sqlalchemy import or_, select
+from flask_babel import get_locale
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from server import services, today
@@ -13,10 +16,10 @@ from server.domain import workflow
 from server.domain.declaration import INCOME_SOURCES, MONTHS, PROPERTY_ITEMS, parse_declaration
 from server.domain.roster import add_months_to_date
 from server.extensions import db
-from server.models import Case, CaseEvent, Member, Unit, User, Visit, VisitAssignment
+from server.models import Case, CaseEvent, Unit, User, Visit, VisitAssignment
 from server.models.households import HOUSEHOLD_CLASSES, MEMBER_FLAGS, RELATIONS
 from server.models.orgs import LEVEL_NAMES, OFFICE_LEVELS
-from server.models.visits import VISIT_KINDS
+from server.models.visits import VISIT_KINDS, VISIT_STATUSES
 from server.operations import OperationError
 from server.operations.cases import (
     actor_of,
@@ -24,9 +27,16 @@ from server.operations.cases import (
     perform,
     register_application,
     state_of,
-    visible_cases,
 )
-from server.operations.visits import CONSOLE_KINDS, assign_visit, assignable, record_paper_visit
+from server.operations.visits import (
+    CONSOLE_KINDS,
+    assign_visit,
+    assignable,
+    paper_answers,
+    paper_form,
+    record_paper_visit,
+    visit_findings,
+)
 from server.web import bp
 from server.web.auth import current_user, login_required
 from server.web.forms import READERS, FormError, Reader
@@ -46,20 +56,50 @@ def _case_or_404(case_id: int) -> Case:
 @bp.get("/cases")
 @login_required
 def case_list():
+    """Every case the user may see, filtered, sorted and paged, with the filter's total."""
+    from server.operations import case_lists
+
     user = current_user()
-    query = visible_cases(user)
-    q = (request.args.get("q") or "").strip()
-    status = request.args.get("status") or ""
-    if status and status not in workflow.STATES:
+    f = case_lists.parse_filter(request.args)
+    page = case_lists.list_page(user, f, today())
+    error = FormError(f.errors) if f.errors else None
+    profile = services().profiles.get(user.unit.profile_id)
+    return render_template(
+        "cases/list.html", page=page, f=f, error=error, stages=case_lists.stage_choices(user),
+        communities=case_lists.community_choices(user), offices=case_lists.scope_units(user),
+        sorts=case_lists.SORTS, page_sizes=case_lists.PAGE_SIZES,
+        warn_days=profile.deadlines.warn_workdays if profile else 2), 400 if error else 200
+
+
+@bp.get("/cases/export.<fmt>")
+@login_required
+def case_export(fmt: str):
+    """Exactly the cases the list's filter matches, as CSV or XLSX (in the list's order, every page)."""
+    from flask import Response
+
+    from server.operations import audit, case_lists
+
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    user = current_user()
+    if user.role not in OFFICE_ROLES + ("bureau_supervisor",):
+        abort(403)
+    f = case_lists.parse_filter(request.args)
+    if f.errors:
         abort(400)
-    if status:
-        query = query.where(Case.status == status)
-    if q:
-        like = f"%{q}%"
-        members = select(Member.household_id).where(or_(Member.name.like(like), Member.id_number == q.upper()))
-        query = query.where(or_(Case.household_id.in_(members), Case.number.like(like)))
-    cases = db.session.scalars(query.order_by(Case.id.desc()).limit(200)).all()
-    return render_template("cases/list.html", cases=cases, q=q, status=status)
+    lang = "en" if str(get_locale() or "zh") == "en" else "zh"
+    header, rows = case_lists.export_rows(user, f, today(), lang)
+    audit.record("case.export", "case_list", fmt, actor=user,
+                 after={"filter": f.args(page=1), "rows": len(rows)}, remote_addr=request.remote_addr or "")
+    db.session.commit()
+    name = f"cases-{today().isoformat()}.{fmt}"
+    if fmt == "csv":
+        body, mime = case_lists.to_csv(header, rows), "text/csv; charset=utf-8"
+    else:
+        body = case_lists.to_xlsx(header, rows, "cases")
+        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                                  "Cache-Control": "private, no-store"})
 
 
 # --- intake -----------------------------------------------------------------------------------
@@ -69,13 +109,107 @@ def _communities(user: User) -> list[Unit]:
     return [u for u in office.children if u.level in ("community", "village")]
 
 
+def _limit(column) -> int:
+    """A text column's length in the database (the page's maxlength and the form's check use the same)."""
+    return column.property.columns[0].type.length
+
+
+def intake_limits() -> dict[str, int]:
+    from server.models import Household, Member
+
+    return {"address": _limit(Household.address), "phone": _limit(Household.phone),
+            "staff_relative_note": _limit(Case.staff_relative_note), "name": _limit(Member.name),
+            "id": _limit(Member.id_number), "hukou": _limit(Member.hukou_place), "property": PROPERTY_TEXT_LIMIT}
+
+
+PROPERTY_TEXT_LIMIT = 500   # the declaration keeps at most this much per property item
+
+
+def intake_months(on: dt.date) -> list[tuple[int, dt.date]]:
+    """The six calendar months before the application (oldest first), as (field number, first day)."""
+    out = []
+    for m in range(1, MONTHS + 1):
+        back = MONTHS + 1 - m
+        year, month = divmod(on.year * 12 + on.month - 1 - back, 12)
+        out.append((m, dt.date(year, month + 1, 1)))
+    return out
+
+
 def _intake_form(user: User, form=None, error=None, status: int = 200):
     office = user.unit
     profile = services().profiles[office.profile_id]
     return render_template("cases/new.html", office=office, profile=profile, communities=_communities(user),
                            form=form or MultiDict(), error=error, rows=range(MEMBER_ROWS), relations=RELATIONS,
                            classes=HOUSEHOLD_CLASSES, flags=MEMBER_FLAGS, sources=INCOME_SOURCES,
-                           items=PROPERTY_ITEMS, months=range(1, MONTHS + 1)), status
+                           items=PROPERTY_ITEMS, months=intake_months(today()), limits=intake_limits()), status
+
+
+def _check_intake(form, user: User) -> list[tuple[str, str, str]]:
+    """Every problem of an intake form at once (the operation checks again; this answers in one round)."""
+    from server.domain.ids import InvalidIdNumber, parse_id_number
+
+    errors: list[tuple[str, str, str]] = []
+    limits = intake_limits()
+
+    def too_long(key: str, value: str, limit: int, zh: str, en: str) -> None:
+        if len(value) > limit:
+            errors.append((key, f"{zh}不能超过{limit}个字（现有{len(value)}个）",
+                           f"{en} must not exceed {limit} characters (it has {len(value)})"))
+
+    try:
+        community = db.session.get(Unit, int(form.get("community") or 0))
+    except ValueError:
+        community = None
+    if community is None or community not in _communities(user):
+        errors.append(("community", "请选择申请人户籍所在的社区（村）", "choose the applicant's community or village"))
+    too_long("address", form.get("address", "").strip(), limits["address"], "居住地址", "The address")
+    too_long("phone", form.get("phone", "").strip(), limits["phone"], "联系电话", "The phone number")
+    too_long("staff_relative_note", form.get("staff_relative_note", "").strip(), limits["staff_relative_note"],
+             "近亲属说明", "The note on the staff relative")
+    if form.get("area", "urban") not in ("urban", "rural"):
+        errors.append(("area", "城乡类别无效", "area must be urban or rural"))
+    if form.get("household_class", "stable") not in HOUSEHOLD_CLASSES:
+        errors.append(("household_class", "家庭类别无效", "unknown household class"))
+    heads, numbers, rows = 0, {}, 0
+    for i in range(MEMBER_ROWS):
+        name, number = form.get(f"m{i}_name", "").strip(), form.get(f"m{i}_id", "").strip()
+        if not name and not number:
+            continue
+        rows += 1
+        label, label_en = f"第{i + 1}行成员", f"member row {i + 1}"
+        if not name:
+            errors.append((f"m{i}_name", f"{label}缺少姓名", f"{label_en} has no name"))
+        too_long(f"m{i}_name", name, limits["name"], f"{label}的姓名", f"The name in {label_en}")
+        too_long(f"m{i}_hukou", form.get(f"m{i}_hukou", "").strip(), limits["hukou"], f"{label}的户籍地",
+                 f"The place of registration in {label_en}")
+        try:
+            info = parse_id_number(number, today())
+        except InvalidIdNumber as exc:
+            errors.append((f"m{i}_id", f"{label}（{name[:20]}）的身份证号码无效：{exc.message}",
+                           f"{label_en} ({name[:20]}): the ID number is invalid: {exc.message_en}"))
+        else:
+            if info.number in numbers:
+                errors.append((f"m{i}_id", f"{label}的身份证号码与第{numbers[info.number] + 1}行重复",
+                               f"{label_en} repeats the ID number of row {numbers[info.number] + 1}"))
+            numbers.setdefault(info.number, i)
+        relation = form.get(f"m{i}_relation") or ("head" if i == 0 else "other")
+        if relation not in RELATIONS:
+            errors.append((f"m{i}_relation", f"{label}的与户主关系无效", f"{label_en}: unknown relation"))
+        heads += relation == "head"
+    if rows == 0:
+        errors.append(("m0_name", "至少登记一名家庭成员（户主）", "register at least the head"))
+    elif heads != 1:
+        errors.append(("m0_relation", f"须且只能有一名户主（现有{heads}名）", f"exactly one member must be the head ({heads} now)"))
+    for item, (zh, en) in PROPERTY_ITEMS.items():
+        too_long(f"property_{item}", form.get(f"property_{item}", "").strip(), PROPERTY_TEXT_LIMIT, zh, en)
+    _declaration, declaration_errors = parse_declaration(form)
+    months = dict(intake_months(today()))
+    for e in declaration_errors:
+        number = e.field.rsplit("_", 1)[-1]
+        first = months.get(int(number)) if number.isdigit() else None
+        zh, en = (f"（{first.year}年{first.month}月）", f" ({first:%b %Y})") if first else ("", "")
+        errors.append((e.field, e.message + zh, e.message_en + en))
+    return errors
 
 
 def _require_caseworker(user: User) -> None:
@@ -107,24 +241,18 @@ def intake_submit():
                   "co_residing": form.get(f"m{i}_co_residing") == "1", "covered": form.get(f"m{i}_covered") == "1"}
         member.update({flag: form.get(f"m{i}_{flag}") == "1" for flag in MEMBER_FLAGS})
         members.append(member)
-    declaration, errors = parse_declaration(form)
-    if errors:
-        err = FormError([(e.field, e.message, e.message_en) for e in errors])
-        return _intake_form(user, form, err, 422)
-    try:
-        community = db.session.get(Unit, int(form.get("community") or 0))
-    except ValueError:
-        community = None
-    if community is None or community not in _communities(user):
-        return _intake_form(user, form, FormError([("community", "请选择申请人户籍所在的社区（村）",
-                                                    "choose the applicant's community or village")]), 422)
+    problems = _check_intake(form, user)
+    if problems:
+        return _intake_form(user, form, FormError(problems), 422)
+    declaration, _errors = parse_declaration(form)
+    community = db.session.get(Unit, int(form["community"]))
     try:
         case = register_application(
             community=community, members=members, actor=user, today=today(), address=form.get("address", "").strip(),
             area=form.get("area", "urban"), household_class=form.get("household_class", "stable"),
             phone=form.get("phone", "").strip(), materials=form.getlist("materials"), declaration=declaration,
             submitted_by_committee=form.get("committee") == "1", staff_relative=form.get("staff_relative") == "1",
-            staff_relative_note=form.get("staff_relative_note", "").strip()[:200])
+            staff_relative_note=form.get("staff_relative_note", "").strip())
     except OperationError as exc:
         db.session.rollback()
         return _intake_form(user, form, exc, exc.status)
@@ -163,8 +291,9 @@ def _detail(case: Case, error=None, status: int = 200, form=None):
         User.id.in_({e.actor_id for e in case.events if e.actor_id} | {i for v in visits for i in v.investigator_ids}
                     | {u.id for u in investigators})))}
     missing = workflow.missing_materials(profile, case.materials)
+    visit_view = _visit_view(case, visits)
     return render_template(
-        "cases/detail.html", case=case, profile=profile, actions=actions, state=state,
+        "cases/detail.html", **visit_view, case=case, profile=profile, actions=actions, state=state,
         deadlines=workflow.pending_deadlines(state, profile, svc.calendar), error=error, form=form or MultiDict(),
         working=working, investigators=investigators, assignments=assignments, visits=visits, users=users,
         missing=missing, boards=_board_choices(case, profile), panel_categories=workflow.PANEL_CATEGORIES,
@@ -174,9 +303,17 @@ def _detail(case: Case, error=None, status: int = 200, form=None):
         visit_kinds=VISIT_KINDS,
         can_paper_visit=user.role == "caseworker" and "record_home_visit" in actions,
         office_staff=user.role in OFFICE_ROLES or user.role == "investigator", today=today(),
-        level_names=LEVEL_NAMES, relations=RELATIONS, classes=HOUSEHOLD_CLASSES,
+        level_names=LEVEL_NAMES, relations=RELATIONS, classes=HOUSEHOLD_CLASSES, **_story(case),
         default_valid_until=add_months_to_date(today(), profile.certificate.validity_months)
         - dt.timedelta(days=1)), status
+
+
+def _story(case: Case) -> dict:
+    """What the case page shows of the case's story: superseded steps, income against the standard."""
+    from server.operations.case_story import income_standing, superseded_by
+
+    return {"superseded": superseded_by(case.events), "standing": income_standing(case, today()),
+            "member_flags": MEMBER_FLAGS}
 
 
 @bp.get("/cases/<int:case_id>")
@@ -232,15 +369,14 @@ def case_paper_visit(case_id: int):
     reader = Reader(request.form, request.files, user, today())
     team, signed = reader.ids("team"), reader.ids("signed")
     visit_on = reader.date("visit_on", "入户调查日期", "Visit date")
-    income = reader.money("found_income_6m", "调查核实的6个月收入", "Income found over 6 months")
-    findings = {"found_income_6m": str(income) if income is not None else "",
-                "property": reader.text("found_property"), "living": reader.text("living"),
-                "opinion": reader.text("opinion")}
+    answers, problems = paper_answers(request.form)
+    for path, zh, en in problems:
+        reader.fail(path, zh, en)
     scan = reader.upload("scan", documents=True, required=True)
     try:
         reader.done()
         record_paper_visit(case, user, team_ids=team, signed_ids=signed, applicant_signed=reader.flag("applicant_signed"),
-                           visit_on=visit_on, findings=findings, scan_file=scan, today=today())
+                           visit_on=visit_on, answers=answers, scan_file=scan, today=today())
     except (FormError, OperationError) as exc:
         db.session.rollback()
         return _detail(case, exc, exc.status, request.form)
@@ -250,31 +386,156 @@ def case_paper_visit(case_id: int):
 @bp.post("/cases/<int:case_id>/visits/<visit_id>/reconcile")
 @login_required
 def case_reconcile(case_id: int, visit_id: str):
-    """The caseworker's pick for each proposal and conflict of a synced visit ("visit" or "current")."""
+    """The caseworker's pick for each row of a synced visit's reconciliation ("visit" or "current")."""
     from server.operations.sync import reconcile
 
     case = _case_or_404(case_id)
     visit = db.session.get(Visit, visit_id)
     if visit is None or visit.case_id != case.id or visit.merge is None:
         abort(404)
-    choices = {}
-    for path in list(visit.merge["proposals"]) + list(visit.merge["conflicts"]):
-        pick = request.form.get(f"pick:{path}")
-        if pick == "visit":
-            choices[path] = visit.merge["proposals"].get(path, visit.merge["conflicts"].get(path, {}).get("proposed"))
-        elif pick == "current":
-            choices[path] = (case.record or {}).get(path)
+    picks = {k[5:]: v for k, v in request.form.items() if k.startswith("pick:")}
     try:
-        reconcile(case, visit, choices, current_user())
+        reconcile(case, visit, picks, current_user(), today=today())
     except OperationError as exc:
         db.session.rollback()
         return _detail(case, exc, exc.status, request.form)
     return redirect(url_for("web.case_detail", case_id=case.id) + "#visits")
 
 
+# --- the case's whole story ------------------------------------------------------------------------
+
+@bp.get("/cases/<int:case_id>/audit")
+@login_required
+def case_audit(case_id: int):
+    """The case's audit trail (who, when, what, before and after) for its office's staff and the bureau."""
+    from server.operations.case_story import audit_trail, superseded_by
+
+    case = _case_or_404(case_id)
+    if current_user().role not in OFFICE_ROLES + ("bureau_supervisor",):
+        abort(403)
+    users = {u.id: u for u in db.session.scalars(select(User).where(
+        User.id.in_({e.actor_id for e in case.events if e.actor_id})))}
+    return render_template("cases/audit.html", case=case, trail=audit_trail(case), users=users,
+                           superseded=superseded_by(case.events))
+
+
+# --- visits as people read them ------------------------------------------------------------------
+
+CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+
+def _in_china(value) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(CHINA)
+    return None
+
+
+@bp.app_template_filter("cn_date")
+def cn_date(value) -> str:
+    """A stored moment (UTC) as the date it was in China."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()
+    moment = _in_china(value)
+    return moment.date().isoformat() if moment else "—"
+
+
+@bp.app_template_filter("cn_time")
+def cn_time(value) -> str:
+    """A moment as China time, to the minute."""
+    moment = _in_china(value)
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+@bp.app_template_filter("position")
+def position(value) -> str:
+    """A POSITION of the envelope ({"lat", "lon", "accuracy"} or {"refused": true}) for reading."""
+    from flask_babel import gettext
+
+    if not isinstance(value, dict):
+        return gettext("未记录")
+    if value.get("refused") is True:
+        return gettext("未定位（调查对象或调查人员拒绝）")
+    try:
+        lat, lon = float(value["lat"]), float(value["lon"])
+    except (KeyError, TypeError, ValueError):
+        return gettext("未记录")
+    ns = gettext("北纬%(v)s°", v=f"{abs(lat):.5f}") if lat >= 0 else gettext("南纬%(v)s°", v=f"{abs(lat):.5f}")
+    ew = gettext("东经%(v)s°", v=f"{abs(lon):.5f}") if lon >= 0 else gettext("西经%(v)s°", v=f"{abs(lon):.5f}")
+    text = f"{ns}, {ew}"
+    if value.get("accuracy") is not None:
+        text += gettext("（误差约%(m)s米）", m=value["accuracy"])
+    return text
+
+
+def _photo_facts(attachments: dict):
+    """When and where a photo was taken: the phone's signed facts first, the file's own EXIF otherwise."""
+    def facts(photo: dict) -> dict[str, str | None]:
+        row = attachments.get(photo.get("sha256"))
+        time = cn_time(photo["captured_at"]) if photo.get("captured_at") else None
+        if time is None and row is not None and row.captured_at:
+            time = row.captured_at.replace("T", " ")[:16]
+        place = position(photo["position"]) if photo.get("position") else None
+        if place is None and row is not None and row.gps:
+            place = position({"lat": row.gps.get("latitude"), "lon": row.gps.get("longitude")})
+        return {"time": time, "place": place}
+    return facts
+
+
+def _visit_view(case: Case, visits) -> dict:
+    """What the case page and the print need to show visits: each visit's findings shape, the case's own visit
+    (the newest one standing), its reconciliation rows, the photo facts, statuses in Chinese."""
+    from server.models.attachments import Attachment
+    from server.operations.sync import reconciliation_of
+
+    findings = {v.id: visit_findings(v) for v in visits}
+    standing = [v for v in visits if v.status in ("accepted", "recorded") and v.kind in ("home_visit", "reinvestigation")]
+    case_visit = standing[-1] if standing else None
+    reconciliations = {v.id: reconciliation_of(case, v) for v in visits
+                       if v.merge is not None and v.reconciled_at is None and v.status == "accepted"}
+    shas = {p["sha256"] for f in findings.values() for p in f.get("photos", [])}
+    rows = {a.sha256: a for a in db.session.scalars(select(Attachment).where(Attachment.sha256.in_(shas)))} if shas else {}
+    declared = {}
+    for source, months in ((case.declaration or {}).get("income") or {}).items():
+        try:
+            declared[source] = f"{sum(Decimal(m or '0') for m in months):.2f}"
+        except (ArithmeticError, TypeError, ValueError):
+            continue
+    form = paper_form()
+    sections = {s["id"]: s for s in form.get("sections", [])}
+
+    def pairs(section_id: str) -> dict:
+        sec = sections.get(section_id, {"title": {"zh": "", "en": ""}, "fields": []})
+        return {"title_pair": (sec["title"]["zh"], sec["title"]["en"]),
+                "fields": [{"id": f["id"], "pair": (f["label"]["zh"], f["label"]["en"])} for f in sec["fields"]
+                           if not (section_id == "living")]}
+
+    living = {f["id"]: f for f in sections.get("living", {}).get("fields", [])}
+    verdict = {f["id"]: f for f in sections.get("findings", {}).get("fields", [])}
+    covered = len(case.household.covered)
+    per_capita = Fraction(Decimal(case.assessed_income_6m or 0)) / MONTHS / covered if covered else None
+    return {"findings": findings, "case_visit": case_visit, "per_capita": per_capita,
+            "case_findings": findings[case_visit.id] if case_visit else None,
+            "reconciliations": reconciliations, "photo_facts": _photo_facts(rows), "visit_statuses": VISIT_STATUSES,
+            "household_numbers": {m.id_number for m in case.household.members}, "declared_totals": declared,
+            "paper_sections": {
+                "income": pairs("income"), "property": pairs("property"), "living": pairs("living"),
+                "conditions": [{"value": o["value"], "pair": (o["label"]["zh"], o["label"]["en"])}
+                               for o in living.get("conditions", {}).get("options", [])],
+                "recommendations": [{"value": o["value"], "pair": (o["label"]["zh"], o["label"]["en"])}
+                                    for o in verdict.get("recommendation", {}).get("options", [])]}}
+
+
 # --- printing ---------------------------------------------------------------------------------
 
-PRINTS = ("approval_form", "missing_notice", "refusal_notice", "visit_form", "appraisal_record", "certificate")
+PRINTS = ("approval_form", "missing_notice", "refusal_notice", "visit_form", "appraisal_record", "certificate",
+          "meeting_record")
 
 
 def _last_event(case: Case, action: str) -> CaseEvent | None:
@@ -290,7 +551,8 @@ def case_print(case_id: int, doc: str):
     profile = services().profiles[case.profile_id]
     events = {a: _last_event(case, a) for a in workflow.RULES}
     needed = {"missing_notice": "notify_missing", "refusal_notice": "refuse", "visit_form": "record_home_visit",
-              "appraisal_record": "record_appraisal", "certificate": "issue_certificate"}.get(doc)
+              "appraisal_record": "record_appraisal", "certificate": "issue_certificate",
+              "meeting_record": "record_meeting"}.get(doc)
     if needed and events.get(needed) is None:
         abort(404)
     users = {u.id: u for u in db.session.scalars(select(User).where(
@@ -305,7 +567,20 @@ def case_print(case_id: int, doc: str):
         from server.qr import svg
 
         qr_svg = svg(certificate_url(case.certificate_token))
-    return render_template(f"print/{doc}.html", case=case, profile=profile, events=events, users=users,
+    extra = {}
+    if doc == "visit_form":
+        visits = db.session.scalars(select(Visit).where(Visit.case_id == case.id).order_by(Visit.created_at)).all()
+        extra = _visit_view(case, visits)
+        named = (events["record_home_visit"].data or {}).get("visit_id")
+        extra["case_visit"] = extra["case_visit"] or next((v for v in visits if v.id == named), None)
+        if extra["case_visit"] is not None:
+            extra["case_findings"] = extra["findings"][extra["case_visit"].id]
+            users.update({u.id: u for u in db.session.scalars(select(User).where(
+                User.id.in_(extra["case_findings"]["investigators"])))})
+    # Every round of a step that can happen more than once (a disputed appraisal sends the case back).
+    rounds = [e for e in case.events if e.action == needed] if needed else []
+    return render_template(f"print/{doc}.html", case=case, profile=profile, events=events, users=users, **extra,
+                           rounds=rounds,
                            working=working, qr_svg=qr_svg, panel_categories=workflow.PANEL_CATEGORIES,
                            relations=RELATIONS, sources=INCOME_SOURCES, items=PROPERTY_ITEMS, today=today())
 

@@ -1,14 +1,14 @@
 """hardening: session epochs, the audit hash chain, survey marks; insert-only history on PostgreSQL
 
 Revision ID: 0010
-Revises: 0004
+Revises: 0011
 Create Date: 2026-11-30
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0010'
-down_revision = '0004'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
