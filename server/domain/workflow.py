@@ -37,6 +37,7 @@ from decimal import Decimal
 from typing import Any
 
 from server.domain.calendar import Deadline, WorkCalendar, deadline_status
+from server.domain.roles import ROLE_NAMES
 from server.domain.stepdates import STEP_DATE_KEYS, certificate_valid_until, step_due, step_timing
 
 ROLES = ("investigator", "caseworker", "leader", "director", "bureau_supervisor", "admin")
@@ -769,9 +770,10 @@ def apply(case: CaseState, action: str, actor: Actor, profile: Any, cal: WorkCal
     if not in_scope(actor, case):
         raise OutOfScope("无权处理其他单位的案件", "this case belongs to another unit")
     if actor.role not in rule.roles:
-        allowed = "、".join(rule.roles)
+        allowed = "、".join(ROLE_NAMES[r][0] if r in ROLE_NAMES else r for r in rule.roles)
+        allowed_en = ", ".join(ROLE_NAMES[r][1] if r in ROLE_NAMES else r for r in rule.roles)
         raise NotPermitted(f"“{rule.zh}”只能由以下角色办理：{allowed}",
-                           f"'{rule.en}' may only be done by: {', '.join(rule.roles)}", roles=list(rule.roles))
+                           f"'{rule.en}' may only be done by: {allowed_en}", roles=list(rule.roles))
     if case.status not in rule.from_states:
         zh, en = STATE_NAMES[case.status]
         raise IllegalTransition(f"案件处于“{zh}”状态，不能“{rule.zh}”",

@@ -164,21 +164,37 @@ def revoke(device: Device, actor: User | None, *, actor_label: str = "") -> None
 
 # --- pull ---------------------------------------------------------------------------------------
 
+def _cursor_mac(body: str) -> str:
+    """HMAC-SHA256 of a cursor's body with the app's secret key (a forged or altered cursor fails it)."""
+    import hmac
+
+    key = ("ruhu-pull-cursor:" + str(current_app.config["SECRET_KEY"])).encode()
+    mac = hmac.new(key, body.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
 def _cursor(user_id: int, stamp: dt.datetime | None) -> str:
     body = json.dumps({"v": 1, "u": user_id, "t": stamp.isoformat() if stamp else None}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
+    encoded = base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
+    return f"{encoded}.{_cursor_mac(encoded)}"
 
 
 def _read_cursor(cursor: str | None, user_id: int) -> tuple[bool, dt.datetime | None]:
-    """(valid, since).  Anything we did not issue to this user is invalid: the phone gets everything."""
-    if not cursor:
+    """(valid, since).  Anything we did not issue to this user (unsigned, forged, altered) is invalid:
+    the phone gets everything."""
+    import hmac
+
+    if not cursor or cursor.count(".") != 1:
+        return False, None
+    encoded, mac = cursor.split(".")
+    if not hmac.compare_digest(mac.encode(), _cursor_mac(encoded).encode()):
         return False, None
     try:
-        body = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        body = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
         if body.get("v") != 1 or body.get("u") != user_id or body.get("t") is None:
             return False, None
         return True, _aware(dt.datetime.fromisoformat(body["t"]))
-    except (ValueError, TypeError, KeyError, binascii.Error, json.JSONDecodeError, AttributeError):
+    except (ValueError, TypeError, KeyError, binascii.Error, json.JSONDecodeError, AttributeError, OverflowError):
         return False, None
 
 
