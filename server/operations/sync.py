@@ -314,7 +314,7 @@ def put_attachment(device: Device, sha: str, data: bytes, content_type: str | No
     waiting = db.session.scalars(select(Visit).join(PendingAttachment, PendingAttachment.visit_id == Visit.id)
                                  .where(PendingAttachment.sha256 == ingested.sha256,
                                         Visit.status == "incomplete")).all()
-    if waiting or existing is None:
+    if waiting:
         db.session.execute(delete(PendingAttachment).where(PendingAttachment.sha256 == ingested.sha256))
         db.session.commit()
     for visit in waiting:
