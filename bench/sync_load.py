@@ -12,7 +12,9 @@ Per database, in one run and interleaved round by round:
   p50/p95/p99 latency and errors, and the peak RSS of the gunicorn workers.
 
 Settings (environment): ``BENCH_PHONES`` (16), ``BENCH_SECONDS`` per phase (12), ``BENCH_WORKERS`` (2),
-``BENCH_ROUNDS`` (1), ``BENCH_PG_URL`` (``postgresql+psycopg://postgres@127.0.0.1:5432/bench_h8``; the
+``BENCH_ROUNDS`` (1), ``BENCH_LARGE_CASES`` (0; e.g. 1000000 to run the visit phase again with that many
+other cases and ``BENCH_LARGE_VISITS`` — default a tenth — stored visits of other teams, bulk-loaded with COPY
+on PostgreSQL and executemany on SQLite, printed as the ratio large/small), ``BENCH_PG_URL`` (``postgresql+psycopg://postgres@127.0.0.1:5432/bench_h8``; the
 database is emptied; set it to ``""`` to skip PostgreSQL).  Run alone with ``python -m bench.sync_load``.
 Needs gunicorn (``pip install gunicorn``).
 """
@@ -44,6 +46,8 @@ PHONES = int(os.environ.get("BENCH_PHONES", "16"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "12"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1"))
+LARGE_CASES = int(os.environ.get("BENCH_LARGE_CASES", "0"))  # e.g. 1000000: the same run on a large database
+LARGE_VISITS = int(os.environ.get("BENCH_LARGE_VISITS", str(LARGE_CASES // 10)))
 PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench_h8")
 TODAY = dt.date(2025, 11, 3)
 CASES_PER_PAIR = 4
@@ -279,6 +283,74 @@ def prepare(db_url: str, attachments: Path, pairs: int):
     return phones
 
 
+def bulk_load(db_url: str, cases: int, visits: int) -> float:
+    """``cases`` other households and cases (another office) and ``visits`` accepted device visits of other
+    teams, straight into the tables; returns the seconds it took."""
+    import sqlalchemy as sa
+
+    t0 = time.perf_counter()
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:
+        office = conn.execute(sa.text("INSERT INTO units (code, name, name_en, level, parent_id, profile_id) "
+                                      "SELECT '410104008', '二里岗街道办事处', '', 'street_office', id, 'guancheng' "
+                                      "FROM units WHERE code = '410104' RETURNING id")).scalar()
+        community = conn.execute(sa.text("INSERT INTO units (code, name, name_en, level, parent_id, profile_id) "
+                                         "VALUES ('410104008001', '二里岗社区', '', 'community', :o, 'guancheng') "
+                                         "RETURNING id"), {"o": office}).scalar()
+        recorder = conn.execute(sa.text("SELECT id FROM users ORDER BY id LIMIT 1")).scalar()
+        base_h = conn.execute(sa.text("SELECT coalesce(max(id), 0) FROM households")).scalar() + 1
+        base_c = conn.execute(sa.text("SELECT coalesce(max(id), 0) FROM cases")).scalar() + 1
+    now = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    households = ((base_h + i, community, "", "urban", "stable", "", now) for i in range(cases))
+    case_rows = ((base_c + i, f"L{i:08d}", base_h + i, office, community, "guancheng", "in_payment", TODAY,
+                  False, False, "", "[]", 0, 0, "{}", "{}", 0, False, 0, "{}", 1, 1, now, now) for i in range(cases))
+    visit_rows = ((str(uuid.UUID(int=i + 1)), base_c + i % max(cases, 1), "home_visit", "device", TODAY,
+                   "[900000, 900001]", "{}", "{}", "accepted", recorder, now, 1) for i in range(visits))
+    h_cols = "id, unit_id, address, area, household_class, phone, created_at"
+    c_cols = ("id, number, household_id, office_unit_id, community_unit_id, profile_id, status, applied_on, "
+              "submitted_by_committee, staff_relative, staff_relative_note, materials, declared_income_6m, "
+              "assessed_income_6m, declaration, verification, publicity_rounds, needs_republication, exit_month, "
+              "record, record_version, version, created_at, updated_at")
+    v_cols = ("id, case_id, kind, source, visit_on, investigator_ids, findings, attachments, status, "
+              "recorded_by_id, created_at, version")
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        for table, cols, rows in (("households", h_cols, households), ("cases", c_cols, case_rows),
+                                  ("visits", v_cols, visit_rows)):
+            if engine.dialect.name == "postgresql":
+                with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join("?" * len(cols.split(", ")))
+                chunk = []
+                for row in rows:
+                    chunk.append(tuple(v.isoformat(" ") if isinstance(v, dt.datetime) else
+                                       v.isoformat() if isinstance(v, dt.date) else v for v in row))
+                    if len(chunk) == 50_000:
+                        cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", chunk)
+                        chunk = []
+                if chunk:
+                    cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", chunk)
+        raw.commit()
+        if engine.dialect.name == "postgresql":
+            cur.execute("SELECT setval(pg_get_serial_sequence('households', 'id'), (SELECT max(id) FROM households))")
+            cur.execute("SELECT setval(pg_get_serial_sequence('cases', 'id'), (SELECT max(id) FROM cases))")
+            raw.commit()
+            old = raw.autocommit
+            raw.autocommit = True
+            cur.execute("ANALYZE")
+            raw.autocommit = old
+        else:
+            cur.execute("ANALYZE")
+            raw.commit()
+    finally:
+        raw.close()
+        engine.dispose()
+    return time.perf_counter() - t0
+
+
 def sign(key, visit_id: str, content_hash: str) -> str:
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -304,6 +376,7 @@ def answers_for(assignment: dict) -> dict:
             "findings": {"summary": "情况属实", "recommendation": "eligible"}}
 
 
+_ASSIGNMENTS: dict[str, list] = {}
 SLOTS = (("photo", "house_outside"), ("photo", "house_inside"), ("fingerprint", "applicant"))
 
 
@@ -320,7 +393,9 @@ def phase_visits(port: int, phones: list, photos: list[bytes], seconds: float) -
         status, body = tally.timed(client, "GET", "/api/v1/sync/pull", headers=auth_a)
         pulled = json.loads(body) if status == 200 else {}
         cursor, forms_version = pulled.get("cursor"), pulled.get("forms_version")
-        assignments = pulled.get("assignments") or []
+        # The first pull's assignments are kept: a later phase finds them done (the server takes further
+        # visits on them, as on a re-visit) and the pair goes on visiting the same households.
+        assignments = _ASSIGNMENTS.setdefault(a["token"], pulled.get("assignments") or [])
         n = 0
         while time.perf_counter() < stop and assignments:
             query = f"?since={cursor}&forms={forms_version}"
@@ -452,6 +527,15 @@ def run_database(label: str, db_url: str, photos: list[bytes], results: dict) ->
             pillow = phase_pillow(photos, SECONDS)
             results.setdefault(label, []).append({"bare": bare, "puts": puts, "visits": visits, "pillow": pillow,
                                                   "peak_mb": peak, "setup_s": setup})
+        if LARGE_CASES:
+            loaded = bulk_load(db_url, LARGE_CASES, LARGE_VISITS)
+            server = Gunicorn("bench.ruhu_app:app", env)
+            try:
+                warm_up(server.port)
+                large = phase_visits(server.port, phones, photos, SECONDS)
+            finally:
+                server.stop()
+            results[label][-1]["large"] = {"visits": large, "load_s": loaded}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -479,6 +563,13 @@ def report(results: dict) -> None:
               f"{p['requests']})")
         print(f"  peak gunicorn worker RSS {max(r['peak_mb'] for r in rounds):.0f} MB; "
               f"set-up {rounds[0]['setup_s']:.0f} s")
+        large = rounds[-1].get("large")
+        if large:
+            lv = large["visits"]
+            print(f"  with {LARGE_CASES:,} other cases and {LARGE_VISITS:,} stored visits (bulk-loaded in "
+                  f"{large['load_s']:.0f} s): {lv['done_per_s']:.1f} complete visits/s -> large/small "
+                  f"{lv['done_per_s'] / visits if visits else 0:.2f}x; p50/p95 {lv['p50']:.0f}/{lv['p95']:.0f} ms, "
+                  f"errors {lv['errors']}")
 
 
 def main() -> dict:

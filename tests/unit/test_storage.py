@@ -535,17 +535,23 @@ def test_decoding_takes_one_of_a_few_slots(store, monkeypatch):
 
 
 _MEMORY_PROBE = r"""
-import resource, sys, pathlib
+import sys, pathlib
 from server.storage import AttachmentStore
+
+def high_water_mb():  # VmHWM: this process's own peak (ru_maxrss would carry the parent's over exec)
+    for line in pathlib.Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    raise SystemExit("no /proc/self/status")
+
 data = pathlib.Path(sys.argv[1]).read_bytes()
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = high_water_mb()
 store = AttachmentStore(pathlib.Path(sys.argv[2]))
 staff = store.ingest(data, declared_type="image/jpeg")
 store.display_path(staff.sha256)
 store.thumb_path(staff.sha256)
 public = store.ingest(data, declared_type="image/jpeg", anonymise=True)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(base // 1024, peak // 1024, staff.width, staff.height, public.width, public.height)
+print(base, high_water_mb(), staff.width, staff.height, public.width, public.height)
 """
 
 _MAKE_40MP = r"""
