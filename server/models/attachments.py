@@ -50,6 +50,7 @@ def _sync_path_indexes() -> None:
     from server.models.visits import Visit, assignment_members
 
     Index("ix_visits_status_source", Visit.status, Visit.source)
+    Index("ix_visits_supersedes_id", Visit.supersedes_id)
     Index("ix_attestations_user_visit", Attestation.user_id, Attestation.visit_id)
     Index("ix_assignment_members_user", assignment_members.c.user_id, assignment_members.c.assignment_id)
 

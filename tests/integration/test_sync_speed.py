@@ -97,7 +97,8 @@ def full_scans(app, seen) -> dict[str, list[str]]:
             with conn.begin():
                 scans = (_full_scans_postgres if postgres else _full_scans_sqlite)(conn, statement, parameters)
             if scans:
-                found[" ".join(statement.split())[:300]] = scans
+                text = " ".join(statement.split())
+                found[text if len(text) < 400 else text[:80] + " … " + text[-300:]] = scans
     return found
 
 

@@ -23,6 +23,7 @@ def upgrade():
     )
     with op.batch_alter_table('visits', schema=None) as batch_op:
         batch_op.create_index('ix_visits_status_source', ['status', 'source'], unique=False)
+        batch_op.create_index('ix_visits_supersedes_id', ['supersedes_id'], unique=False)
     with op.batch_alter_table('attestations', schema=None) as batch_op:
         batch_op.create_index('ix_attestations_user_visit', ['user_id', 'visit_id'], unique=False)
     with op.batch_alter_table('assignment_members', schema=None) as batch_op:
@@ -51,5 +52,6 @@ def downgrade():
     with op.batch_alter_table('attestations', schema=None) as batch_op:
         batch_op.drop_index('ix_attestations_user_visit')
     with op.batch_alter_table('visits', schema=None) as batch_op:
+        batch_op.drop_index('ix_visits_supersedes_id')
         batch_op.drop_index('ix_visits_status_source')
     op.drop_table('visit_pending_attachments')
