@@ -1,14 +1,14 @@
 """sync speed: what a visit still lacks (pending attachments by hash) and indexes for the phones' queries
 
 Revision ID: 0012
-Revises: 0004
+Revises: 0011
 Create Date: 2026-11-30
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0012'
-down_revision = '0004'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
