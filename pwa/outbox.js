@@ -165,7 +165,7 @@ async function pushAttestation(a, device) {
 
 async function pullAssignments() {
   const since = await db.getMeta("cursor");
-  const r = await api.pull(since);
+  const r = await api.pull(since, await db.getMeta("forms_version"));
   if (r.status === 401) throw new AuthError();
   if (r.status !== 200) return false;
   const keep = new Set((await db.listVisits()).filter((v) => v.status !== "synced").map((v) => v.assignment_id));

@@ -84,7 +84,7 @@ def me():
 @bp.get("/sync/pull")
 @device_required
 def pull():
-    return jsonify(ops.pull(g.device, request.args.get("since")))
+    return jsonify(ops.pull(g.device, request.args.get("since"), request.args.get("forms")))
 
 
 @bp.put("/attachments/<sha256>")

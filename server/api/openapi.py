@@ -93,9 +93,12 @@ def document() -> dict[str, Any]:
                             "responses": {"200": _json({"type": "object"}, "The device and its user"), **_err(401)}}},
             "/sync/pull": {"get": {
                 "summary": "Assignments changed since a cursor", "operationId": "pull", "security": bearer,
-                "parameters": [{"name": "since", "in": "query", "required": False, "schema": {"type": "string"}}],
+                "parameters": [{"name": "since", "in": "query", "required": False, "schema": {"type": "string"}},
+                               {"name": "forms", "in": "query", "required": False, "schema": {"type": "string"},
+                                "description": "the forms_version the phone holds: forms are then omitted"}],
                 "responses": {"200": _json({"type": "object", "required": ["cursor", "assignments", "forms", "revoked"],
                                             "properties": {"cursor": {"type": "string"}, "full": {"type": "boolean"},
+                                                           "forms_version": {"type": "string"},
                                                            "assignments": {"type": "array", "items": {"type": "object"}},
                                                            "forms": {"type": "array", "items": {"type": "object"}},
                                                            "revoked": {"type": "array", "items": {"type": "integer"}},
