@@ -1,14 +1,14 @@
 """procedure guards: one open case per ID number (open_applicants), money steps after approval (roster_steps)
 
 Revision ID: 0008
-Revises: 0011
+Revises: 0012
 Create Date: 2026-11-30
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0008'
-down_revision = '0011'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
