@@ -182,7 +182,7 @@ def error_page(status: int, message: str | None = None, message_en: str | None =
     return page, status, headers or {}
 
 
-def _http_error(exc: HTTPException):
+def http_error(exc: HTTPException):
     status = exc.code or 500
     headers = {}
     if status == 429:
@@ -244,9 +244,9 @@ def _statement_error(exc: StatementError):
 def _server_error(exc: Exception):
     db.session.rollback()
     if isinstance(exc, HTTPException):
-        return _http_error(exc)
+        return http_error(exc)
     log.exception("unhandled error on %s %s", request.method, request.path)
-    return _http_error(InternalServerError())
+    return http_error(InternalServerError())
 
 
 def init_app(app: Flask) -> None:
@@ -254,10 +254,10 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RUHU_MAX_FIELD_CHARS", 20000)
     app.url_map.converters["int"] = BoundedInt
     app.before_request(check_request)
-    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(HTTPException, http_error)
     for code in TITLES:
         if code >= 400:
-            app.register_error_handler(code, _http_error)
+            app.register_error_handler(code, http_error)
     app.register_error_handler(DataError, _out_of_range)
     app.register_error_handler(OverflowError, _out_of_range)
     app.register_error_handler(UnicodeEncodeError, _out_of_range)

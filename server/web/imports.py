@@ -48,9 +48,12 @@ def imports_upload():
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(exc):
     """An export over the upload limit (raised as the form is read, before the view): said in words on the
-    import page; other console pages keep the default answer."""
+    import page; other console pages get the
+    console's own error page."""
     if request.endpoint != "web.imports_upload":
-        return exc
+        from server.guard import http_error  # this handler shadows the app's for the whole console
+
+        return http_error(exc)
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
     mb = f"{limit / 2**20:.0f} MB" if limit >= 2**20 else f"{limit} B"
     error = OperationError("file_too_large", f"文件超过上传上限（{mb}），未导入任何内容：请让调查人员在手机上先同步一部分记录后重新导出",

@@ -56,7 +56,7 @@ ROLE = {"gc_case": "caseworker", "gc_lead": "leader", "gc_dir": "director", "gc_
 OFFICE = {"caseworker", "leader", "director"}
 EVERYONE = set(ROLE.values())
 # The console's areas, most specific first: which roles may enter at all.
-AREAS = [("/cases/new", {"caseworker"}), ("/cases", EVERYONE), ("/boards", OFFICE), ("/devices", {"caseworker"}),
+AREAS = [("/cases/new", {"caseworker"}), ("/cases", EVERYONE), ("/boards", OFFICE), ("/devices", {"caseworker"}), ("/imports", {"caseworker"}),
          ("/dynamic", OFFICE), ("/oversight", {"bureau_supervisor"}), ("/rosters/bureau", {"bureau_supervisor"}),
          ("/rosters", OFFICE | {"bureau_supervisor"}), ("/files", EVERYONE),
          ("/staff-relatives", OFFICE | {"bureau_supervisor"})]
