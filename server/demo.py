@@ -169,8 +169,19 @@ def _dates(path: list[str], end: dt.date, cal, min_days: int) -> list[dt.date]:
     return list(reversed(dates))
 
 
+def _publicity_units(case, profile) -> list[str]:
+    """The units standing for the boards of every level the profile publicises on (before boards exist)."""
+    levels = profile.publicity.board_levels
+    codes = [case.office.code] if {"township", "street_office"} & set(levels) else []
+    codes.append(case.community.code)
+    if "natural_village" in levels:
+        codes += [u.code for u in case.community.children if u.level == "natural_village"]
+    return codes
+
+
 def _payload(action: str, case, target: str, info: dict, day: dt.date) -> dict:
     inv1, inv2 = info["staff"]["inv"], info["staff"]["community_inv"][case.community_unit_id]
+    profile = services().profiles[info["profile"]]
     refuse = target == "refused"
     if action == "record_appraisal":
         panel = [{"name": "街道工作人员", "category": "office_staff", "signed": True},
@@ -184,7 +195,9 @@ def _payload(action: str, case, target: str, info: dict, day: dt.date) -> dict:
                 "valid_until": certificate_valid_until(case.decided_on, months)}
     return {
         "notify_missing": {},
-        "accept": {"applicant_signed": True, "fingerprint": True, "accepted_on": day},
+        "accept": {"applicant_signed": True, "accepted_on": day,
+                   "fingerprint_file": _demo_fingerprint(info["staff"]["caseworker"]) if profile.intake.fingerprint
+                   else None},
         "abandon": {"reason": "申请人拒绝配合入户调查，视为放弃申请。"},
         "request_verification": {"members": [m.id for m in case.household.members], "requested_on": day},
         "record_home_visit": {"investigators": [inv1.id, inv2.id], "signed": [inv1.id, inv2.id],
@@ -197,7 +210,7 @@ def _payload(action: str, case, target: str, info: dict, day: dt.date) -> dict:
         "sign_review": {"signature": "demo", "opinion": "同意经办人意见。"},
         "refuse": {"reasons": "家庭人均收入高于当地最低生活保障标准，不符合条件。"},
         "record_meeting": {"record": "会议研究了拟保障意见，同意公示。", "decision": "approve"},
-        "open_publicity": {"boards": [case.community.code]},
+        "open_publicity": {"boards": _publicity_units(case, profile)},
         "record_objection": {"text": "邻居反映该户有一辆自用小汽车未申报。", "source": "board"},
         "close_publicity": {},
         "approve": {"signature": "demo", "opinion": "同意。"},
@@ -206,6 +219,23 @@ def _payload(action: str, case, target: str, info: dict, day: dt.date) -> dict:
         "start_gradual_exit": {"reasons": "户主实现就业，家庭收入超过标准，按规定渐退。"},
         "stop": {"reasons": "家庭成员户籍迁出本区，不再符合条件。"},
     }[action]
+
+
+def _demo_fingerprint(user: User) -> str:
+    """A drawn stand-in for the applicant's fingerprint photo (yijun: 签字并按手印)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from server.operations.attachments import save
+
+    img = Image.new("RGB", (120, 160), "white")
+    draw = ImageDraw.Draw(img)
+    for r in range(8, 60, 7):
+        draw.ellipse([(60 - r, 80 - r * 1.3), (60 + r, 80 + r * 1.3)], outline=(150, 30, 30), width=3)
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return save(buf.getvalue(), declared_type="image/png", user=user)
 
 
 def _who(action: str, staff: dict) -> User:
@@ -245,14 +275,16 @@ def load_demo(password: str = DEMO_PASSWORD) -> str:
                     end -= dt.timedelta(days=1)
             dates = _dates(path, end, cal, profile.publicity.minimum)
             applied = dates[0] - dt.timedelta(days=1)
+            members = _members(rng, info["region"], now)
+            papers = sorted({code for flag, code in profile.situational if any(m.get(flag) for m in members)})
             case = register_application(
-                community=community, members=_members(rng, info["region"], now), actor=info["staff"]["caseworker"],
+                community=community, members=members, actor=info["staff"]["caseworker"],
                 today=applied, applied_on=applied,
                 address=f"{community.name}{rng.randrange(1, 30)}号楼{rng.randrange(1, 6)}单元",
                 area="urban" if community.level == "community" else "rural",
                 household_class=rng.choice(("stable", "irregular_income", "able_to_work")),
                 phone=f"139{rng.randrange(10**7, 10**8)}",
-                materials=required[:-1] if target == "application" else required,
+                materials=required[:-1] if target == "application" else required + papers,
                 declaration=_declaration(rng),
                 staff_relative=(n == 3), staff_relative_note="户主为本单位工作人员的近亲属" if n == 3 else "")
             for action, day in zip(path, dates, strict=True):

@@ -147,6 +147,24 @@ def filing_status(due: dt.date, submitted_on: dt.date | None, today: dt.date) ->
     return "overdue" if today > due else "pending"
 
 
+def roster_months_open(today: dt.date) -> tuple[str, str]:
+    """The months a roster may be generated for on ``today``: the current one and the next.  A past
+    month is history (its money was paid or corrected by adjustments), a later one cannot be known yet."""
+    current = month_of(today)
+    return current, add_months(current, 1)
+
+
+def paid_from(approved_on: dt.date | None, month: str) -> bool:
+    """May a family approved on ``approved_on`` be on the roster of ``month``?  Never for a month before
+    the approval (a family approved in November is not paid for June)."""
+    return approved_on is None or month_of(approved_on) <= month
+
+
+def step_late(on: dt.date, due: dt.date | None) -> bool:
+    """A money step (filing with finance, payment) recorded as done on ``on`` is late after its due day."""
+    return due is not None and on > due
+
+
 # --- re-reviews and gradual exit ---------------------------------------------------------------
 
 def next_review_due(last_review_or_approval: dt.date, household_class: str, profile: Any) -> dt.date:

@@ -31,6 +31,7 @@ Return for correction (退回, written reasons required; the overall clock keeps
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -249,10 +250,46 @@ def _need_amount(payload: Mapping[str, Any]) -> Decimal:
     return value
 
 
-def missing_materials(profile: Any, present: Iterable[str]) -> list[Any]:
-    """Every required material of the profile that is not in ``present`` (一次性告知: all at once)."""
+def situational_needs(profile: Any, member_flags: Iterable[tuple[str, Iterable[str]]]) -> dict[str, list[str]]:
+    """The situational materials (残疾证、学生证 …) the members' flags call for, through the profile's
+    ``intake.situational`` table: material code -> the names of the members it is needed for."""
+    out: dict[str, list[str]] = {}
+    for name, flags in member_flags:
+        have = set(flags)
+        for flag, code in profile.situational:
+            if flag in have and name not in out.setdefault(code, []):
+                out[code].append(name)
+    return {code: names for code, names in out.items() if names}
+
+
+def missing_materials(profile: Any, present: Iterable[str],
+                      member_flags: Iterable[tuple[str, Iterable[str]]] = ()) -> list[Any]:
+    """Every required material of the profile that is not in ``present`` (一次性告知: all at once), and every
+    situational material a member's flags call for (``member_flags``: (name, flags) per member)."""
     have = set(present)
-    return [m for m in profile.materials if m.required and m.code not in have]
+    needed = situational_needs(profile, member_flags)
+    return [m for m in profile.materials if (m.required or m.code in needed) and m.code not in have]
+
+
+BOARD_LEVEL_NAMES = {
+    "township": ("乡镇（综合服务中心）、街道办事处", "Township / service centre / street office"),
+    "street_office": ("街道办事处", "Street office"),
+    "community": ("社区（居委会）", "Community (residents' committee)"),
+    "village": ("村（村委会）", "Village (villagers' committee)"),
+    "natural_village": ("自然村", "Natural village"),
+    "busy_place": ("人员密集场所", "Busy place"),
+}
+
+
+def missing_board_levels(required: Iterable[str], chosen: Iterable[str]) -> list[str]:
+    """The board levels a publicity must reach (``required``, from the profile as they exist for the case)
+    that none of the chosen boards is on, in the profile's order."""
+    have = set(chosen)
+    out: list[str] = []
+    for level in required:
+        if level not in have and level not in out:
+            out.append(level)
+    return out
 
 
 def earliest_publicity_close(profile: Any, cal: WorkCalendar, opened: dt.date) -> Deadline:
@@ -282,7 +319,7 @@ class Rule:
 
 
 def _accept(case, actor, profile, cal, today, p):
-    missing = missing_materials(profile, p.get("materials", ()))
+    missing = missing_materials(profile, p.get("materials", ()), p.get("member_flags", ()))
     if missing:
         raise PreconditionFailed(
             "材料不齐备，不能受理；缺少：" + "、".join(m.name for m in missing),
@@ -290,8 +327,9 @@ def _accept(case, actor, profile, cal, today, p):
             code="materials_missing", missing=[m.code for m in missing])
     if profile.intake.applicant_signature and not p.get("applicant_signed"):
         raise PreconditionFailed("申请人须签字确认", "the applicant must sign", code="applicant_signature_required")
-    if profile.intake.fingerprint and not p.get("fingerprint"):
-        raise PreconditionFailed("申请人须按手印", "the applicant's fingerprint is required",
+    if profile.intake.fingerprint and not p.get("fingerprint_file"):
+        # 由申请人签字并按手印: the print itself (a photo or scan of it), not a tick that says it was left.
+        raise PreconditionFailed("申请人须按手印，并上传手印图像", "the applicant's fingerprint image is required",
                                  code="fingerprint_required")
     accepted = _need_date(p, "accepted_on", today, "受理日期", "acceptance date")
     _not_before(accepted, case.applied_on, "accepted_on", "受理日期", "acceptance date", "申请日期", "the application")
@@ -300,11 +338,15 @@ def _accept(case, actor, profile, cal, today, p):
 
 
 def _notify_missing(case, actor, profile, cal, today, p):
-    missing = missing_materials(profile, p.get("materials", ()))
+    missing = missing_materials(profile, p.get("materials", ()), p.get("member_flags", ()))
     if not missing:
         raise PreconditionFailed("材料已齐备，无需一次性告知，请直接受理",
                                  "nothing is missing: accept the application instead", code="nothing_missing")
-    return {}, {"missing": [m.code for m in missing]}, None
+    needs = situational_needs(profile, p.get("member_flags", ()))
+    data: dict[str, Any] = {"missing": [m.code for m in missing]}
+    if any(m.code in needs for m in missing):
+        data["for_members"] = {m.code: needs[m.code] for m in missing if m.code in needs}
+    return {}, data, None
 
 
 def _abandon(case, actor, profile, cal, today, p):
@@ -318,11 +360,25 @@ def _request_verification(case, actor, profile, cal, today, p):
     if not members:
         raise PreconditionFailed("须选择提交核对的家庭成员", "choose the family members sent for verification",
                                  code="members_required")
+    # 申请人及家庭成员（具有法定赡养、抚养、扶养义务关系并长期共同居住的人员）: every one of them is sent;
+    # leaving one out needs a written reason.
+    omitted = [name for name in p.get("required_members") or () if name not in members]
+    reason = str(p.get("omission_reason") or "").strip()
+    if omitted and not reason:
+        raise PreconditionFailed(
+            "核对须包括申请人及共同生活的有法定赡养、抚养、扶养义务的家庭成员；未选：" + "、".join(omitted)
+            + "。如确需不报，请写明理由",
+            "verification must name the applicant and every co-residing family member with support duties; "
+            "not chosen: " + ", ".join(omitted) + ". Give a written reason to leave them out",
+            code="verification_member_omitted", omitted=omitted)
     on = _need_date(p, "requested_on", today, "核对发起日期", "request date")
     if case.accepted_on and on < case.accepted_on:
         raise PreconditionFailed("核对发起日期不能早于受理日期", "the request cannot predate acceptance",
                                  code="requested_on_before_acceptance")
-    return {"verification_requested_on": on}, {"members": list(members), "requested_on": on.isoformat()}, None
+    data = {"members": list(members), "requested_on": on.isoformat()}
+    if omitted:
+        data.update(omitted=omitted, omission_reason=reason)
+    return {"verification_requested_on": on}, data, None
 
 
 def _record_verification_report(case, actor, profile, cal, today, p):
@@ -407,11 +463,34 @@ def _record_home_visit(case, actor, profile, cal, today, p):
     return ({"visit_on": on}, {"visit_on": on.isoformat(), "team": sorted(distinct)}, None)
 
 
+def person_key(name: str) -> str:
+    """A name as compared for "the same person": width-folded (NFKC), case-folded, without any spaces."""
+    return "".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
 def check_panel(panel: list[PanelMember], profile: Any) -> None:
-    """The appraisal panel's own rules (members listed, known categories, the residents' share, every
-    member signed where the profile asks it); raises PreconditionFailed naming the first one broken."""
+    """The appraisal panel's own rules (members listed, each person once, at least the profile's size, known
+    categories, the residents' share, every member signed where the profile asks it); raises
+    PreconditionFailed naming the first one broken.  The console and the phones' appraisal record both
+    come through here."""
     if not panel:
         raise PreconditionFailed("须登记民主评议小组成员", "the appraisal panel must be listed", code="panel_required")
+    seen: dict[str, str] = {}
+    twice = []
+    for m in panel:
+        key = person_key(m.name)
+        if key in seen and m.name not in twice:
+            twice.append(m.name)
+        seen.setdefault(key, m.name)
+    if twice:
+        raise PreconditionFailed("同一人不能在评议小组中重复登记：" + "、".join(twice),
+                                 "the same person is listed twice on the panel: " + ", ".join(twice),
+                                 code="panel_member_duplicate", names=twice)
+    minimum = profile.appraisal.min_panel
+    if len(panel) < minimum:
+        raise PreconditionFailed(f"民主评议小组不少于{minimum}人（现为 {len(panel)} 人）",
+                                 f"the appraisal panel needs at least {minimum} members (now {len(panel)})",
+                                 code="panel_too_small", minimum=minimum, panel=len(panel))
     unknown = [m.category for m in panel if m.category not in PANEL_CATEGORIES]
     if unknown:
         raise PreconditionFailed("评议人员类别无效：" + "、".join(unknown), "unknown panel category: " + ", ".join(unknown),
@@ -514,6 +593,17 @@ def _open_publicity(case, actor, profile, cal, today, p):
     boards = list(p.get("boards") or [])
     if not boards:
         raise PreconditionFailed("须选择公示栏", "choose at least one notice board", code="boards_required")
+    unknown = list(p.get("unknown_boards") or ())
+    if unknown:
+        raise PreconditionFailed("不是本案的公示栏：" + "、".join(unknown), "not a notice board of this case: "
+                                 + ", ".join(unknown), code="board_unknown", boards=unknown)
+    missing = missing_board_levels(p.get("required_levels", profile.publicity.board_levels),
+                                   (p.get("board_levels") or {}).values())
+    if missing:
+        raise PreconditionFailed(
+            "公示须覆盖规则要求的每一级公示栏；缺少：" + "、".join(BOARD_LEVEL_NAMES[lv][0] for lv in missing),
+            "publicity must be on a board of every level the rules name; missing: "
+            + ", ".join(BOARD_LEVEL_NAMES[lv][1] for lv in missing), code="board_level_missing", missing=missing)
     close = earliest_publicity_close(profile, cal, today)
     fields = {"publicity_opened_on": today, "publicity_earliest_close": close.date, "publicity_closed_on": None,
               "publicity_rounds": case.publicity_rounds + 1, "needs_republication": False, "objection_on": None}
@@ -653,7 +743,16 @@ def _complete_rereview(case, actor, profile, cal, today, p):
     outcome = p.get("outcome")
     if outcome not in ("continue", "change", "gradual_exit", "stop"):
         raise PreconditionFailed("复核结论无效", "unknown re-review outcome", code="outcome_invalid")
-    data = {"outcome": outcome}
+    # 定期核查: a conclusion rests on what was found after the re-review opened — a visit, or the
+    # verification platform's report.  A family that refuses the re-review is the one exception.
+    evidence = list(p.get("evidence") or [])
+    if not evidence and not (outcome == "stop" and p.get("category") == "refused"):
+        raise PreconditionFailed("复核结论须有启动复核后的入户调查或家庭经济状况核对报告",
+                                 "a re-review decision needs a visit or a verification report made after the "
+                                 "re-review opened", code="rereview_evidence_required")
+    data: dict[str, Any] = {"outcome": outcome}
+    if evidence:
+        data["evidence"] = evidence
     if outcome != "continue":
         data["reasons"] = _need_text(p, "reasons", "调整或停保的理由", "The reasons")
     if outcome == "change":

@@ -2,7 +2,7 @@
 
 from server.models.attachments import Attachment
 from server.models.audit import AuditEntry
-from server.models.cases import Case, CaseEvent, RecordSnapshot
+from server.models.cases import Case, CaseEvent, OpenApplicant, RecordSnapshot
 from server.models.devices import Attestation, Device, EnrolmentCode
 from server.models.households import Household, Member
 from server.models.orgs import Unit
@@ -13,4 +13,4 @@ from server.models.visits import Visit, VisitAssignment
 from server.models import boards, money, oversight  # noqa: E402,F401  isort: skip
 
 __all__ = ["Attachment", "Attestation", "AuditEntry", "Case", "CaseEvent", "Device", "EnrolmentCode",
-           "RecordSnapshot", "Household", "Member", "Unit", "User", "Visit", "VisitAssignment"]
+           "RecordSnapshot", "Household", "Member", "OpenApplicant", "Unit", "User", "Visit", "VisitAssignment"]

@@ -127,6 +127,19 @@ class RecordSnapshot(db.Model):
                                                     default=lambda: dt.datetime.now(dt.UTC))
 
 
+class OpenApplicant(db.Model):
+    """One row per ID number that is in an open case (not refused, abandoned or stopped): the database's
+    own guard that a person is in one open case only, so two simultaneous intakes cannot both pass.
+    Written at registration, removed when the case ends (``server.operations.cases``)."""
+
+    __tablename__ = "open_applicants"
+
+    id_number: Mapped[str] = mapped_column(String(18), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True),
+                                                    default=lambda: dt.datetime.now(dt.UTC))
+
+
 class CaseEvent(db.Model):
     """One step in a case's history.  Rows are only ever inserted (enforced below)."""
 

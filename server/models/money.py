@@ -141,6 +141,34 @@ class RosterLine(db.Model):
     case: Mapped[Case] = relationship()
 
 
+ROSTER_STEPS = {
+    "finance": ("县民政局向财政局提交拟发放低保金文件", "Bureau passed the payment document to the finance bureau"),
+    "payment": ("低保金发放到户", "Money paid into the families' accounts"),
+}
+
+
+class RosterStep(db.Model):
+    """A money step after the bureau approved a roster, with the day it happened: the bureau's filing
+    with the finance bureau (yijun: by the 15th) and the payment (guancheng: by the 10th).  Kept beside
+    the roster, which is locked once approved; ``late`` compares the day with the profile's due day."""
+
+    __tablename__ = "roster_steps"
+    __table_args__ = (UniqueConstraint("roster_id", "step", name="uq_roster_steps_roster_step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    roster_id: Mapped[int] = mapped_column(ForeignKey("rosters.id"), index=True)
+    step: Mapped[str] = mapped_column(String(12))            # one of ROSTER_STEPS
+    on_date: Mapped[dt.date] = mapped_column(Date)           # the day it happened
+    due_on: Mapped[dt.date | None] = mapped_column(Date)     # the profile's due day for the month
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    roster: Mapped[Roster] = relationship()
+    recorded_by: Mapped[User] = relationship()
+
+
 class ChangeReport(db.Model):
     """A family's report that its circumstances changed (家庭情况变化报告), until a decision answers it."""
 

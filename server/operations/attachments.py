@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 from pathlib import Path
 
 from flask import current_app
@@ -51,12 +52,27 @@ def save(data: bytes, *, declared_type: str | None, user: User, documents: bool 
     if ingested.created:
         db.session.info.setdefault(_NEW_FILES, {})[ingested.sha256] = st.root
     if db.session.get(Attachment, ingested.sha256) is None:
-        db.session.add(Attachment(sha256=ingested.sha256, size=ingested.size, mime=ingested.mime,
-                                  width=ingested.width, height=ingested.height, captured_at=ingested.captured_at,
-                                  gps=ingested.gps, has_display=ingested.display_path is not None,
-                                  uploaded_by_id=user.id))
-        db.session.flush()
+        insert_row(sha256=ingested.sha256, size=ingested.size, mime=ingested.mime, width=ingested.width,
+                   height=ingested.height, captured_at=ingested.captured_at, gps=ingested.gps,
+                   has_display=ingested.display_path is not None, uploaded_by_id=user.id)
     return ingested.sha256
+
+
+def insert_row(**values) -> bool:
+    """Insert the attachment row unless a row for the hash exists: ``INSERT … ON CONFLICT DO NOTHING`` on
+    SQLite and PostgreSQL alike, inside the caller's transaction.  The same bytes uploaded by two requests
+    at the same moment thus give one row and two successes (the primary key decides), never an
+    IntegrityError that would abort the request.  True when this call inserted it."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from server.models.attachments import Attachment
+
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values.setdefault("created_at", dt.datetime.now(dt.UTC))
+    result = db.session.execute(insert(Attachment).values(**values).on_conflict_do_nothing(
+        index_elements=[Attachment.sha256]))
+    return bool(result.rowcount)
 
 
 def save_data_url(value: str, *, user: User) -> str:

@@ -432,6 +432,43 @@ def board_choices(case: Case, profile) -> list[BoardChoice]:
     return [BoardChoice(u.code, u.name, LEVEL_NAMES[u.level]) for u in units]
 
 
+_OFFICE_BOARD_LEVELS = ("township", "street_office")
+
+
+def publicity_levels(case: Case, profile, codes) -> tuple[list[str], dict[str, str], list[str]]:
+    """For opening publicity: the board levels of ``publicity.board_levels`` that exist for this case (the
+    office's hall; the case's community or village; its natural villages when the village has any; busy
+    places when the office has such a board), the level each chosen code stands on, and the codes that
+    are neither one of the case's boards nor one of its units."""
+    levels = list(profile.publicity.board_levels)
+    community, office = case.community, case.office
+    naturals = [u for u in community.children if u.level == "natural_village"]
+    places = {office.id, community.id} | {u.id for u in naturals}
+    boards = {b.code: b for b in db.session.scalars(select(Board).where(Board.unit_id.in_(places)))}
+    office_level = next((lv for lv in levels if lv in _OFFICE_BOARD_LEVELS), None)
+    required: list[str] = []
+    for lv in levels:
+        exists = (lv == office_level or lv == community.level or (lv == "natural_village" and naturals)
+                  or (lv == "busy_place" and any(b.kind == "busy_place" for b in boards.values())))
+        if exists and lv not in required:
+            required.append(lv)
+    units = {u.code: u for u in [office, community, *naturals]}
+    chosen: dict[str, str] = {}
+    unknown: list[str] = []
+    for code in codes:
+        if code in boards:
+            kinds = KIND_PROFILE_LEVELS[boards[code].kind]
+            level = next((lv for lv in levels if lv in kinds), kinds[0])
+        elif code in units:
+            unit = units[code]
+            level = (office_level or unit.level) if unit.level in OFFICE_LEVELS else unit.level
+        else:
+            unknown.append(code)
+            continue
+        chosen[code] = level
+    return required, chosen, unknown
+
+
 # --- objections and tip-offs -------------------------------------------------------------------------
 
 class ReportRefused(OperationError):

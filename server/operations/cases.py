@@ -9,7 +9,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from server import services
 from server.domain import workflow
@@ -17,7 +18,7 @@ from server.domain.declaration import INCOME_SOURCES, MONTHS, Declaration
 from server.domain.ids import InvalidIdNumber, parse_id_number
 from server.extensions import db
 from server.models import Case, CaseEvent, Household, Member, Unit, User
-from server.models.cases import STATE_DATES, RecordSnapshot
+from server.models.cases import STATE_DATES, OpenApplicant, RecordSnapshot
 from server.models.households import HOUSEHOLD_CLASSES, MEMBER_FLAGS, RELATIONS
 from server.models.orgs import OFFICE_LEVELS
 from server.operations import OperationError, audit
@@ -107,7 +108,13 @@ def register_application(*, community: Unit, members: Sequence[Mapping[str, Any]
     if household_class not in HOUSEHOLD_CLASSES:
         raise OperationError("household_class_invalid", "家庭类别无效", "unknown household class")
     declaration = declaration or Declaration(income={}, property={}, total=Decimal("0"))
-    known = {m.code for m in services().profiles[community.profile_id].materials}
+    profile = services().profiles[community.profile_id]
+    if submitted_by_committee and not profile.intake.committee_may_submit:
+        raise OperationError("committee_may_not_submit", "本地规则不允许居（村）民委员会代为提交申请",
+                             "the local rules do not let the committee submit on a family's behalf")
+    # 经办人员填写申请表和授权书: the forms the window staff fill in exist once the application is registered.
+    materials = [*materials, *profile.intake.staff_fill_forms]
+    known = {m.code for m in profile.materials}
     unknown = [c for c in materials if c not in known]
     if unknown:
         raise OperationError("material_unknown", "未知材料：" + "、".join(unknown), "unknown material: " + ", ".join(unknown))
@@ -119,14 +126,41 @@ def register_application(*, community: Unit, members: Sequence[Mapping[str, Any]
         raise OperationError("id_number_duplicate", "同一家庭中身份证号码重复", "the same ID number appears twice")
     if sum(1 for m in rows if m.relation == "head") != 1:
         raise OperationError("head_required", "须且只能有一名户主", "exactly one member must be the head")
-    open_states = set(workflow.STATES) - workflow.TERMINAL
+    _refuse_if_open(numbers)
+    for attempt in range(3):
+        try:
+            return _insert_application(office, community, rows, actor, today, address, area, household_class,
+                                       phone, materials, declaration, submitted_by_committee, staff_relative,
+                                       staff_relative_note, applied_on)
+        except IntegrityError:
+            # Another request registered at the same moment: the database let one in.  The same person
+            # -> the same answer as a sequential duplicate; else the case number was taken -> try again.
+            db.session.rollback()
+            _refuse_if_open(numbers)
+            if attempt == 2:
+                raise OperationError("register_conflict", "同时提交的登记过多，请重试",
+                                     "too many registrations at the same moment: try again", 409) from None
+            rows = [_member_from(raw, i, today) for i, raw in enumerate(members)]
+    raise AssertionError("unreachable")
+
+
+def _refuse_if_open(numbers: Sequence[str]) -> None:
+    """A person may be in one open case only (the open_applicants table enforces it in the database)."""
     clash = db.session.scalar(
-        select(Member.name).join(Household).join(Case, Case.household_id == Household.id)
-        .where(Member.id_number.in_(numbers), Case.status.in_(open_states)).limit(1))
+        select(Member.name).join(OpenApplicant, OpenApplicant.id_number == Member.id_number)
+        .where(Member.id_number.in_(numbers)).limit(1))
+    if clash is None:
+        open_states = set(workflow.STATES) - workflow.TERMINAL
+        clash = db.session.scalar(
+            select(Member.name).join(Household).join(Case, Case.household_id == Household.id)
+            .where(Member.id_number.in_(numbers), Case.status.in_(open_states)).limit(1))
     if clash:
         raise OperationError("already_applied", f"{clash}已在其他在办或在保案件中",
                              f"{clash} is already in an open case", 409)
 
+
+def _insert_application(office, community, rows, actor, today, address, area, household_class, phone, materials,
+                        declaration, submitted_by_committee, staff_relative, staff_relative_note, applied_on) -> Case:
     household = Household(unit=community, address=address, area=area, household_class=household_class,
                           phone=phone, members=rows)
     applied = applied_on or today
@@ -140,6 +174,8 @@ def register_application(*, community: Unit, members: Sequence[Mapping[str, Any]
     case.record = household_record(rows, declaration)
     case.record_version = 1
     db.session.add(case)
+    db.session.flush()
+    db.session.add_all([OpenApplicant(id_number=m.id_number, case_id=case.id) for m in rows])
     db.session.flush()
     db.session.add(RecordSnapshot(case_id=case.id, record_version=1, record=case.record))
     db.session.add(CaseEvent(case=case, seq=1, action="register", from_status="", to_status="application",
@@ -173,6 +209,16 @@ def _payload_for(case: Case, action: str, payload: Mapping[str, Any], today: dt.
     p = dict(payload)
     if action in ("accept", "notify_missing"):
         p.setdefault("materials", case.materials)
+        p["materials"] = [*p["materials"], *services().profiles[case.profile_id].intake.staff_fill_forms]
+        p["member_flags"] = member_flags(case.household.members)
+    if action == "request_verification":
+        by_id = {m.id: m.name for m in case.household.members}
+        p["members"] = [by_id.get(m, m) if isinstance(m, int) else m for m in p.get("members") or []]
+        p["required_members"] = [m.name for m in support_duty_members(case.household.members)]
+    if action == "open_publicity":
+        _publicity_boards(case, p)
+    if action == "complete_rereview":
+        p["evidence"] = rereview_evidence(case, p)
     if action == "record_home_visit":
         signed = set(p.get("signed") or [])
         team = []
@@ -195,6 +241,51 @@ def _payload_for(case: Case, action: str, payload: Mapping[str, Any], today: dt.
         p["panel"] = [workflow.PanelMember(str(m.get("name", "")).strip(), m.get("category", ""),
                                            bool(m.get("signed"))) for m in p.get("panel") or []]
     return p
+
+
+# Relations with a legal duty of support (赡养、抚养、扶养) to or from the applicant; "other" has none.
+SUPPORT_RELATIONS = ("head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling")
+
+
+def support_duty_members(members: Sequence[Member]) -> list[Member]:
+    """The members the verification request must name: the applicant and every co-residing member with a
+    legal duty of support (管城 操作细则：具有法定赡养、抚养、扶养义务关系并长期共同居住的人员)."""
+    return [m for m in members if m.relation == "head" or (m.co_residing and m.relation in SUPPORT_RELATIONS)]
+
+
+def member_flags(members: Sequence[Member]) -> list[tuple[str, list[str]]]:
+    """(name, flags set at intake) per member: what the situational materials are derived from."""
+    return [(m.name, [f for f in MEMBER_FLAGS if getattr(m, f)]) for m in members]
+
+
+def rereview_evidence(case: Case, p: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What the re-review found since it opened: visits recorded for the case on or after the day the
+    latest re-review started, and a verification report given with the decision (file and date)."""
+    from server.models import Visit
+
+    started = next((e.on_date for e in reversed(case.events) if e.action == "start_rereview"), None)
+    if started is None:
+        return []
+    out: list[dict[str, Any]] = [
+        {"kind": "visit", "visit_id": v.id, "visit_on": v.visit_on.isoformat()}
+        for v in db.session.scalars(select(Visit).where(Visit.case_id == case.id, Visit.visit_on >= started,
+                                                        Visit.kind != "appraisal",
+                                                        Visit.status.in_(("recorded", "accepted")))
+                                    .order_by(Visit.visit_on))]
+    report_on, report_file = p.get("report_on"), p.get("report_file")
+    if report_file and isinstance(report_on, dt.date) and started <= report_on:
+        out.append({"kind": "verification_report", "file": report_file, "report_on": report_on.isoformat()})
+    return out
+
+
+def _publicity_boards(case: Case, p: dict[str, Any]) -> None:
+    """Resolve the chosen boards to the levels they stand on, and the levels this case must reach."""
+    from server.operations.boards import publicity_levels
+
+    profile = services().profiles[case.profile_id]
+    codes = [str(c) for c in p.get("boards") or []]
+    required, chosen, unknown = publicity_levels(case, profile, codes)
+    p["boards"], p["required_levels"], p["board_levels"], p["unknown_boards"] = codes, required, chosen, unknown
 
 
 def perform(case: Case, action: str, user: User, payload: Mapping[str, Any] | None = None, *,
@@ -230,6 +321,8 @@ def perform(case: Case, action: str, user: User, payload: Mapping[str, Any] | No
         case.certificate_number = data["number"]
         case.certificate_from = dt.date.fromisoformat(data["valid_from"])
         case.certificate_token = secrets.token_urlsafe(18)
+    if new.status in workflow.TERMINAL:   # the people may apply again
+        db.session.execute(delete(OpenApplicant).where(OpenApplicant.case_id == case.id))
     _record_details(case, action, core_payload, data)
     case.updated_at = dt.datetime.now(dt.UTC)
     seq = (db.session.scalar(select(func.max(CaseEvent.seq)).where(CaseEvent.case_id == case.id)) or 0) + 1

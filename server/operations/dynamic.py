@@ -202,7 +202,8 @@ def _apply_basis(case: Case, assessed_income_6m: Decimal | None, covered_ids: Se
 
 def decide_change(case: Case, actor: User, *, reasons: str, today: dt.date,
                   assessed_income_6m: Decimal | None = None, covered_ids: Sequence[int] | None = None,
-                  report_id: int | None = None, remote_addr: str = "") -> CaseEvent:
+                  report_id: int | None = None, remote_addr: str = "",
+                  evidence: dict[str, Any] | None = None) -> CaseEvent:
     """The director raises or lowers the payment: the new amount comes from the benefit core on the
     decided income and the people covered; raise or lower follows from it.  In re-review this is the
     re-review's conclusion "change"."""
@@ -218,7 +219,8 @@ def decide_change(case: Case, actor: User, *, reasons: str, today: dt.date,
         db.session.flush()
         amount = benefit_working(case, today).total
         if case.status == "rereview":
-            action, payload = "complete_rereview", {"outcome": "change", "reasons": reasons, "amount": amount}
+            action, payload = "complete_rereview", {"outcome": "change", "reasons": reasons, "amount": amount,
+                                                    **(evidence or {})}
         else:
             if old_amount is not None and amount == old_amount and case.status == "in_payment":
                 raise OperationError("amount_unchanged",
@@ -241,16 +243,21 @@ def decide_change(case: Case, actor: User, *, reasons: str, today: dt.date,
 
 def decide_rereview(case: Case, actor: User, *, outcome: str, reasons: str, today: dt.date,
                     assessed_income_6m: Decimal | None = None, covered_ids: Sequence[int] | None = None,
-                    category: str = "", remote_addr: str = "") -> CaseEvent:
-    """The director's conclusion of a re-review: continue, change the amount, gradual exit, or stop."""
+                    category: str = "", remote_addr: str = "", report_file: str | None = None,
+                    report_on: dt.date | None = None) -> CaseEvent:
+    """The director's conclusion of a re-review: continue, change the amount, gradual exit, or stop.  It
+    rests on a visit recorded since the re-review opened or on the new verification report given here
+    (``report_file`` and ``report_on``); see :func:`server.operations.cases.rereview_evidence`."""
+    evidence = {"report_file": report_file, "report_on": report_on} if report_file else {}
     if outcome == "change":
         return decide_change(case, actor, reasons=reasons, today=today, assessed_income_6m=assessed_income_6m,
-                             covered_ids=covered_ids, remote_addr=remote_addr)
+                             covered_ids=covered_ids, remote_addr=remote_addr, evidence=evidence)
     if outcome == "stop" and category and category not in STOP_CATEGORIES:
         raise OperationError("category_invalid", "停保类别无效", "unknown reason category")
     note = category if outcome == "stop" else ""
     try:
-        return perform(case, "complete_rereview", actor, {"outcome": outcome, "reasons": reasons, "note": note},
+        return perform(case, "complete_rereview", actor, {"outcome": outcome, "reasons": reasons, "note": note,
+                                                          "category": category, **evidence},
                        today=today, remote_addr=remote_addr)
     except OperationError:
         db.session.rollback()

@@ -30,7 +30,7 @@ from server.domain import roster as core
 from server.domain.benefit import InvalidMoney, money
 from server.extensions import db
 from server.models import Case, CaseEvent, Household, Unit, User
-from server.models.money import ROSTER_STATUSES, Roster, RosterLine
+from server.models.money import ROSTER_STATUSES, Roster, RosterLine, RosterStep
 from server.models.orgs import OFFICE_LEVELS
 from server.operations import OperationError, audit
 from server.operations.cases import benefit_working
@@ -216,6 +216,8 @@ def compute_for(unit: Unit, month: str) -> core.RosterResult:
     paying, stopped, problems = [], {}, []
     exit_months = profile.gradual_exit.months
     for case in cases:
+        if not core.paid_from(case.decided_on, month):   # approved after this month: not paid for it
+            continue
         evs = events.get(case.id, [])
         view: Any = case
         percentage = None
@@ -260,6 +262,12 @@ def generate_roster(unit: Unit, month: str, *, actor: User | None, today: dt.dat
         raise _forbidden("只有本街道（乡镇）的经办人或分管领导可以生成发放名册",
                          "only the unit's caseworker or leader may generate its roster")
     month = parse_month(month)
+    allowed = core.roster_months_open(today)
+    if month not in allowed:
+        raise OperationError("roster_month_closed",
+                             f"只能生成本月或下月（{allowed[0]} 或 {allowed[1]}）的发放名册；过去月份的更正请作调整",
+                             f"a roster can only be made for the current or next month ({allowed[0]} or {allowed[1]}); "
+                             "correct a past month with an adjustment", month=month)
     try:
         return _generate(unit, month, actor, actor_label, remote_addr)
     except IntegrityError:   # someone created the same unit's roster for the month at the same moment
@@ -390,12 +398,15 @@ def remove_adjustment(roster: Roster, line: RosterLine, actor: User, *, remote_a
 
 def submit_roster(roster: Roster, actor: User, *, signature: str | None, opinion: str = "", today: dt.date,
                   remote_addr: str = "") -> Roster:
-    """The unit leader signs (a drawn signature) and files the roster with the bureau."""
-    if actor.role != "leader" or actor.unit_id != roster.unit_id:
-        raise _forbidden("只有本街道（乡镇）的分管领导可以签字上报名册", "only the unit's leader may sign and submit the roster")
+    """The signer the unit's profile names (``money.roster_signer``: guancheng 主要领导 = the director)
+    signs with a drawn signature and files the roster with the bureau."""
+    signer = roster_signer(roster.unit)
+    zh, en = SIGNER_NAMES[signer]
+    if actor.role != signer or actor.unit_id != roster.unit_id:
+        raise _forbidden(f"只有本街道（乡镇）的{zh}可以签字上报名册", f"only the unit's {en} may sign and submit the roster")
     check_editable(roster)
     if not signature:
-        raise OperationError("signature_required", "分管领导须在名册上签字", "the leader must sign the roster")
+        raise OperationError("signature_required", f"{zh}须在名册上签字", f"the {en} must sign the roster")
     before = _totals_dict(roster)
     roster.status = "submitted"
     roster.signature_sha256 = signature
@@ -409,6 +420,14 @@ def submit_roster(roster: Roster, actor: User, *, signature: str | None, opinion
                         "filing": filing}, remote_addr=remote_addr)
     db.session.commit()
     return roster
+
+
+SIGNER_NAMES = {"leader": ("分管领导", "leader in charge"), "director": ("主要领导（主任）", "director")}
+
+
+def roster_signer(unit: Unit) -> str:
+    """Who signs the unit's roster, from its profile (``money.roster_signer``)."""
+    return services().profiles[unit.profile_id].money.roster_signer
 
 
 def _bureau_check(roster: Roster, actor: User) -> None:
@@ -450,6 +469,63 @@ def approve_roster(roster: Roster, actor: User, *, comments: str = "", remote_ad
                  after={**_totals_dict(roster), "comments": roster.review_comments}, remote_addr=remote_addr)
     db.session.commit()
     return roster
+
+
+# --- after approval: the finance bureau and the payment ----------------------------------------------
+
+def step_due(roster: Roster, step: str) -> dt.date | None:
+    return roster.finance_due_on if step == "finance" else roster.payment_due_on
+
+
+def steps_open(roster: Roster) -> list[str]:
+    """The money steps this roster's profile has (finance only where ``money.finance_day`` is set)."""
+    m = services().profiles[roster.profile_id].money
+    return (["finance"] if m.finance_day else []) + ["payment"]
+
+
+def record_step(roster: Roster, actor: User, *, step: str, on: dt.date | None, today: dt.date, note: str = "",
+                remote_addr: str = "") -> RosterStep:
+    """The bureau records the day a money step happened after approving the roster: the filing with the
+    finance bureau (yijun: by the 15th) or the payment into the families' accounts (guancheng: by the
+    10th).  Each step once; the day may not be in the future or before the roster was filed; late is kept."""
+    if actor.role != "bureau_supervisor" or roster.unit.parent_id != actor.unit_id:
+        raise _forbidden("只有本区（县）民政局监管人员可以登记资金环节", "only the district's bureau may record money steps")
+    if step not in steps_open(roster):
+        raise OperationError("step_invalid", "本规则没有此资金环节", "this profile has no such money step")
+    if roster.status != "approved":
+        raise OperationError("roster_not_approved", "名册审批后才能登记资金环节",
+                             "the roster must be approved before its money steps", 409)
+    if on is None:
+        raise OperationError("step_date_required", "须填写办理日期", "the date it happened is required")
+    if on > today or (roster.submitted_on is not None and on < roster.submitted_on):
+        raise OperationError("step_date_invalid", "办理日期不能晚于今天，也不能早于名册上报",
+                             "the date cannot be in the future or before the roster was submitted")
+    if step == "payment" and "finance" in steps_open(roster):
+        finance = db.session.scalar(select(RosterStep).where(RosterStep.roster_id == roster.id,
+                                                             RosterStep.step == "finance"))
+        if finance is None or on < finance.on_date:
+            raise OperationError("finance_step_first", "须先登记向财政局提交的日期，发放日期不能早于它",
+                                 "record the filing with the finance bureau first; payment cannot precede it", 409)
+    if db.session.scalar(select(RosterStep).where(RosterStep.roster_id == roster.id, RosterStep.step == step)):
+        raise OperationError("step_recorded", "此环节已登记", "this step has already been recorded", 409)
+    due = step_due(roster, step)
+    row = RosterStep(roster_id=roster.id, step=step, on_date=on, due_on=due, late=core.step_late(on, due),
+                     note=(note or "").strip()[:2000], recorded_by_id=actor.id)
+    db.session.add(row)
+    try:
+        db.session.flush()
+    except IntegrityError:   # the same step recorded by someone else at the same moment
+        db.session.rollback()
+        raise OperationError("step_recorded", "此环节已登记", "this step has already been recorded", 409) from None
+    audit.record(f"roster.{step}", "roster", roster.id, actor=actor, remote_addr=remote_addr,
+                 after={"step": step, "on": on.isoformat(), "due": due.isoformat() if due else None,
+                        "late": row.late})
+    db.session.commit()
+    return row
+
+
+def steps_of(roster: Roster) -> dict[str, RosterStep]:
+    return {s.step: s for s in db.session.scalars(select(RosterStep).where(RosterStep.roster_id == roster.id))}
 
 
 # --- the bureau's view -------------------------------------------------------------------------
@@ -621,8 +697,10 @@ def create_demo_rosters() -> None:
                                                       User.role == "bureau_supervisor"))
         month = default_month(unit, now)
         last = core.add_months(month, -1)
-        first = generate_roster(unit, last, actor=staff["caseworker"], today=now)
-        submit_roster(first, staff["leader"], signature=_demo_signature(staff["leader"]), opinion="经审核，名册属实。",
+        signer = staff[roster_signer(unit)]
+        # last period's roster, made back then (a roster is only made for its own or the coming month)
+        first = generate_roster(unit, last, actor=staff["caseworker"], today=core.first_day(last))
+        submit_roster(first, signer, signature=_demo_signature(signer), opinion="经审核，名册属实。",
                       today=first.due_on)
         approve_roster(first, bureau, comments="同意。")
         paying = db.session.scalars(select(Case).where(Case.office_unit_id == unit.id, Case.status == "in_payment")
@@ -643,5 +721,5 @@ def create_demo_rosters() -> None:
                                          description="家中子女外出务工，户籍未迁出。")
         current = generate_roster(unit, month, actor=staff["caseworker"], today=now)
         if code == "610222002":
-            submit_roster(current, staff["leader"], signature=_demo_signature(staff["leader"]),
+            submit_roster(current, signer, signature=_demo_signature(signer),
                           opinion="经审核，名册属实，请审批。", today=now)

@@ -45,6 +45,9 @@ class ProfileError(ValueError):
 # ("list", kind), ("tables", schema) for an array of tables, or a nested dict for a table.
 
 _MATERIAL = {"code": "str", "name": "str", "name_en": "str", "required": "bool"}
+# Member flags (as the intake form records them) that can call for a situational material.
+MEMBER_FLAGS = ("disabled", "severely_disabled", "seriously_ill", "student", "unemployed", "able_to_work")
+_SITUATIONAL = {"flag": ("choice", MEMBER_FLAGS), "material": "str"}
 _STANDARD = {"area": ("choice", ("urban", "rural")), "effective": "date", "amount": "money",
              "period": ("choice", ("month", "year"))}
 _TIER = {"max_per_capita_income": "money_or_empty", "per_person": "money"}
@@ -75,12 +78,13 @@ SCHEMA: dict[str, Any] = {
         "tipoff_phone": "str_or_empty",
     },
     "intake": {
-        "applicant_signature": "bool", "fingerprint": "bool", "staff_fill_forms": "bool",
+        "applicant_signature": "bool", "fingerprint": "bool", "staff_fill_forms": ("list", "str"),
         "committee_may_submit": "bool", "materials": ("tables", _MATERIAL),
+        "situational": ("tables", _SITUATIONAL),
     },
     "home_visit": {"min_team": "posint", "applicant_signature": "bool", "investigator_signatures": "bool"},
     "appraisal": {
-        "resident_share_numerator": "posint", "resident_share_denominator": "posint",
+        "resident_share_numerator": "posint", "resident_share_denominator": "posint", "min_panel": "posint",
         "all_members_sign": "bool", "disputed_returns_to_investigation": "bool",
     },
     "meeting": {"required": "bool"},
@@ -94,6 +98,7 @@ SCHEMA: dict[str, Any] = {
     "money": {
         "roster_due_day": "day", "roster_for": ("choice", ("next_month", "current_month")),
         "payment_day": "day_or_zero", "finance_day": "day_or_zero",
+        "roster_signer": ("choice", ("leader", "director")),
     },
     "certificate": {"validity_months": "posint", "title": "str"},
     "eligibility": {"hukou_prefixes": ("list", "str"), "property_exclusions": ("tables", _PROPERTY_RULE)},
@@ -268,6 +273,11 @@ class Profile:
         return tuple(Material(**m) for m in self.data.intake.materials)
 
     @property
+    def situational(self) -> tuple[tuple[str, str], ...]:
+        """(member flag, material code) pairs: a member with the flag needs the material (一次性告知)."""
+        return tuple((s["flag"], s["material"]) for s in self.data.intake.situational)
+
+    @property
     def standards(self) -> tuple[Standard, ...]:
         return tuple(Standard(area=s["area"], effective=s["effective"], amount=s["amount"],
                               period=s["period"]) for s in self.data.standards["items"])
@@ -329,6 +339,13 @@ def _semantics(source: str, d: dict) -> None:
     codes = [m["code"] for m in d["intake"]["materials"]]
     if len(set(codes)) != len(codes):
         raise ProfileError(source, "intake.materials", "材料代码重复", "duplicate material code")
+    for key in ("situational", "staff_fill_forms"):
+        for i, item in enumerate(d["intake"][key]):
+            code = item["material"] if key == "situational" else item
+            if code not in codes:
+                where = f"intake.{key}[{i}]" + (".material" if key == "situational" else "")
+                raise ProfileError(source, where, f"不是 intake.materials 中的材料代码（{code}）",
+                                   f"is not a material code of intake.materials ({code})")
     if d["meeting"]["required"] and d["deadlines"]["meeting"] == 0:
         raise ProfileError(source, "deadlines.meeting", "需要会议研究时应为正整数",
                            "must be positive when meeting.required is true")

@@ -291,7 +291,12 @@ def _detail(case: Case, error=None, status: int = 200, form=None):
     users = {u.id: u for u in db.session.scalars(select(User).where(
         User.id.in_({e.actor_id for e in case.events if e.actor_id} | {i for v in visits for i in v.investigator_ids}
                     | {u.id for u in investigators})))}
-    missing = workflow.missing_materials(profile, case.materials)
+    from server.operations.cases import member_flags, support_duty_members
+
+    flags = member_flags(case.household.members)
+    missing = workflow.missing_materials(profile, [*case.materials, *profile.intake.staff_fill_forms], flags)
+    needs = workflow.situational_needs(profile, flags)
+    duty_ids = {m.id for m in support_duty_members(case.household.members)}
     eligibility = None
     if {"review_opinion", "sign_review", "approve", "refuse", "return_for_correction"} & set(actions):
         try:
@@ -303,7 +308,7 @@ def _detail(case: Case, error=None, status: int = 200, form=None):
         "cases/detail.html", **visit_view, case=case, profile=profile, actions=actions, state=state,
         deadlines=workflow.pending_deadlines(state, profile, svc.calendar), error=error, form=form or MultiDict(),
         working=working, investigators=investigators, assignments=assignments, visits=visits, users=users,
-        missing=missing, boards=_board_choices(case, profile), panel_categories=workflow.PANEL_CATEGORIES,
+        missing=missing, needs=needs, duty_ids=duty_ids, boards=_board_choices(case, profile), panel_categories=workflow.PANEL_CATEGORIES,
         step_names=workflow.STEP_NAMES, sources=INCOME_SOURCES, items=PROPERTY_ITEMS,
         can_assign=user.role == "caseworker" and assignable("home_visit", case.status),
         can_assign_appraisal=user.role == "caseworker" and assignable("appraisal", case.status),

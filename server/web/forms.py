@@ -129,7 +129,7 @@ def _accept(r: Reader, case: Case) -> dict[str, Any]:
     p["applicant_signature_file"] = r.signature("applicant_signature", required=False)
     p["fingerprint_file"] = r.upload("fingerprint")
     p["applicant_signed"] = p["applicant_signed"] or bool(p["applicant_signature_file"])
-    p["fingerprint"] = bool(p["fingerprint_file"]) or r.flag("fingerprint")
+    p["fingerprint"] = bool(p["fingerprint_file"])   # the image, never a bare tick
     return p
 
 
@@ -143,7 +143,8 @@ def _abandon(r: Reader, case: Case) -> dict[str, Any]:
 
 def _request_verification(r: Reader, case: Case) -> dict[str, Any]:
     members = [m.name for m in case.household.members if str(m.id) in r.form.getlist("members")]
-    return {"members": members, "requested_on": r.date("requested_on", "核对发起日期", "Request date", r.today)}
+    return {"members": members, "requested_on": r.date("requested_on", "核对发起日期", "Request date", r.today),
+            "omission_reason": r.text("omission_reason")}
 
 
 def _record_verification_report(r: Reader, case: Case) -> dict[str, Any]:
@@ -211,8 +212,18 @@ def _reasons(r: Reader, case: Case) -> dict[str, Any]:
     return {"reasons": r.text("reasons"), "reason": r.text("reason")}
 
 
+def rereview_report(r: Reader) -> dict[str, Any]:
+    """A new verification report given with a re-review decision (its file and date), if any."""
+    report_file = r.upload("report_file", documents=True)
+    report_on = r.date("report_on", "核对报告日期", "Report date", r.today)
+    if report_on is not None and report_on > r.today:
+        r.fail("report_on", "核对报告日期不能晚于今天", "the report date cannot be in the future")
+    return {"report_file": report_file, "report_on": report_on} if report_file else {}
+
+
 def _complete_rereview(r: Reader, case: Case) -> dict[str, Any]:
-    return {"outcome": r.form.get("outcome"), "reasons": r.text("reasons")}
+    return {"outcome": r.form.get("outcome"), "reasons": r.text("reasons"), "category": r.form.get("category", ""),
+            **rereview_report(r)}
 
 
 def _nothing(r: Reader, case: Case) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from server.models.money import (
     CHANGE_REPORT_STATUSES,
     LINE_KINDS,
     ROSTER_STATUSES,
+    ROSTER_STEPS,
     ChangeReport,
     Roster,
     RosterLine,
@@ -34,7 +35,7 @@ from server.operations import rosters as ops
 from server.operations.cases import actor_of, benefit_working, state_of
 from server.web import bp
 from server.web.auth import current_user, login_required
-from server.web.forms import FormError, Reader
+from server.web.forms import FormError, Reader, rereview_report
 
 OFFICE_ROLES = ("caseworker", "leader", "director")
 
@@ -114,7 +115,10 @@ def _roster_page(roster: Roster, error=None, status: int = 200, form=None):
         filing_names=ops.FILING_NAMES, changes=core.CHANGES, reasons=core.REASONS, line_kinds=LINE_KINDS,
         can_generate=editable and user.role in ops.GENERATORS and user.unit_id == roster.unit_id,
         can_adjust=editable and user.role == "caseworker" and user.unit_id == roster.unit_id,
-        can_submit=editable and user.role == "leader" and user.unit_id == roster.unit_id,
+        can_submit=editable and user.role == ops.roster_signer(roster.unit) and user.unit_id == roster.unit_id,
+        signer_names=ops.SIGNER_NAMES[ops.roster_signer(roster.unit)], steps=ops.steps_of(roster),
+        open_steps=ops.steps_open(roster), step_names=ROSTER_STEPS, today=today(),
+        can_record_steps=roster.status == "approved" and user.role == "bureau_supervisor",
         can_review=roster.status == "submitted" and user.role == "bureau_supervisor"), status
 
 
@@ -129,7 +133,7 @@ def roster_detail(roster_id: int):
 def roster_submit(roster_id: int):
     roster = _roster_or_404(roster_id)
     user = current_user()
-    if user.role != "leader":
+    if user.role not in ("leader", "director"):
         abort(403)
     reader = Reader(request.form, request.files, user, today())
     try:
@@ -143,6 +147,26 @@ def roster_submit(roster_id: int):
         db.session.rollback()
         return _roster_page(roster, exc, exc.status, request.form)
     return redirect(url_for("web.roster_detail", roster_id=roster.id))
+
+
+@bp.post("/rosters/<int:roster_id>/steps")
+@login_required
+def roster_step(roster_id: int):
+    """The bureau records when the roster went to the finance bureau, and when the money was paid."""
+    roster = _roster_or_404(roster_id)
+    user = current_user()
+    if user.role != "bureau_supervisor":
+        abort(403)
+    reader = Reader(request.form, request.files, user, today())
+    on_ = reader.date("on", "办理日期", "Date")
+    try:
+        reader.done()
+        ops.record_step(roster, user, step=request.form.get("step", ""), on=on_, today=today(),
+                        note=reader.text("note"), remote_addr=_addr())
+    except (FormError, OperationError) as exc:
+        db.session.rollback()
+        return _roster_page(roster, exc, exc.status, request.form)
+    return redirect(url_for("web.roster_detail", roster_id=roster.id) + "#money-steps")
 
 
 @bp.post("/rosters/<int:roster_id>/review")
@@ -247,8 +271,10 @@ def roster_bureau():
         return render_template("rosters/bureau.html", district=district, month=month, rows=[], error=exc,
                                statuses=ROSTER_STATUSES, filing_names=ops.FILING_NAMES, months=[]), exc.status
     months = [core.add_months(month, n) for n in (-2, -1, 0, 1)]
+    steps = {r["roster"].id: ops.steps_of(r["roster"]) for r in rows if r.get("roster") is not None}
     return render_template("rosters/bureau.html", district=district, month=month, rows=rows, error=None,
-                           statuses=ROSTER_STATUSES, filing_names=ops.FILING_NAMES, months=months)
+                           statuses=ROSTER_STATUSES, filing_names=ops.FILING_NAMES, months=months, steps=steps,
+                           step_names=ROSTER_STEPS)
 
 
 # --- dynamic management ----------------------------------------------------------------------------
@@ -443,10 +469,11 @@ def dynamic_change(case_id: int):
 def dynamic_rereview_decision(case_id: int):
     def run(case, user, r: Reader):
         income, covered = _basis(r, case)
+        report = rereview_report(r)
         r.done()
         dyn.decide_rereview(case, user, outcome=r.form.get("outcome", ""), reasons=r.text("reasons"),
                             assessed_income_6m=income, covered_ids=covered, category=r.form.get("category", ""),
-                            today=today(), remote_addr=_addr())
+                            today=today(), remote_addr=_addr(), **report)
     return _case_post(case_id, ("director",), run)
 
 

@@ -58,7 +58,8 @@ EVERYONE = set(ROLE.values())
 # The console's areas, most specific first: which roles may enter at all.
 AREAS = [("/cases/new", {"caseworker"}), ("/cases", EVERYONE), ("/boards", OFFICE), ("/devices", {"caseworker"}), ("/imports", {"caseworker"}),
          ("/dynamic", OFFICE), ("/oversight", {"bureau_supervisor"}), ("/rosters/bureau", {"bureau_supervisor"}),
-         ("/rosters", OFFICE | {"bureau_supervisor"}), ("/files", EVERYONE)]
+         ("/rosters", OFFICE | {"bureau_supervisor"}), ("/files", EVERYONE),
+         ("/staff-relatives", OFFICE | {"bureau_supervisor"})]
 # Who may read a case of each unit: its office's staff and the district's supervisor.
 CASE_READERS = {"own": {"gc_case", "gc_lead", "gc_dir", "gc_bureau"}, "sibling": {"other_case", "gc_bureau"}}
 # The least-privilege view of investigators (their own assignments only) is issue 13's privacy half;

@@ -34,8 +34,9 @@ def test_a_report_recorded_again_supersedes_the_first(app, org):
     on(app, START)
     gc = Console(app, "gc_case")
     other = register(app, gc, org)
+    # the spouse is flagged seriously ill at intake: the profile's situational paper is needed too (issue 12)
     accept = {"materials": ["application", "hukou_id", "income_property_statement", "integrity_pledge",
-                            "verification_authorisation"], "applicant_signature": signature()}
+                            "verification_authorisation", "illness_papers"], "applicant_signature": signature()}
     assert gc.act(other, "accept", accept).status_code == 302
     with app.app_context():
         from server.extensions import db

@@ -67,7 +67,7 @@ def walk(case, org, prefix, steps, start=DAY):
 def approval_steps(case, org, prefix, inv=("inv1", "inv2"), meeting=False):
     ids = [getattr(org, prefix + i) for i in inv]
     steps = [
-        ("accept", "case", {"applicant_signed": True, "fingerprint": True}),
+        ("accept", "case", {"applicant_signed": True, "fingerprint_file": "f" * 64}),
         ("request_verification", "case", {"members": [m.id for m in case.household.members]}),
         ("record_home_visit", inv[0], {"investigators": ids, "signed": ids, "applicant_signed": True}),
         ("record_verification_report", "case", {"found_income_6m": str(case.declared_income_6m)}),
@@ -80,7 +80,8 @@ def approval_steps(case, org, prefix, inv=("inv1", "inv2"), meeting=False):
     ]
     if meeting:
         steps.append(("record_meeting", "case", {"record": "会议记录", "decision": "approve"}))
-    steps += [("open_publicity", "case", {"boards": ["b1"]}), ("close_publicity", "case", {}),
+    steps += [("open_publicity", "case", {"boards": [case.office.code, case.community.code]}),
+              ("close_publicity", "case", {}),
               ("approve", "dir", {"signature": "drawn", "opinion": "同意"}),
               ("issue_certificate", "case", {"number": f"C-{case.id}", "valid_until": dt.date(2026, 10, 31)}),
               ("start_payment", "case", {})]
@@ -111,7 +112,7 @@ def test_yijun_case_needs_the_meeting_and_pays_the_real_standard(app, org):
         steps = approval_steps(case, org, "yj_", inv=("inv1", "inv2"))
         walk(case, org, "yj_", steps[:7])
         with pytest.raises(OperationError) as err:
-            perform(case, "open_publicity", user(org, "yj_case"), {"boards": ["b"]}, today=dt.date(2025, 11, 20))
+            perform(case, "open_publicity", user(org, "yj_case"), {"boards": ["610222002"]}, today=dt.date(2025, 11, 20))
         assert err.value.code == "meeting_required"
         walk(case, org, "yj_", [("record_meeting", "case", {"record": "会议", "decision": "approve"})] + steps[7:],
              start=dt.date(2025, 11, 20))

@@ -83,7 +83,7 @@ def intake_form(org, unit="c1", region="410104", **extra):
             "income_wages_4": "300", "income_wages_5": "300", "income_wages_6": "300",
             "property_housing": "自有住房45平方米",
             "materials": ["application", "hukou_id", "income_property_statement", "integrity_pledge",
-                          "verification_authorisation"]}
+                          "verification_authorisation", "illness_papers"]}
     data.update(extra)
     return data
 
@@ -143,7 +143,31 @@ def test_missing_materials_notice_lists_every_item(app, org, gc):
     assert gc.act(case_id, "notify_missing", {"materials": ["application"]}).status_code == 302
     notice = gc.get(f"/cases/{case_id}/print/missing_notice").get_data(as_text=True)
     codes = re.findall(r'<li data-code="(\w+)">', notice)
-    assert codes == ["hukou_id", "income_property_statement", "integrity_pledge", "verification_authorisation"]
+    # 李秀英 is flagged seriously ill at intake: the profile's situational material joins the notice
+    assert codes == ["hukou_id", "income_property_statement", "integrity_pledge", "verification_authorisation",
+                     "illness_papers"]
+    assert "重病诊断证明（病历）（李秀英）" in notice
+
+
+def test_situational_materials_hold_up_acceptance(app, org, gc):
+    """A member flagged as a student needs the student papers: named on the page, and acceptance waits."""
+    base = intake_form(org)["materials"]
+    case_id = register(app, gc, org, m2_name="张小明", m2_id=id_number("410104", dt.date(2008, 9, 1), 33),
+                       m2_relation="child", m2_co_residing="1", m2_covered="1", m2_student="1",
+                       materials=[*base, "illness_papers"])
+    page = gc.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "张小明" in page and 'data-material="student_papers"' in page
+    before = counts(app)
+    r = gc.act(case_id, "accept", {"materials": [*base, "illness_papers"], "applicant_signature": signature()})
+    body = r.get_data(as_text=True)
+    assert r.status_code == 422 and "学生证（在校证明或入学通知书）" in body and status_of(app, case_id) == "application"
+    assert counts(app) == before
+    assert gc.act(case_id, "notify_missing", {"materials": [*base, "illness_papers"]}).status_code == 302
+    notice = gc.get(f"/cases/{case_id}/print/missing_notice").get_data(as_text=True)
+    assert re.findall(r'<li data-code="(\w+)">', notice) == ["student_papers"] and "（张小明）" in notice
+    r = gc.act(case_id, "accept", {"materials": [*base, "illness_papers", "student_papers"],
+                                   "applicant_signature": signature()})
+    assert r.status_code == 302 and status_of(app, case_id) == "accepted"
 
 
 # --- scope, roles and CSRF on actions ----------------------------------------------------------
@@ -314,12 +338,32 @@ def test_yijun_walk_needs_fingerprint_and_meeting(app, org):
     case_id = register(app, yj, org, unit="village", region="610222")
     r = yj.act(case_id, "accept", {"materials": intake_form(org)["materials"], "applicant_signature": signature()})
     assert r.status_code == 422 and "手印" in r.get_data(as_text=True)
+    # a bare "fingerprint=1" without the image is not a fingerprint
+    r = yj.act(case_id, "accept", {"materials": intake_form(org)["materials"], "applicant_signature": signature(),
+                                   "fingerprint": "1"})
+    assert r.status_code == 422 and "手印图像" in r.get_data(as_text=True) and status_of(app, case_id) == "application"
     walk_to_review(app, org, yj, case_id, prefix="yj_", fingerprint=True)
     Console(app, "yj_lead").act(case_id, "sign_review", {"signature": signature(), "opinion": "同意"})
     r = yj.act(case_id, "open_publicity", {"boards": ["610222002001"]})
     assert r.status_code == 422 and "会议" in r.get_data(as_text=True)
     assert yj.act(case_id, "record_meeting", {"record": "会议研究同意", "decision": "approve"}).status_code == 302
-    assert yj.act(case_id, "open_publicity", {"boards": ["610222002001"]}).status_code == 302
+    with app.app_context():   # 彭村 has a natural village: the seed's third level applies
+        from server import services
+        from server.operations.accounts import add_unit
+
+        add_unit("610222002001001", "上组", "natural_village", "yijun", db.session.get(Unit, org.village),
+                 known_profiles=services().profiles)
+        db.session.commit()
+    before = counts(app)
+    for boards, missing in ((["610222002001001"], "乡镇（综合服务中心）、街道办事处、村（村委会）"),
+                            (["610222002", "610222002001"], "自然村")):
+        r = yj.act(case_id, "open_publicity", {"boards": boards})
+        assert r.status_code == 422 and f"缺少：{missing}" in r.get_data(as_text=True), boards
+        assert status_of(app, case_id) == "meeting_held" and counts(app) == before
+    r = yj.act(case_id, "open_publicity", {"boards": ["610222002", "610222002001", "elsewhere"]})
+    assert r.status_code == 422 and "不是本案的公示栏" in r.get_data(as_text=True)
+    r = yj.act(case_id, "open_publicity", {"boards": ["610222002", "610222002001", "610222002001001"]})
+    assert r.status_code == 302
     assert status_of(app, case_id) == "publicity"
 
 
@@ -373,3 +417,58 @@ def test_a_concurrent_edit_answers_409_not_500(app, org):
 
     r = Console(app, "gc_case").get("/_test/stale")
     assert r.status_code == 409 and "其他人修改" in r.get_data(as_text=True)
+
+
+# --- the seed's verification and panel (issue 12) -------------------------------------------------
+
+def test_verification_names_every_co_residing_member_with_support_duties(app, org, gc):
+    case_id = register(app, gc, org)
+    accept = {"materials": intake_form(org)["materials"], "applicant_signature": signature()}
+    assert gc.act(case_id, "accept", accept).status_code == 302
+    with app.app_context():
+        head, spouse = db.session.get(Case, case_id).household.members
+        head_id = str(head.id)
+    before = counts(app)
+    r = gc.act(case_id, "request_verification", {"members": [head_id]})
+    body = r.get_data(as_text=True)
+    assert r.status_code == 422 and "未选：李秀英" in body and "not chosen" not in body
+    assert counts(app) == before and status_of(app, case_id) == "accepted"
+    assert 'name="omission_reason"' in body
+    r = gc.act(case_id, "request_verification", {"members": [head_id], "omission_reason": "配偶长期在外地务工，另行核对"})
+    assert r.status_code == 302
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        ev = case.events[-1]
+        assert ev.action == "request_verification" and ev.data["omitted"] == ["李秀英"]
+        assert ev.data["omission_reason"] == "配偶长期在外地务工，另行核对" and case.verification_requested_on
+    assert "未报核对" in gc.get(f"/cases/{case_id}").get_data(as_text=True)
+
+
+def _to_visited(app, org, gc, case_id):
+    accept = {"materials": intake_form(org)["materials"], "applicant_signature": signature()}
+    assert gc.act(case_id, "accept", accept).status_code == 302
+    inv = [str(org.gc_inv1), str(org.gc_inv2)]
+    visit = {"team": inv, "signed": inv, "applicant_signed": "1", "visit_on": START.isoformat(),
+             "income_wages_1": "1800", "living_notes": "住房简陋", "summary": "情况属实", "recommendation": "eligible"}
+    r = gc.post(f"/cases/{case_id}/paper-visit", visit, files={"scan": (png_bytes(), "form.png", "image/png")})
+    assert r.status_code == 302 and status_of(app, case_id) == "visited"
+
+
+@pytest.mark.parametrize("names, categories, message", [
+    (["居民甲"], ["resident"], "民主评议小组不少于3人（现为 1 人）"),
+    (["王干事", "陈静", "居民乙", "陈静"], ["office_staff", "resident", "resident", "resident"],
+     "同一人不能在评议小组中重复登记：陈静"),
+    (["王干事", "陈 静", "居民乙", "陈静"], ["office_staff", "resident", "resident", "resident"],
+     "同一人不能在评议小组中重复登记：陈静"),
+])
+def test_appraisal_panel_of_the_seed(app, org, gc, names, categories, message):
+    case_id = register(app, gc, org)
+    _to_visited(app, org, gc, case_id)
+    before = counts(app)
+    panel = {"panel_name": names, "panel_category": categories, "panel_signed": [str(i) for i in range(len(names))],
+             "minutes": "宣讲政策、介绍情况、现场评议。", "conclusion": "agree"}
+    r = gc.act(case_id, "record_appraisal", panel)
+    body = r.get_data(as_text=True)
+    assert r.status_code == 422 and message in body
+    assert status_of(app, case_id) == "visited" and counts(app) == before
+    assert "宣讲政策、介绍情况、现场评议。" in body   # what was typed comes back

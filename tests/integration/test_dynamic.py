@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from server.extensions import db
 from server.models import AuditEntry, Case, CaseEvent, User, VisitAssignment
 from server.models.money import ChangeReport
-from tests.integration.test_console import Console, on
+from tests.integration.test_console import Console, on, pdf_bytes
 from tests.integration.test_rosters import DAY, paid_case
 
 D = Decimal
@@ -109,13 +109,31 @@ def test_rereview_conclusions(app, org):
     r = director.post(url.format(a), {"outcome": "change", "assessed_income_6m": "0", "reasons": ""})
     assert r.status_code == 422 and case_row(app, a)["income"] == D("1800.00")   # rolled back
     assert Console(app, "gc_case").post(url.format(a), {"outcome": "continue"}).status_code == 403
-    assert director.post(url.format(a), {"outcome": "change", "assessed_income_6m": "0",
-                                         "reasons": "复核发现收入减少"}).status_code == 302
+    # Issue 12: a re-review could be closed at once with nothing found; now it needs a visit or a new report
+    before = case_row(app, b)
+    r = director.post(url.format(b), {"outcome": "continue"})
+    assert r.status_code == 422 and "复核结论须有启动复核后的入户调查或家庭经济状况核对报告" in r.get_data(as_text=True)
+    assert case_row(app, b) == before
+    report = {"report_file": (pdf_bytes(), "report.pdf", "application/pdf")}
+    r = director.post(url.format(b), {"outcome": "continue", "report_on": "2026-09-01"}, files=report)
+    assert r.status_code == 422 and case_row(app, b) == before     # a report from before the re-review opened
+    r = director.post(url.format(b), {"outcome": "continue", "report_on": "2026-10-02"}, files=report)
+    assert r.status_code == 422 and "不能晚于今天" in r.get_data(as_text=True)
+    assert director.post(url.format(a), {"outcome": "change", "assessed_income_6m": "0", "report_on": "2026-10-01",
+                                         "reasons": "复核发现收入减少"}, files=report).status_code == 302
     assert case_row(app, a)["status"] == "in_payment" and case_row(app, a)["amount"] == D("1400.00")
-    assert director.post(url.format(b), {"outcome": "continue"}).status_code == 302
+    assert director.post(url.format(b), {"outcome": "continue", "report_on": "2026-09-30"},
+                         files=report).status_code == 302
     assert case_row(app, b)["status"] == "in_payment" and case_row(app, b)["amount"] == D("1100.00")
-    assert director.post(url.format(c), {"outcome": "stop", "category": "bogus", "reasons": "x"}).status_code == 422
-    assert director.post(url.format(c), {"outcome": "stop", "category": "moved", "reasons": "已迁往外省"}).status_code == 302
+    with app.app_context():
+        ev = db.session.get(Case, b).events[-1]
+        assert ev.action == "complete_rereview" and ev.data["evidence"][0]["kind"] == "verification_report"
+        assert ev.data["evidence"][0]["report_on"] == "2026-09-30"
+    assert director.post(url.format(c), {"outcome": "stop", "category": "bogus", "reasons": "x"},
+                         files=report).status_code == 422
+    # a family that refuses the re-review can be stopped on that ground alone
+    assert director.post(url.format(c), {"outcome": "stop", "category": "refused",
+                                         "reasons": "无正当理由拒不配合复核"}).status_code == 302
     assert case_row(app, c)["status"] == "stopped"
 
 
@@ -275,3 +293,34 @@ def test_pages_and_scope(app, org):
     page = Console(app, "gc_case").get(f"/dynamic/cases/{cid}").get_data(as_text=True)
     assert 'id="change"' not in page and 'id="report"' in page
     assert Console(app, "gc_dir").get(f"/dynamic/cases/{cid}/notice/1").status_code == 404
+
+
+def test_a_rereview_visit_since_it_opened_is_evidence(app, org):
+    """A re-review visit that came back from the phones (accepted) lets the director conclude; one from
+    before the re-review opened does not."""
+    import uuid
+
+    from server.models import Visit
+
+    cid = paid_case(app, org, seq=31, target="rereview")          # re-review opened 2026-09-09
+    on(app, dt.date(2026, 10, 1))
+    director = Console(app, "gc_dir")
+    url = f"/dynamic/cases/{cid}/rereview-decision"
+
+    def visit(day, status="accepted"):
+        with app.app_context():
+            inv = db.session.scalar(select(User.id).where(User.username == "gc_inv1"))
+            v = Visit(id=str(uuid.uuid4()), case_id=cid, kind="rereview", source="device", visit_on=day,
+                      investigator_ids=[inv], findings={}, attachments={}, status=status, recorded_by_id=inv)
+            db.session.add(v)
+            db.session.commit()
+            return v.id
+
+    visit(dt.date(2026, 9, 1))                                     # before the re-review: not evidence
+    visit(dt.date(2026, 9, 20), status="incomplete")               # not yet complete and attested
+    assert director.post(url, {"outcome": "continue"}).status_code == 422
+    vid = visit(dt.date(2026, 9, 20))
+    assert director.post(url, {"outcome": "continue"}).status_code == 302
+    with app.app_context():
+        ev = db.session.get(Case, cid).events[-1]
+        assert ev.data["evidence"] == [{"kind": "visit", "visit_id": vid, "visit_on": "2026-09-20"}]

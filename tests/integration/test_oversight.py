@@ -776,7 +776,7 @@ def yijun_case(app, org, n: int, accepted: dt.date, decided: dt.date, refuse: bo
         day = accepted
         panel = [{"name": "镇干部", "category": "office_staff", "signed": True}] + \
             [{"name": f"村民代表{i}", "category": "resident", "signed": True} for i in range(4)]
-        steps = [("accept", cw, {"applicant_signed": True, "fingerprint": True, "accepted_on": accepted}),
+        steps = [("accept", cw, {"applicant_signed": True, "fingerprint_file": "f" * 64, "accepted_on": accepted}),
                  ("request_verification", cw, {"members": [case.household.members[0].id], "requested_on": day}),
                  ("record_home_visit", inv1, {"investigators": [inv1.id, inv2.id], "signed": [inv1.id, inv2.id],
                                               "applicant_signed": True, "visit_on": day}),
@@ -791,7 +791,7 @@ def yijun_case(app, org, n: int, accepted: dt.date, decided: dt.date, refuse: bo
             perform(case, "refuse", director, {"reasons": "收入超标"}, today=decided)
         else:
             perform(case, "record_meeting", cw, {"record": "会议研究", "decision": "approve"}, today=day)
-            perform(case, "open_publicity", cw, {"boards": [village.code]}, today=day)
+            perform(case, "open_publicity", cw, {"boards": [case.office.code, village.code]}, today=day)
             perform(case, "close_publicity", cw, {}, today=max(decided, day + dt.timedelta(days=7)))
             perform(case, "approve", director, {"signature": "x", "opinion": "同意"}, today=decided)
         return case.id

@@ -53,8 +53,9 @@ def paid_case(app, org, *, office: str = "gc", people: int = 2, income_6m: str =
         cid = case.id
         later = day + dt.timedelta(days=8)
         steps = [
-            ("accept", caseworker, {"applicant_signed": True, "fingerprint": True, "accepted_on": day}, day),
-            ("request_verification", caseworker, {"members": ["all"], "requested_on": day}, day),
+            ("accept", caseworker, {"applicant_signed": True, "fingerprint_file": "f" * 64, "accepted_on": day}, day),
+            ("request_verification", caseworker, {"members": [m.id for m in case.household.members],
+                                                  "requested_on": day}, day),
             ("record_home_visit", caseworker, {"investigators": [users[inv1].id, users[inv2].id],
                                                "signed": [users[inv1].id, users[inv2].id], "applicant_signed": True,
                                                "visit_on": day}, day),
@@ -72,7 +73,7 @@ def paid_case(app, org, *, office: str = "gc", people: int = 2, income_6m: str =
         if office == "yj":
             steps.append(("record_meeting", caseworker, {"record": "会议研究", "decision": "approve"}, day))
         steps += [
-            ("open_publicity", caseworker, {"boards": [community.code]}, day),
+            ("open_publicity", caseworker, {"boards": [community.parent.code, community.code]}, day),
             ("close_publicity", caseworker, {}, later),
             ("approve", director, {"signature": "x", "opinion": "同意"}, later),
             ("issue_certificate", caseworker, {"number": f"DB-{office}-{seq}", "valid_from": later,
@@ -119,7 +120,7 @@ def two_cases(app, org):
 
 
 def approve_month(app, month: str) -> int:
-    gc, lead, bureau = Console(app, "gc_case"), Console(app, "gc_lead"), Console(app, "gc_bureau")
+    gc, lead, bureau = Console(app, "gc_case"), Console(app, "gc_dir"), Console(app, "gc_bureau")
     rid = generate(gc, month)
     assert lead.post(f"/rosters/{rid}/submit", {"signature": signature(), "opinion": "属实"}).status_code == 302
     assert bureau.post(f"/rosters/{rid}/review", {"decision": "approve"}).status_code == 302
@@ -204,7 +205,8 @@ def test_changes_new_raised_stopped_and_gradual_exit(app, org, two_cases):
     assert lines[d][2:5] == ("new", D("600.00"), None)
     row = roster_row(app, rid)
     assert row["households"] == 3 and row["people"] == 4 and row["total"] == D("2460.00")
-    # February is the gradual exit's fifth month (October = first): 60%
+    # February is the gradual exit's fifth month (October = first): 60%; made in January (next month only)
+    on(app, dt.date(2027, 1, 20))
     rid = generate(Console(app, "gc_case"), "2027-02")
     line = next(ln for ln in roster_row(app, rid)["lines"] if ln[0] == c)
     assert line[3] == D("420.00") and line[7] == 60
@@ -225,10 +227,15 @@ def test_gradual_exit_pays_its_percentages_then_stops(app, org):
 # --- signing, review, lateness, locking ------------------------------------------------------------
 
 def test_sign_submit_return_and_approve(app, org, two_cases):
-    gc, lead, bureau = Console(app, "gc_case"), Console(app, "gc_lead"), Console(app, "gc_bureau")
+    gc, lead, bureau = Console(app, "gc_case"), Console(app, "gc_dir"), Console(app, "gc_bureau")
     rid = generate(gc, "2026-12")
-    # the leader only, with a drawn signature, with a CSRF token
+    # guancheng: the 主要领导 (the director) only — not the leader in charge — with a drawn signature and CSRF
     assert gc.post(f"/rosters/{rid}/submit", {"signature": signature()}).status_code == 403
+    r = Console(app, "gc_lead").post(f"/rosters/{rid}/submit", {"signature": signature()})
+    assert r.status_code == 403 and roster_row(app, rid)["status"] == "draft"
+    assert 'id="submit"' not in Console(app, "gc_lead").get(f"/rosters/{rid}").get_data(as_text=True)
+    page = lead.get(f"/rosters/{rid}").get_data(as_text=True)
+    assert 'id="submit"' in page and "主要领导（主任）" in page
     r = lead.post(f"/rosters/{rid}/submit", {"opinion": "属实"})
     assert r.status_code == 422 and "签名" in r.get_data(as_text=True)
     assert lead.post(f"/rosters/{rid}/submit", {"signature": signature()}, csrf=False).status_code == 400
@@ -259,7 +266,7 @@ def test_an_approved_roster_is_locked(app, org, two_cases):
     a, _b = two_cases
     rid = approve_month(app, "2026-12")
     before = roster_row(app, rid)
-    gc, lead, bureau = Console(app, "gc_case"), Console(app, "gc_lead"), Console(app, "gc_bureau")
+    gc, lead, bureau = Console(app, "gc_case"), Console(app, "gc_dir"), Console(app, "gc_bureau")
     r = gc.post("/rosters/generate", {"month": "2026-12"})
     assert r.status_code == 409 and "锁定" in r.get_data(as_text=True)
     assert lead.post(f"/rosters/{rid}/submit", {"signature": signature()}).status_code == 409
@@ -292,14 +299,14 @@ def test_late_filing(app, org, two_cases, submitted_on, filing):
     on(app, dt.date(2026, 11, 10))
     rid = generate(Console(app, "gc_case"), "2026-12")
     on(app, submitted_on)
-    assert Console(app, "gc_lead").post(f"/rosters/{rid}/submit", {"signature": signature()}).status_code == 302
+    assert Console(app, "gc_dir").post(f"/rosters/{rid}/submit", {"signature": signature()}).status_code == 302
     page = Console(app, "gc_bureau").get("/rosters/bureau?month=2026-12").get_data(as_text=True)
     assert f'data-unit="410104005" data-filing="{filing}"' in page
 
 
 def test_bureau_sees_which_units_are_late(app, org, two_cases):
     rid = generate(Console(app, "gc_case"), "2026-12")
-    assert Console(app, "gc_lead").post(f"/rosters/{rid}/submit", {"signature": signature()}).status_code == 302
+    assert Console(app, "gc_dir").post(f"/rosters/{rid}/submit", {"signature": signature()}).status_code == 302
     bureau = Console(app, "gc_bureau")
     on(app, dt.date(2026, 11, 26))
     r = bureau.get("/rosters")
@@ -494,3 +501,84 @@ def test_demo_rosters(app, org):
         rosters = {(r.unit.code, r.month): r.status for r in db.session.scalars(select(Roster))}
     assert rosters == {("410104005", "2026-11"): "approved", ("410104005", "2026-12"): "draft",
                        ("610222002", "2026-10"): "approved", ("610222002", "2026-11"): "submitted"}
+
+
+# --- issue 12: months, approval, and the money steps after approval -----------------------------------
+
+def test_rosters_only_for_the_current_or_next_month(app, org, two_cases, cli):
+    gc = Console(app, "gc_case")
+    before = audits(app, "roster.generate")
+    for month in ("2026-06", "2026-10", "2027-01"):        # TODAY is 2026-11-20
+        r = gc.post("/rosters/generate", {"month": month})
+        assert r.status_code == 422 and "只能生成本月或下月（2026-11 或 2026-12）" in r.get_data(as_text=True), month
+    r = cli("rosters", "generate", "--unit", "410104005", "--month", "2026-06")
+    assert r.exit_code == 1 and "current or next month" in r.output
+    assert audits(app, "roster.generate") == before
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Roster.id))) == 0
+    assert roster_row(app, generate(gc, "2026-11"))["status"] == "draft"
+
+
+def test_a_family_is_never_paid_for_months_before_its_approval(app, org):
+    on(app, dt.date(2026, 9, 20))
+    early = paid_case(app, org, seq=12)                                  # approved 2026-09-09
+    late = paid_case(app, org, seq=13, day=dt.date(2026, 10, 1))         # approved 2026-10-09
+    on(app, dt.date(2026, 10, 9))
+    lines = {ln[0] for ln in roster_row(app, generate(Console(app, "gc_case"), "2026-10"))["lines"]}
+    assert lines == {early, late}
+    # a roster for September made now would pay the October family for September: it is not on it
+    with app.app_context():
+        from server.operations.rosters import compute_for
+
+        unit = db.session.get(Unit, org.office)
+        assert {ln.case_id for ln in compute_for(unit, "2026-09").lines} == {early}
+
+
+def test_bureau_records_finance_and_payment_with_late_flags(app, org):
+    paid_case(app, org, office="yj", seq=14)
+    on(app, dt.date(2026, 12, 3))
+    yj, lead, bureau = Console(app, "yj_case"), Console(app, "yj_lead"), Console(app, "yj_bureau")
+    rid = generate(yj, "2026-12")
+    assert lead.post(f"/rosters/{rid}/submit", {"signature": signature()}).status_code == 302
+    r = bureau.post(f"/rosters/{rid}/steps", {"step": "finance", "on": "2026-12-03"})
+    assert r.status_code == 409 and "审批后" in r.get_data(as_text=True)               # not approved yet
+    assert bureau.post(f"/rosters/{rid}/review", {"decision": "approve"}).status_code == 302
+    on(app, dt.date(2026, 12, 20))
+    page = bureau.get(f"/rosters/{rid}").get_data(as_text=True)
+    assert 'id="step-finance"' in page and 'id="step-payment"' in page
+    assert yj.post(f"/rosters/{rid}/steps", {"step": "finance", "on": "2026-12-14"}).status_code == 403
+    assert bureau.post(f"/rosters/{rid}/steps", {"step": "finance", "on": "2026-12-14"},
+                       csrf=False).status_code == 400
+    r = bureau.post(f"/rosters/{rid}/steps", {"step": "payment", "on": "2026-12-18"})
+    assert r.status_code == 409 and "财政局" in r.get_data(as_text=True)                # finance comes first
+    assert bureau.post(f"/rosters/{rid}/steps", {"step": "finance", "on": "2026-12-21"}).status_code == 422  # future
+    assert bureau.post(f"/rosters/{rid}/steps", {"step": "finance", "on": "2026-12-16", "note": "县财政局签收"}
+                       ).status_code == 302
+    assert bureau.post(f"/rosters/{rid}/steps", {"step": "finance", "on": "2026-12-16"}).status_code == 409
+    assert bureau.post(f"/rosters/{rid}/steps", {"step": "payment", "on": "2026-12-18"}).status_code == 302
+    with app.app_context():
+        from server.models.money import RosterStep
+
+        steps = {s.step: (s.on_date, s.due_on, s.late) for s in db.session.scalars(
+            select(RosterStep).where(RosterStep.roster_id == rid))}
+    assert steps == {"finance": (dt.date(2026, 12, 16), dt.date(2026, 12, 15), True),     # by the 15th: late
+                     "payment": (dt.date(2026, 12, 18), None, False)}                      # yijun sets no day
+    page = yj.get(f"/rosters/{rid}").get_data(as_text=True)
+    assert 'data-step="finance"' in page and 'data-late="1"' in page
+    overview = bureau.get("/rosters/bureau?month=2026-12").get_data(as_text=True)
+    assert '<span data-step="finance" class="overdue" data-late="1">' in overview and "2026-12-16" in overview
+    assert [audits(app, a) for a in ("roster.finance", "roster.payment")] == [1, 1]
+
+
+def test_guancheng_payment_by_the_tenth(app, org, two_cases):
+    rid = approve_month(app, "2026-12")
+    on(app, dt.date(2026, 12, 10))
+    bureau = Console(app, "gc_bureau")
+    r = bureau.post(f"/rosters/{rid}/steps", {"step": "finance", "on": "2026-12-09"})
+    assert r.status_code == 422                                         # guancheng has no finance step
+    assert bureau.post(f"/rosters/{rid}/steps", {"step": "payment", "on": "2026-12-10"}).status_code == 302
+    with app.app_context():
+        from server.models.money import RosterStep
+
+        step = db.session.scalar(select(RosterStep).where(RosterStep.roster_id == rid))
+        assert (step.due_on, step.late) == (dt.date(2026, 12, 10), False)

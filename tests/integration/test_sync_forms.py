@@ -102,6 +102,8 @@ def test_the_appraisal_record_from_the_phones_is_recorded_on_the_case(app, field
 @pytest.mark.parametrize("members, code", [
     (panel(5, 3), "resident_share_too_low"),            # 5 of 8 is under 2/3
     (panel(6, 3, signed=False), "panel_signature_missing"),
+    (panel(1, 0), "panel_too_small"),                    # issue 12: a panel of one resident
+    (panel(4, 2) + [{"name": "居民 0", "category": "resident", "signed": True}], "panel_member_duplicate"),
 ])
 def test_an_appraisal_panel_against_the_rules_is_refused_when_it_arrives(app, field, members, code):  # noqa: F811
     accept_home_visit(field)

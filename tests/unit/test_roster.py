@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+import server.domain.roster as core
 from server.domain.roster import (
     Adjustment,
     PayInput,
@@ -260,3 +261,35 @@ def test_differences_from_the_decided_amount_are_flagged(decided, pct, flagged):
 def test_bad_input_is_refused(paying, adjustments, error):
     with pytest.raises(error):
         compute_roster(paying, [], {}, adjustments)
+
+
+# --- issue 12: which months a roster may be made for, who is on it, and late money steps ------------
+
+@pytest.mark.parametrize("today, expected", [
+    (dt.date(2026, 11, 20), ("2026-11", "2026-12")),
+    (dt.date(2026, 12, 31), ("2026-12", "2027-01")),
+    (dt.date(2027, 1, 1), ("2027-01", "2027-02")),
+])
+def test_roster_months_open(today, expected):
+    assert core.roster_months_open(today) == expected
+
+
+@pytest.mark.parametrize("approved, month, paid", [
+    (dt.date(2026, 11, 5), "2026-06", False),     # approved in November, not paid for June
+    (dt.date(2026, 11, 5), "2026-10", False),
+    (dt.date(2026, 11, 5), "2026-11", True),      # the month of approval
+    (dt.date(2026, 11, 30), "2026-12", True),
+    (None, "2026-06", True),                      # no decision date recorded: nothing to compare
+])
+def test_paid_from(approved, month, paid):
+    assert core.paid_from(approved, month) is paid
+
+
+@pytest.mark.parametrize("on, due, late", [
+    (dt.date(2026, 12, 15), dt.date(2026, 12, 15), False),   # by the 15th: on the day is in time
+    (dt.date(2026, 12, 16), dt.date(2026, 12, 15), True),
+    (dt.date(2026, 12, 1), dt.date(2026, 12, 10), False),
+    (dt.date(2026, 12, 31), None, False),                    # no due day in the profile: never late
+])
+def test_step_late(on, due, late):
+    assert core.step_late(on, due) is late

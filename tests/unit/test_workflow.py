@@ -76,7 +76,7 @@ ALL_MATERIALS = sorted({m.code for p in PROFILES.values() for m in p.materials})
 # A payload with which each action succeeds when its preconditions on the case hold.
 GOOD: dict[str, dict] = {
     "notify_missing": {"materials": ["application"]},
-    "accept": {"materials": ALL_MATERIALS, "applicant_signed": True, "fingerprint": True},
+    "accept": {"materials": ALL_MATERIALS, "applicant_signed": True, "fingerprint_file": "ab" * 32},
     "abandon": {"reason": "拒绝配合入户调查"},
     "request_verification": {"members": ["申请人", "配偶"]},
     "record_verification_report": {"found_income_6m": "1200.00"},
@@ -86,7 +86,7 @@ GOOD: dict[str, dict] = {
                        "assessed_income_6m": Decimal("1200.00"), "property_checked": True},
     "sign_review": {"signature": True, "opinion": "同意"},
     "record_meeting": {"record": "班子会议研究，同意拟保障意见。", "decision": "approve"},
-    "open_publicity": {"boards": ["某社区社会救助公示栏"]},
+    "open_publicity": {"boards": ["B1"], "required_levels": ["community"], "board_levels": {"B1": "community"}},
     "record_objection": {"text": "该户有营运车辆", "source": "phone"},
     "resolve_objection": {"finding": "车辆已于2024年转让，异议不成立", "outcome": "uphold"},
     "close_publicity": {},
@@ -95,7 +95,7 @@ GOOD: dict[str, dict] = {
     "issue_certificate": {"number": "GC-2025-0001", "valid_from": D("2025-11-03"), "valid_until": D("2026-11-02")},
     "start_payment": {"month": "2025-11"},
     "start_rereview": {"reason": "半年复核"},
-    "complete_rereview": {"outcome": "continue"},
+    "complete_rereview": {"outcome": "continue", "evidence": [{"kind": "visit", "visit_on": "2026-04-02"}]},
     "record_change": {"direction": "lower", "reasons": "家庭成员就业", "amount": Decimal("200.00")},
     "start_gradual_exit": {"reasons": "家庭人均收入超过标准"},
     "finish_gradual_exit": {},
@@ -231,7 +231,7 @@ def test_happy_path_event_data():
     assert out.event.data == {"visit_on": "2025-09-29", "team": [1, 12], "due": "2025-10-10"}
     out = apply(case_in("reviewed"), "open_publicity", ACTORS["caseworker"], profile, NATIONAL, D("2025-10-14"),
                 GOOD["open_publicity"])
-    assert out.event.data == {"boards": ["某社区社会救助公示栏"], "earliest_close": "2025-10-21",
+    assert out.event.data == {"boards": ["B1"], "earliest_close": "2025-10-21",
                               "provisional": False, "round": 1}
 
 
@@ -421,6 +421,9 @@ REQUIRED = ["application", "hukou_id", "income_property_statement", "integrity_p
 OUTSIDER = TeamMember(21, "investigator", OTHER_COMMUNITY, True)
 
 
+EVIDENCE = GOOD["complete_rereview"]["evidence"]
+
+
 def without(d: dict, *keys: str) -> dict:
     return {k: v for k, v in d.items() if k not in keys}
 
@@ -440,7 +443,46 @@ REFUSALS = [
      but("accept", materials=["marriage", "status_papers", "demolition", "agreements"]), PreconditionFailed,
      "materials_missing", {"missing": REQUIRED}),
     ("accept-yijun-fingerprint", "yijun", case_in("application"), "accept", "caseworker", "2025-09-26",
-     without(GOOD["accept"], "fingerprint"), PreconditionFailed, "fingerprint_required", {}),
+     without(GOOD["accept"], "fingerprint_file"), PreconditionFailed, "fingerprint_required", {}),
+    ("rereview-continue-without-evidence", "guancheng", case_in("rereview"), "complete_rereview", "director",
+     "2026-05-06", without(GOOD["complete_rereview"], "evidence"), PreconditionFailed,
+     "rereview_evidence_required", {}),
+    ("rereview-stop-without-evidence", "yijun", case_in("rereview"), "complete_rereview", "director",
+     "2026-05-06", {"outcome": "stop", "reasons": "户籍迁出", "category": "moved"}, PreconditionFailed,
+     "rereview_evidence_required", {}),
+    ("accept-yijun-bare-fingerprint-tick", "yijun", case_in("application"), "accept", "caseworker", "2025-09-26",
+     {**without(GOOD["accept"], "fingerprint_file"), "fingerprint": True}, PreconditionFailed,
+     "fingerprint_required", {}),
+    ("accept-situational-material-missing", "guancheng", case_in("application"), "accept", "caseworker",
+     "2025-09-26", but("accept", materials=[m for m in ALL_MATERIALS if m != "student_papers"],
+                       member_flags=[("张三", []), ("张小明", ["student"])]), PreconditionFailed,
+     "materials_missing", {"missing": ["student_papers"]}),
+    ("verification-member-left-out", "guancheng", case_in("accepted"), "request_verification", "caseworker",
+     "2025-09-29", but("request_verification", members=["申请人"], required_members=["申请人", "配偶"]),
+     PreconditionFailed, "verification_member_omitted", {"omitted": ["配偶"]}),
+    ("verification-member-left-out-blank-reason", "yijun", case_in("accepted"), "request_verification",
+     "caseworker", "2025-09-29", but("request_verification", members=["申请人"], required_members=["申请人", "配偶"],
+                                    omission_reason="  "),
+     PreconditionFailed, "verification_member_omitted", {"omitted": ["配偶"]}),
+    ("appraisal-one-resident", "guancheng", case_in("visited"), "record_appraisal", "caseworker", "2025-10-09",
+     but("record_appraisal", panel=panel(1, 0)), PreconditionFailed, "panel_too_small", {"minimum": 3, "panel": 1}),
+    ("appraisal-same-person-twice", "yijun", case_in("visited"), "record_appraisal", "caseworker", "2025-10-09",
+     but("record_appraisal", panel=[*panel(4, 2), PanelMember("陈 静", "resident", True),
+                                    PanelMember("陈静", "resident", True)]), PreconditionFailed,
+     "panel_member_duplicate", {"names": ["陈静"]}),
+    ("appraisal-same-person-full-width", "guancheng", case_in("visited"), "record_appraisal", "caseworker",
+     "2025-10-09", but("record_appraisal", panel=[PanelMember("Ｌｉ Ｍｉｎｇ", "resident", True),
+                                                   PanelMember("li ming", "resident", True),
+                                                   PanelMember("王", "office_staff", True)]),
+     PreconditionFailed, "panel_member_duplicate", {}),
+    ("publicity-missing-natural-village", "yijun", case_in("meeting_held"), "open_publicity", "caseworker",
+     "2025-10-14", but("open_publicity", boards=["T", "V"], required_levels=["township", "village", "natural_village"],
+                       board_levels={"T": "township", "V": "village"}), PreconditionFailed, "board_level_missing",
+     {"missing": ["natural_village"]}),
+    ("publicity-one-natural-village-board", "yijun", case_in("meeting_held"), "open_publicity", "caseworker",
+     "2025-10-14", but("open_publicity", boards=["N"], required_levels=["township", "village", "natural_village"],
+                       board_levels={"N": "natural_village"}), PreconditionFailed, "board_level_missing",
+     {"missing": ["township", "village"]}),
     ("accept-no-signature", "guancheng", case_in("application"), "accept", "caseworker", "2025-09-26",
      without(GOOD["accept"], "applicant_signed"), PreconditionFailed, "applicant_signature_required", {}),
     ("accept-future-date", "guancheng", case_in("application"), "accept", "caseworker", "2025-09-26",
@@ -562,11 +604,12 @@ REFUSALS = [
     ("rereview-bad-outcome", "guancheng", case_in("rereview"), "complete_rereview", "director", "2025-11-03",
      {"outcome": "pause"}, PreconditionFailed, "outcome_invalid", {}),
     ("rereview-stop-no-reasons", "guancheng", case_in("rereview"), "complete_rereview", "director", "2025-11-03",
-     {"outcome": "stop"}, PreconditionFailed, "reasons_required", {}),
+     {"outcome": "stop", "evidence": EVIDENCE}, PreconditionFailed, "reasons_required", {}),
     ("rereview-exit-no-reasons", "yijun", case_in("rereview"), "complete_rereview", "director", "2025-11-03",
-     {"outcome": "gradual_exit", "reasons": ""}, PreconditionFailed, "reasons_required", {}),
+     {"outcome": "gradual_exit", "reasons": "", "evidence": EVIDENCE}, PreconditionFailed, "reasons_required", {}),
     ("rereview-change-no-reasons", "yijun", case_in("rereview"), "complete_rereview", "director", "2025-11-03",
-     {"outcome": "change", "amount": Decimal("100.00")}, PreconditionFailed, "reasons_required", {}),
+     {"outcome": "change", "amount": Decimal("100.00"), "evidence": EVIDENCE}, PreconditionFailed,
+     "reasons_required", {}),
     ("change-bad-direction", "guancheng", case_in("in_payment"), "record_change", "director", "2025-11-03",
      but("record_change", direction="sideways"), PreconditionFailed, "direction_invalid", {}),
     ("change-no-reasons", "guancheng", case_in("in_payment"), "record_change", "director", "2025-11-03",
@@ -612,8 +655,9 @@ def test_missing_materials_message_names_every_missing_item():
 
 
 @pytest.mark.parametrize("profile_id, payload, ok", [
-    ("guancheng", without(GOOD["accept"], "fingerprint"), True),
-    ("yijun", without(GOOD["accept"], "fingerprint"), False),
+    ("guancheng", without(GOOD["accept"], "fingerprint_file"), True),
+    ("yijun", without(GOOD["accept"], "fingerprint_file"), False),
+    ("yijun", {**without(GOOD["accept"], "fingerprint_file"), "fingerprint": 1}, False),
     ("yijun", GOOD["accept"], True),
     ("yijun", but("accept", materials=REQUIRED), True),
 ])
@@ -652,8 +696,7 @@ def test_home_visit_accepted(payload):
     (3, 2, False),   # 3/5 < 2/3
     (4, 2, True),    # 4/6 == 2/3 exactly
     (2, 1, True),    # 2/3
-    (1, 1, False),   # 1/2
-    (2, 0, True),
+    (3, 0, True),
     (5, 2, True),    # 5/7 > 2/3
     (4, 3, False),   # 4/7 < 2/3
     (6, 3, True),    # 6/9 == 2/3
@@ -813,7 +856,7 @@ def test_refusal_after_an_objection():
 def test_rereview_outcomes(outcome, extra, to_status, exit_month, decided):
     case = case_in("rereview", exit_month=1)
     out = apply(case, "complete_rereview", ACTORS["director"], PROFILES["guancheng"], NATIONAL, D("2025-11-03"),
-                {"outcome": outcome, **extra})
+                {"outcome": outcome, "evidence": EVIDENCE, **extra})
     assert out.state.status == out.event.to_status == to_status
     assert out.state.exit_month == exit_month
     assert out.state.decided_on == decided
@@ -1051,7 +1094,7 @@ def test_a_datetime_is_not_a_date(key, action):
     ("publicity_closed", "approve", {"signature": True, "opinion": "同意", "amount": Decimal("-5")}),
     ("publicity_closed", "approve", {"signature": True, "opinion": "同意", "amount": 320.5}),
     ("publicity_closed", "approve", {"signature": True, "opinion": "同意"}),
-    ("rereview", "complete_rereview", {"outcome": "change", "reasons": "收入变化"}),
+    ("rereview", "complete_rereview", {"outcome": "change", "reasons": "收入变化", "evidence": EVIDENCE}),
     ("in_payment", "record_change", {"direction": "raise", "reasons": "新增重病成员"}),
 ])
 def test_amounts_must_be_real_money(state, action, payload):
@@ -1085,3 +1128,55 @@ def test_a_disputed_appraisal_restarts_the_visit_clock_from_the_appraisal_day():
     steps = {s.step: s.due.date for s in pending_deadlines(out.state, profile, NATIONAL)}
     assert steps["home_visit"] == D("2025-10-15")   # 10-10, 10-11 (make-up Saturday), 10-13, 10-14, 10-15
     assert steps["overall"] == D("2025-11-06")      # the overall limit still runs from acceptance
+
+
+# --- issue 12: board levels, situational materials, the same person on a panel ------------------------
+
+@pytest.mark.parametrize("required, chosen, missing", [
+    (["township", "village", "natural_village"], ["natural_village"], ["township", "village"]),
+    (["township", "village", "natural_village"], ["township", "village", "natural_village"], []),
+    (["township", "village", "natural_village"], ["village", "village", "busy_place"],
+     ["township", "natural_village"]),
+    (["community"], ["community"], []),
+    (["community"], [], ["community"]),
+    (["township", "township"], [], ["township"]),
+])
+def test_missing_board_levels(required, chosen, missing):
+    from server.domain.workflow import missing_board_levels
+
+    assert missing_board_levels(required, chosen) == missing
+
+
+@pytest.mark.parametrize("members, needs", [
+    ([("张三", []), ("张小明", ["student"])], {"student_papers": ["张小明"]}),
+    ([("张三", ["disabled", "severely_disabled"])], {"disability_card": ["张三"]}),   # one card, listed once
+    ([("张三", ["unemployed"]), ("李四", ["unemployed", "seriously_ill"])],
+     {"unemployment_papers": ["张三", "李四"], "illness_papers": ["李四"]}),
+    ([("张三", ["able_to_work"])], {}),                                               # no paper for this flag
+    ([], {}),
+])
+@pytest.mark.parametrize("profile_id", PROFILE_IDS)
+def test_situational_needs(profile_id, members, needs):
+    from server.domain.workflow import missing_materials, situational_needs
+
+    profile = PROFILES[profile_id]
+    assert situational_needs(profile, members) == needs
+    required = [m.code for m in profile.materials if m.required]
+    assert [m.code for m in missing_materials(profile, required, members)] == \
+        [m.code for m in profile.materials if m.code in needs]
+
+
+@pytest.mark.parametrize("a, b, same", [
+    ("陈静", "陈 静", True), ("陈静", "陈静 ", True), ("Ｌｉ Ｍｉｎｇ", "li ming", True), ("陈静", "陈晶", False),
+])
+def test_person_key(a, b, same):
+    from server.domain.workflow import person_key
+
+    assert (person_key(a) == person_key(b)) is same
+
+
+@pytest.mark.parametrize("profile_id", PROFILE_IDS)
+def test_a_family_refusing_the_rereview_can_be_stopped_without_a_visit(profile_id):
+    out = apply(case_in("rereview"), "complete_rereview", ACTORS["director"], PROFILES[profile_id], NATIONAL,
+                D("2026-05-06"), {"outcome": "stop", "reasons": "无正当理由拒不配合复核", "category": "refused"})
+    assert out.state.status == "stopped" and "evidence" not in out.event.data
