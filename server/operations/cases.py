@@ -49,6 +49,26 @@ def _snapshot(case: Case) -> dict[str, Any]:
     return out
 
 
+def _refuse_clash(clash, numbers: list[str], rows: list[Member], office: Unit) -> None:
+    """A member's ID number is already in an open case.  The message names only what the caseworker
+    typed (which member of the form) and, for a case of their own office, its number; a case elsewhere
+    is never described (no name as stored there, no office): only whom to ask."""
+    position = numbers.index(clash.id_number)
+    who = rows[position].name
+    field = f"members[{position}].id_number"
+    if clash.office_unit_id == office.id:
+        raise OperationError("already_applied",
+                             f"第{position + 1}位成员{who}的身份证号码已在本街道（乡镇）的在办或在保案件{clash.number}中",
+                             f"the ID number of member {position + 1} ({who}) is already in this office's open "
+                             f"case {clash.number}", 409, field=field)
+    raise OperationError("already_applied",
+                         f"第{position + 1}位成员{who}的身份证号码已在其他街道（乡镇）的在办或在保案件中。"
+                         "请与申请人核实；需要核查的，请联系区（县）民政局。",
+                         f"the ID number of member {position + 1} ({who}) is already in an open case elsewhere. "
+                         "Check with the applicant; to have it looked into, contact the district / county civil "
+                         "affairs bureau.", 409, field=field)
+
+
 def _member_from(raw: Mapping[str, Any], position: int, today: dt.date) -> Member:
     name = str(raw.get("name") or "").strip()
     if not name:
@@ -105,12 +125,12 @@ def register_application(*, community: Unit, members: Sequence[Mapping[str, Any]
     if sum(1 for m in rows if m.relation == "head") != 1:
         raise OperationError("head_required", "须且只能有一名户主", "exactly one member must be the head")
     open_states = set(workflow.STATES) - workflow.TERMINAL
-    clash = db.session.scalar(
-        select(Member.name).join(Household).join(Case, Case.household_id == Household.id)
-        .where(Member.id_number.in_(numbers), Case.status.in_(open_states)).limit(1))
+    clash = db.session.execute(
+        select(Member.id_number, Case.office_unit_id, Case.number).select_from(Member)
+        .join(Household, Member.household_id == Household.id).join(Case, Case.household_id == Household.id)
+        .where(Member.id_number.in_(numbers), Case.status.in_(open_states)).order_by(Case.id).limit(1)).first()
     if clash:
-        raise OperationError("already_applied", f"{clash}已在其他在办或在保案件中",
-                             f"{clash} is already in an open case", 409)
+        _refuse_clash(clash, numbers, rows, office)
 
     household = Household(unit=community, address=address, area=area, household_class=household_class,
                           phone=phone, members=rows)
