@@ -311,13 +311,22 @@ def benefit_working(case: Case, on: dt.date):
 
 
 def visible_cases(user: User):
-    """A query of the cases this user may see: their office's; the bureau's whole district; else none."""
+    """A query of the cases this user may see: their office's; an investigator's own assignments; the
+    bureau's whole district; else none.  Every console page of a case checks against this same query,
+    so a list never shows a case whose page would answer 404."""
     query = select(Case)
     if user.role in ("caseworker", "leader", "director"):
         return query.where(Case.office_unit_id == user.unit_id)
     if user.role == "investigator":
+        # Investigators work on phones; in the console they see only the cases they are assigned to
+        # (an open or finished assignment, not a cancelled one), in their office.
+        from server.models.visits import VisitAssignment, assignment_members
+
         office = user.unit.office()
-        return query.where(Case.office_unit_id == (office.id if office else -1))
+        mine = (select(VisitAssignment.case_id)
+                .join(assignment_members, assignment_members.c.assignment_id == VisitAssignment.id)
+                .where(assignment_members.c.user_id == user.id, VisitAssignment.status != "cancelled"))
+        return query.where(Case.office_unit_id == (office.id if office else -1), Case.id.in_(mine))
     if user.role == "bureau_supervisor":
         return query.where(Case.office_unit_id.in_(select(Unit.id).where(Unit.parent_id == user.unit_id)))
     return query.where(Case.id == -1)

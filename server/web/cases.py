@@ -30,6 +30,7 @@ from server.operations.visits import CONSOLE_KINDS, assign_visit, assignable, re
 from server.web import bp
 from server.web.auth import current_user, login_required
 from server.web.forms import READERS, FormError, Reader
+from server.web.scope import is_visible, may_read_file
 
 MEMBER_ROWS = 8
 OFFICE_ROLES = ("caseworker", "leader", "director")
@@ -38,7 +39,8 @@ OFFICE_ROLES = ("caseworker", "leader", "director")
 def _case_or_404(case_id: int) -> Case:
     """The case if the signed-in user may see it; otherwise 404 (other units' cases do not exist for them)."""
     case = db.session.get(Case, case_id)
-    if case is None or not workflow.can_read(actor_of(current_user()), state_of(case)):
+    user = current_user()
+    if case is None or not workflow.can_read(actor_of(user), state_of(case)) or not is_visible(user, case.id):
         abort(404)
     return case
 
@@ -173,7 +175,7 @@ def _detail(case: Case, error=None, status: int = 200, form=None):
         can_assign_appraisal=user.role == "caseworker" and assignable("appraisal", case.status),
         visit_kinds=VISIT_KINDS,
         can_paper_visit=user.role == "caseworker" and "record_home_visit" in actions,
-        office_staff=user.role in OFFICE_ROLES or user.role == "investigator", today=today(),
+        office_staff=user.role in OFFICE_ROLES, today=today(),   # investigators: masked IDs, no phone
         level_names=LEVEL_NAMES, relations=RELATIONS, classes=HOUSEHOLD_CLASSES,
         default_valid_until=add_months_to_date(today(), profile.certificate.validity_months)
         - dt.timedelta(days=1)), status
@@ -287,6 +289,8 @@ def case_print(case_id: int, doc: str):
     case = _case_or_404(case_id)
     if doc not in PRINTS:
         abort(404)
+    if current_user().role == "investigator":
+        abort(403)   # prints carry full ID numbers; investigators work from their phones
     profile = services().profiles[case.profile_id]
     events = {a: _last_event(case, a) for a in workflow.RULES}
     needed = {"missing_notice": "notify_missing", "refusal_notice": "refuse", "visit_form": "record_home_visit",
@@ -315,7 +319,7 @@ def case_print(case_id: int, doc: str):
 @bp.get("/files/<sha>/<variant>")
 @login_required
 def attachment(sha: str, variant: str):
-    """An uploaded file, for staff of the uploader's office (and the bureau above it)."""
+    """An uploaded file, for whoever may read a case or record that uses it (see :mod:`server.web.scope`)."""
     from server.models.attachments import Attachment
     from server.operations.attachments import store
 
@@ -324,13 +328,7 @@ def attachment(sha: str, variant: str):
     att = db.session.get(Attachment, sha.lower())
     if att is None:
         abort(404)
-    user = current_user()
-    uploader = db.session.get(User, att.uploaded_by_id) if att.uploaded_by_id else None
-    office = uploader.unit.office() if uploader else None
-    viewer_office = user.unit.office()
-    allowed = office is not None and ((viewer_office is not None and viewer_office.id == office.id) or
-                                      (user.role == "bureau_supervisor" and user.unit_id == office.parent_id))
-    if not allowed:
+    if not may_read_file(current_user(), att.sha256):
         abort(404)
     st = store()
     path = {"original": st.original_path, "display": st.display_path, "thumb": st.thumb_path}[variant](att.sha256)
