@@ -37,7 +37,8 @@ def from_environment(instance_path: str) -> dict:
     return {
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(db_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: a failed statement is logged without its values (ID numbers, names, phones).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "RUHU_PROFILE_DIRS": dirs,
         "RUHU_CALENDAR": os.environ.get("RUHU_CALENDAR") or str(instance / "calendar.toml"),
         # The survey form definitions, shared with the phone app.

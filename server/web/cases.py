@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
-from flask import abort, redirect, render_template, request, send_file, url_for
+from flask import abort, redirect, render_template, request, send_file, session, url_for
 from sqlalchemy import or_, select
 from werkzeug.datastructures import MultiDict
 
@@ -45,12 +46,36 @@ def _case_or_404(case_id: int) -> Case:
     return case
 
 
+SEARCH_SLOTS = 5   # recent searches kept in the session, each under a random key
+
+
+@bp.post("/cases")
+@login_required
+def case_search():
+    """The search form posts here: what was typed (often an ID number) is kept in the session under a
+    random key and the browser is sent to ``/cases?s=<key>``, so no name or ID number ever appears in a
+    URL — not in access logs (ours, gunicorn's, the reverse proxy's), browser history or Referer."""
+    q = (request.form.get("q") or "").strip()[:100]
+    status = request.form.get("status") or ""
+    if status and status not in workflow.STATES:
+        abort(400)
+    if not q:
+        return redirect(url_for("web.case_list", status=status or None), 303)
+    key = secrets.token_urlsafe(9)
+    saved = dict(list(session.get("case_searches", {}).items())[-(SEARCH_SLOTS - 1):])
+    saved[key] = q
+    session["case_searches"] = saved
+    return redirect(url_for("web.case_list", s=key, status=status or None), 303)
+
+
 @bp.get("/cases")
 @login_required
 def case_list():
     user = current_user()
     query = visible_cases(user)
-    q = (request.args.get("q") or "").strip()
+    key = request.args.get("s") or ""
+    # ?q= still works (old links, scripts); the console's form never puts the query in the URL.
+    q = (session.get("case_searches", {}).get(key, "") if key else request.args.get("q") or "").strip()
     status = request.args.get("status") or ""
     if status and status not in workflow.STATES:
         abort(400)
@@ -61,7 +86,7 @@ def case_list():
         members = select(Member.household_id).where(or_(Member.name.like(like), Member.id_number == q.upper()))
         query = query.where(or_(Case.household_id.in_(members), Case.number.like(like)))
     cases = db.session.scalars(query.order_by(Case.id.desc()).limit(200)).all()
-    return render_template("cases/list.html", cases=cases, q=q, status=status)
+    return render_template("cases/list.html", cases=cases, q=q, status=status, expired=bool(key) and not q)
 
 
 # --- intake -----------------------------------------------------------------------------------
