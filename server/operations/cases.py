@@ -125,11 +125,12 @@ def register_application(*, community: Unit, members: Sequence[Mapping[str, Any]
     if sum(1 for m in rows if m.relation == "head") != 1:
         raise OperationError("head_required", "须且只能有一名户主", "exactly one member must be the head")
     open_states = set(workflow.STATES) - workflow.TERMINAL
-    clash = db.session.execute(
+    clashes = db.session.execute(
         select(Member.id_number, Case.office_unit_id, Case.number).select_from(Member)
         .join(Household, Member.household_id == Household.id).join(Case, Case.household_id == Household.id)
-        .where(Member.id_number.in_(numbers), Case.status.in_(open_states)).order_by(Case.id).limit(1)).first()
-    if clash:
+        .where(Member.id_number.in_(numbers), Case.status.in_(open_states)).order_by(Case.id)).all()
+    if clashes:
+        clash = min(clashes, key=lambda c: numbers.index(c.id_number))   # the first member of the form
         _refuse_clash(clash, numbers, rows, office)
 
     household = Household(unit=community, address=address, area=area, household_class=household_class,
