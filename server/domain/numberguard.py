@@ -48,7 +48,8 @@ MAX_SEPARATORS = 3      # "2025-11-05 · 2025-11-12" joins with " · "; more is 
 _KEEP = "-/.,:~"        # separators kept as themselves (dates and amounts need them); others become " "
 _RANGE_DASHES = "\u2013\u2014\u2015\u2e3a\u2e3b\u301c"   # en and em dashes, bars, wave dash: written as "~"
 _EXTRA_SEPARATORS = "·・。、_\\|"
-_BREAK = "\x00"         # what a tag becomes: not a separator
+_BREAK = "\u01c0"       # what a tag becomes: a letter (ǀ), so never a separator
+_ASCII_SPACE = " \t\n\r\f\v"   # separators already: left as they are (the pattern below knows them)
 
 
 @cache
@@ -57,7 +58,7 @@ def _table() -> dict[int, str]:
     out: dict[int, str] = {}
     for cp in range(sys.maxunicode + 1):
         ch = chr(cp)
-        if ch == _BREAK:
+        if ch == _BREAK or ch in _ASCII_SPACE:
             continue
         cat = unicodedata.category(ch)
         if cat == "Nd":
@@ -77,7 +78,7 @@ def _table() -> dict[int, str]:
 
 
 def normalise(text: str) -> str:
-    """NFKC, every decimal digit as 0-9, every separator as one of ``- / . , :`` or a space."""
+    """NFKC, every decimal digit as 0-9, every separator as one of ``- / . , : ~`` or a space."""
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, not {type(text).__name__}")
     return unicodedata.normalize("NFKC", text).translate(_table())
@@ -92,8 +93,11 @@ def visible_text(page: str) -> str:
     return html.unescape(_TAG.sub(_BREAK, page))
 
 
-_SEP_CLASS = r"[ \-/.,:~]"
-_RUN = re.compile(rf"[0-9]+(?:{_SEP_CLASS}{{1,{MAX_SEPARATORS}}}[0-9]+)*")
+_SEP_CLASS = r"[ \t\n\r\f\v\-/.,:~]"
+# Runs of at least MIN_DIGITS digits (shorter ones never match, so a page of counts and amounts costs little).
+_RUN = re.compile(rf"[0-9](?:{_SEP_CLASS}{{0,{MAX_SEPARATORS}}}[0-9]){{{MIN_DIGITS - 1},}}")
+_CANDIDATE = re.compile(rf"\d[\d\W_]{{{MIN_DIGITS - 1},}}")
+_LONE_DATE = re.compile(r"([0-9]{4})([-/.])([0-9]{1,2})\2([0-9]{1,2})")
 _GROUP = re.compile(r"[0-9]+")
 
 
@@ -178,14 +182,23 @@ def find(text: str, *, allowed: Iterable[str] = (), echoed: Iterable[str] = ()) 
     allow = set(digits_of(allowed))
     echo = tuple(echoed)
     found = []
-    norm = normalise(text)
-    for m in _RUN.finditer(norm):
-        run = m.group(0)
-        if sum(ch.isdigit() for ch in run) < MIN_DIGITS:
-            continue
-        tail = norm[m.end():m.end() + 1]
-        for seg in _segments(run):
-            if len(seg) < MIN_DIGITS or seg in allow or any(seg in e for e in echo):
-                continue
-            found.append(Finding(seg, _kind(seg, tail)))
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, not {type(text).__name__}")
+    folded = unicodedata.normalize("NFKC", text)
+    table = _table()
+    # Only the stretches that could hold a run are translated: digits of any script (\d) joined by
+    # anything that is not a letter or a tag break — a superset of the separators, checked exactly below.
+    for stretch in _CANDIDATE.finditer(folded):
+        norm = stretch.group(0).translate(table)
+        tail = folded[stretch.end():stretch.end() + 1]
+        for m in _RUN.finditer(norm):
+            run = m.group(0)
+            date = _LONE_DATE.fullmatch(run)
+            if date and 1900 <= int(date[1]) <= 2199 and 1 <= int(date[3]) <= 12 and 1 <= int(date[4]) <= 31:
+                continue   # the common case on a page: a date on its own
+            run_tail = norm[m.end():m.end() + 1] or tail
+            for seg in _segments(run):
+                if len(seg) < MIN_DIGITS or seg in allow or any(seg in e for e in echo):
+                    continue
+                found.append(Finding(seg, _kind(seg, run_tail)))
     return found
