@@ -145,3 +145,14 @@ def test_a_report_form_shown_again_keeps_the_reporters_phone(app, org, gc_board)
 def _csrf(client, path: str) -> str:
     from tests.conftest import CSRF_RE
     return CSRF_RE.search(client.get(path).get_data(as_text=True)).group(1)
+
+
+@pytest.mark.parametrize("typed", TYPED)
+def test_a_board_name_with_a_number_is_refused(app, org, typed):
+    from server.models.boards import Board
+
+    cw = Console(app, "gc_case")
+    r = cw.post("/boards", {"unit": str(org.c1), "kind": "community", "name": f"和平社区 联系{typed}"})
+    assert r.status_code == 422 and "不能含有身份证号码、电话号码" in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(Board.id)) is None
