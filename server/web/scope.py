@@ -7,7 +7,8 @@ case or record that uses it — never because of who uploaded the bytes first:
 - a case: its verification report, its history (any event's data naming the file: signatures, scans, the verification report, a
   fingerprint photo) or one of its visits (photos, signatures, the signed form);
 - a resident's report from a notice board (its photo): the office staff who may see the report;
-- a payment roster (the leader's signature): whoever may see the roster.
+- a payment roster (the leader's signature): whoever may see the roster;
+- an assessment entry's evidence: the bureau that may see the entry.
 
 So an investigator, who sees only the cases they are assigned to, cannot download another
 community's verification report, and an office whose case holds bytes first stored by another office
@@ -41,7 +42,10 @@ def may_read_file(user: User, sha: str) -> bool:
     """May this user read the stored file ``sha`` (a lowercase SHA-256)?"""
     from server.models.boards import Report
     from server.models.money import Roster
+    from server.models.oversight import AssessmentItem
+    from server.operations import OperationError
     from server.operations.boards import report_for
+    from server.operations.oversight import item_for
     from server.operations.rosters import can_view
 
     if len(sha) != 64 or any(ch not in "0123456789abcdef" for ch in sha):
@@ -52,5 +56,13 @@ def may_read_file(user: User, sha: str) -> bool:
     for report_id in db.session.scalars(select(Report.id).where(Report.photo_sha256 == sha)):
         if report_for(user, report_id) is not None:
             return True
-    return any(can_view(user, roster) for roster in db.session.scalars(
-        select(Roster).where(Roster.signature_sha256 == sha)))
+    if any(can_view(user, roster) for roster in db.session.scalars(
+            select(Roster).where(Roster.signature_sha256 == sha))):
+        return True
+    for item_id in db.session.scalars(select(AssessmentItem.id).where(AssessmentItem.attachment_sha256 == sha)):
+        try:
+            item_for(user, item_id)
+        except OperationError:
+            continue
+        return True
+    return False

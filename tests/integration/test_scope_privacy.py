@@ -156,3 +156,18 @@ def test_identical_bytes_first_stored_by_another_office_are_readable_where_a_cas
     assert _status(other, f"/files/{sha}/original") == 200
     assert _status(Console(app, "yj_case"), f"/files/{sha}/original") == 404
     assert _status(gc, f"/files/{'0' * 64}/original") == 404
+
+
+def test_a_roster_signature_is_read_where_the_roster_is(app, org):
+    from server.models.money import Roster
+    from tests.integration.test_rosters import TODAY, generate, paid_case
+
+    paid_case(app, org, people=2, income_6m="1800.00", seq=1)
+    on(app, TODAY)
+    rid = generate(Console(app, "gc_case"), "2026-12")
+    assert Console(app, "gc_lead").post(f"/rosters/{rid}/submit", {"signature": signature()}).status_code == 302
+    with app.app_context():
+        sha = db.session.get(Roster, rid).signature_sha256
+    for username, status in (("gc_case", 200), ("gc_dir", 200), ("gc_bureau", 200), ("other_case", 404),
+                             ("yj_case", 404), ("yj_bureau", 404)):
+        assert _status(Console(app, username), f"/files/{sha}/display") == status, username
