@@ -156,3 +156,15 @@ def test_a_board_name_with_a_number_is_refused(app, org, typed):
     assert r.status_code == 422 and "不能含有身份证号码、电话号码" in r.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(Board.id)) is None
+
+
+@pytest.mark.parametrize("typed", TYPED[:4])
+def test_the_public_survey_page_is_guarded_too(app, org, typed, caplog):
+    client = app.test_client()
+    assert client.get("/survey/410104005").status_code == 200
+    with app.app_context():
+        unit = db.session.scalar(select(Unit).where(Unit.code == "410104005"))
+        unit.name = f"南关街（联系人{typed}）"
+        db.session.commit()
+    caplog.set_level(logging.ERROR, logger="ruhu.public")
+    _assert_withheld(client.get("/survey/410104005"), typed, caplog)
