@@ -163,14 +163,14 @@ def _segments(run: str) -> list[str]:
 
 
 def digits_of(values: Iterable[str]) -> tuple[str, ...]:
-    """Each value's digits, normalised and concatenated: what :func:`find` may repeat back to the
-    person who typed it (a form shown again with its own phone number is not a leak)."""
+    """The digits of every number-like run in the values (each run's digits joined): what :func:`find`
+    may repeat back to the person who typed it (a form shown again with its own phone number is not a
+    leak).  Digits scattered among letters (a token such as ``a1b2c3d4e5f6g7``) are not a number."""
     out = []
     for v in values:
         if isinstance(v, str) and v:
-            ds = "".join(ch for ch in normalise(v) if "0" <= ch <= "9")
-            if len(ds) >= MIN_DIGITS:
-                out.append(ds)
+            for m in _RUN.finditer(normalise(v)):
+                out.append("".join(ch for ch in m.group(0) if "0" <= ch <= "9"))
     return tuple(out)
 
 

@@ -78,6 +78,8 @@ def test_what_the_reader_typed_may_be_shown_back():
     assert echoed == ("13812345678",)
     assert find("您填写的电话：13812345678", echoed=echoed) == []
     assert find("您填写的电话：13812345679", echoed=echoed) != []
+    assert digits_of(["a1b2c3d4e5f6g7h8", "电话 138 1234 5678，身份证410104195205216770"]) == (
+        "13812345678", "410104195205216770")
 
 
 def test_findings_never_print_the_number():
