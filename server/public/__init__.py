@@ -216,7 +216,12 @@ def certificate_check(token: str):
         return _page("public/certificate_check.html", 404, case=None)
     head = case.household.head
     on = today()
-    publishes(case.certificate_number or "")
+    # The certificate's number (office code, year, serial) is published by design, unless someone typed a
+    # family member's ID number or the household's phone into it: then the guard withholds the page.
+    number = numberguard.digits_of([case.certificate_number or ""])
+    private = numberguard.digits_of([m.id_number for m in case.household.members] + [case.household.phone or ""])
+    if not any(p[:15] in n or n in p for p in private for n in number):
+        publishes(case.certificate_number or "")
     return _page("public/certificate_check.html", case=case, state=certificate_state(case, on),
                  holder=mask_name(head.name) if head else "", people=len(case.household.covered), today=on)
 

@@ -4,6 +4,7 @@ HTTP: the board, the receipt page and the certificate check."""
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import logging
 
@@ -14,7 +15,7 @@ from server.extensions import db
 from server.models import Unit
 from server.models.boards import Report
 from tests.integration.test_boards import make_board, text_of, to_publicity
-from tests.integration.test_console import Console
+from tests.integration.test_console import START, Console, on, register
 
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
@@ -168,3 +169,26 @@ def test_the_public_survey_page_is_guarded_too(app, org, typed, caplog):
         db.session.commit()
     caplog.set_level(logging.ERROR, logger="ruhu.public")
     _assert_withheld(client.get("/survey/410104005"), typed, caplog)
+
+
+def test_a_certificate_number_is_shown_unless_it_carries_a_members_id_number(app, org, caplog):
+    from server.models import Case, Member
+
+    on(app, START)
+    cw = Console(app, "gc_case")
+    case_id = register(app, cw, org)
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        case.status, case.certificate_token = "certified", "tok-cert-1"
+        case.certificate_from, case.certificate_until = START, START + dt.timedelta(days=365)
+        case.certificate_number = "DB410104005-2025-00001"
+        db.session.commit()
+        id_number = db.session.scalar(select(Member.id_number).where(Member.relation == "head"))
+    client = app.test_client()
+    r = client.get("/v/tok-cert-1")
+    assert r.status_code == 200 and "DB410104005-2025-00001" in r.get_data(as_text=True)
+    with app.app_context():
+        db.session.get(Case, case_id).certificate_number = f"DB{id_number}"
+        db.session.commit()
+    caplog.set_level(logging.ERROR, logger="ruhu.public")
+    _assert_withheld(client.get("/v/tok-cert-1"), id_number, caplog)
