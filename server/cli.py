@@ -193,7 +193,9 @@ def devices_enrol_code(username: str):
     except OperationError as exc:
         _fail(exc)
     click.echo(row.code)
-    click.echo(f"expires / 有效期至: {row.expires_at.isoformat()}", err=True)
+    china = dt.timezone(dt.timedelta(hours=8))
+    expires = (row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.UTC)).astimezone(china)
+    click.echo(f"expires / 有效期至: {expires:%Y-%m-%d %H:%M:%S%z} (Asia/Shanghai, 北京时间)", err=True)
 
 
 @devices_cli.command("revoke")
@@ -262,11 +264,25 @@ def _create_app():
         _fail(exc, 2)
 
 
+@click.group("sync", help="手机同步 / phone sync")
+def sync_cli():
+    pass
+
+
+@sync_cli.command("sweep")
+@with_appcontext
+def sync_sweep():
+    """Accept every visit that qualifies but was left behind (e.g. by a crash after an attestation)."""
+    from server.operations.sync import sweep
+
+    click.echo(f"accepted or completed / 已接收或补全: {sweep()}")
+
+
 def register(app) -> None:
     """Add Ruhu's command groups to the app's CLI (so ``ruhu`` and ``flask --app server`` both have them)."""
     from server import cli_boards, cli_money, cli_oversight
 
-    for group in (units_cli, users_cli, workdays_cli, profiles_cli, demo_cli, devices_cli,
+    for group in (units_cli, users_cli, workdays_cli, profiles_cli, demo_cli, devices_cli, sync_cli,
                   *cli_boards.groups, *cli_money.groups, *cli_oversight.groups):
         app.cli.add_command(group)
 

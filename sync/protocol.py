@@ -53,8 +53,11 @@ allowed (``unknown_key``)::
     attachments     list of {"sha256": 64 lowercase hex digits, "size": int > 0,
                              "type": "image/jpeg" | "image/png",
                              "role": "photo" | "signature" | "fingerprint",
-                             "slot": str (a slot of the form, e.g. "house_outside")};
-                    no two with the same sha256 and role
+                             "slot": str (a slot of the form, e.g. "house_outside"),
+                             optional "captured_at": when the photo was taken, a date-time as started_at,
+                             optional "position": where, a POSITION as in gps};
+                    no two with the same sha256 and role. The two optional keys are read on the phone
+                    before it downscales (which strips EXIF) and are signed with the rest.
     investigators   list of distinct user ids (int > 0), at least one
     gps             {"start": POSITION, "finish": POSITION} where POSITION is
                     {"lat": "34.7466", "lon": "113.6253", "accuracy": "12.5"} (decimal strings;
@@ -82,6 +85,7 @@ from typing import Any
 from sync.errors import EnvelopeError, Problem, join_path
 
 __all__ = [
+    "ATTACHMENT_OPTIONAL_KEYS",
     "ATTACHMENT_ROLES",
     "ATTACHMENT_TYPES",
     "ATTESTATION_PURPOSE",
@@ -113,6 +117,7 @@ TRANSPORT_KEYS: tuple[str, ...] = ("received_at",)
 MAX_SAFE_INTEGER = 2**53 - 1
 ATTACHMENT_TYPES = ("image/jpeg", "image/png")
 ATTACHMENT_ROLES = ("photo", "signature", "fingerprint")
+ATTACHMENT_OPTIONAL_KEYS = ("captured_at", "position")   # a photo's facts, read before downscaling
 ATTESTATION_PURPOSE = "ruhu-visit-attestation"
 OUTCOMES = ("new", "replay", "conflict", "stale_revision")
 
@@ -272,6 +277,8 @@ class Attachment:
     type: str
     role: str
     slot: str
+    captured_at: datetime | None = None
+    position: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -388,7 +395,7 @@ class _Checker:
         if not self.typed(value, dict, path):
             return None
         fields = ("sha256", "size", "type", "role", "slot")
-        self.keys(value, path, fields, fields)
+        self.keys(value, path, (*fields, *ATTACHMENT_OPTIONAL_KEYS), fields)
         before = len(self.problems)
         sha = value.get("sha256")
         if "sha256" in value and self.typed(sha, str, f"{path}/sha256") and not is_content_hash(sha):
@@ -404,9 +411,15 @@ class _Checker:
         if "slot" in value and self.typed(slot, str, f"{path}/slot") and not _NAME.fullmatch(slot):
             self.add(f"{path}/slot", "invalid_slot", "栏位名称应为小写字母、数字和下划线",
                      "A slot name is lowercase letters, digits and underscores, starting with a letter")
+        captured = None
+        if "captured_at" in value:
+            captured = self.datetime(value["captured_at"], f"{path}/captured_at")
+        if "position" in value:
+            self.position(value["position"], f"{path}/position")
         if len(self.problems) != before:
             return None
-        return Attachment(sha256=sha, size=value["size"], type=value["type"], role=value["role"], slot=slot)
+        return Attachment(sha256=sha, size=value["size"], type=value["type"], role=value["role"], slot=slot,
+                          captured_at=captured, position=value.get("position"))
 
 
 def parse_envelope(raw: Any) -> Envelope:

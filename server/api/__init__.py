@@ -23,7 +23,7 @@ def error(code: str, message: str, message_en: str, status: int, **extra):
 @bp.errorhandler(OperationError)
 def _operation_error(exc: OperationError):
     db.session.rollback()
-    extra = {k: v for k, v in exc.details.items() if k in ("problems", "paths")}
+    extra = {k: v for k, v in exc.details.items() if k in ("problems", "paths", "visit_id")}
     return error(exc.code, exc.message, exc.message_en, exc.status, **extra)
 
 

@@ -9,7 +9,7 @@ ERROR = {"$ref": "#/components/schemas/Error"}
 
 def _err(*codes: int) -> dict[str, Any]:
     text = {400: "Malformed request", 401: "No, unknown or revoked device token", 403: "Not allowed",
-            404: "Not found", 409: "Conflict (visit_conflict, stale_revision)", 410: "Enrolment code used or expired",
+            404: "Not found", 409: "Conflict (visit_conflict, stale_revision, record_exists with visit_id)", 410: "Enrolment code used or expired",
             413: "Too large", 415: "Not really a JPEG/PNG", 422: "Invalid content"}
     return {str(c): {"description": text[c], "content": {"application/json": {"schema": ERROR}}} for c in codes}
 
@@ -57,7 +57,11 @@ def document() -> dict[str, Any]:
                             "sha256": sha, "size": {"type": "integer"},
                             "type": {"type": "string", "enum": ["image/jpeg", "image/png"]},
                             "role": {"type": "string", "enum": ["photo", "signature", "fingerprint"]},
-                            "slot": {"type": "string"}}}},
+                            "slot": {"type": "string"},
+                            "captured_at": {"type": "string", "format": "date-time",
+                                            "description": "when the photo was taken (optional, signed)"},
+                            "position": {"type": "object", "description": "where: {lat, lon, accuracy} decimal "
+                                         "strings or {refused: true} (optional, signed)"}}}},
                         "investigators": {"type": "array", "items": {"type": "integer"}},
                         "gps": {"type": "object"}, "started_at": {"type": "string", "format": "date-time"},
                         "finished_at": {"type": "string", "format": "date-time"}}},

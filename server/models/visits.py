@@ -20,6 +20,15 @@ VISIT_KINDS = {
     "appraisal": ("民主评议记录", "Democratic appraisal record"),
 }
 
+# A visit's status as people read it.
+VISIT_STATUSES = {
+    "recorded": ("已录入（纸质表）", "Entered from paper"),
+    "incomplete": ("等待照片和签名上传", "Waiting for photos and signatures"),
+    "complete": ("等待同组调查人员确认", "Waiting for the partner's confirmation"),
+    "accepted": ("已接收", "Accepted"),
+    "superseded": ("已被修改后的记录替代", "Replaced by an amended record"),
+}
+
 assignment_members = Table(
     "assignment_members", db.metadata,
     Column("assignment_id", ForeignKey("visit_assignments.id"), primary_key=True),

@@ -44,9 +44,16 @@ from server.operations import OperationError, audit
 from server.operations.cases import perform, state_of
 from server.operations.visits import DEADLINE_STEP
 from sync.errors import EnvelopeError, Problem
-from sync.merge import MERGEABLE_FORMS, flatten_answers, merge
+from sync.findings import derive_findings
+from sync.merge import MERGEABLE_FORMS, flatten_answers, member_numbers, merge
 from sync.merge import apply as apply_choices
-from sync.protocol import attestation_message, classify_submission, parse_envelope
+from sync.protocol import (
+    SIGNED_KEYS,
+    attestation_message,
+    canonical_json,
+    classify_submission,
+    parse_envelope,
+)
 from sync.validate import FORMS_FOR_ASSIGNMENT, is_own_form, validate_visit
 
 ENROLMENT_HOURS = 24
@@ -182,7 +189,8 @@ def _forms_of(kind: str, form_for: dict[str, tuple[str, int]]) -> list[tuple[str
     return [first, *(form_for[k] for k in extra if k in form_for)]
 
 
-def _assignment_payload(a: VisitAssignment, form_for: dict[str, tuple[str, int]]) -> dict[str, Any]:
+def _assignment_payload(a: VisitAssignment, form_for: dict[str, tuple[str, int]],
+                        records: dict[int, list[Visit]] | None = None) -> dict[str, Any]:
     """What a visitor needs to find and check the household, and nothing more (no phone, no bank data)."""
     case = a.case
     svc = services()
@@ -204,7 +212,16 @@ def _assignment_payload(a: VisitAssignment, form_for: dict[str, tuple[str, int]]
         "declared": {"income": (case.declaration or {}).get("income", {}),
                      "property": (case.declaration or {}).get("property", {})},
         "min_team": profile.home_visit.min_team,
+        "records": _records_of(a, (records or {}).get(a.id) if records is not None else _live_records(a.id)),
     }
+
+
+def _records_of(a: VisitAssignment, live: list[Visit] | None) -> list[dict[str, Any]]:
+    """The assignment's own records already on the server, so a teammate's phone can show who started it."""
+    names = {u.id: u.name for u in a.team}
+    return [{"visit_id": v.id, "status": v.status, "received_at": _aware(v.created_at).isoformat(),
+             "investigators": [names.get(uid) or str(uid) for uid in v.investigator_ids or []]}
+            for v in live or []]
 
 
 def forms() -> dict[tuple[str, int], dict]:
@@ -236,13 +253,18 @@ def pull(device: Device, since: str | None) -> dict[str, Any]:
                                .order_by(VisitAssignment.updated_at.desc()).limit(1))
     kinds = _latest_forms()
     open_rows = [a for a in rows if a.status == "open"]
+    # The sweep at pull time: visits of this user's open assignments that qualify are accepted now.
+    if open_rows:
+        sweep(visit_ids=select(Visit.id).where(Visit.assignment_id.in_([a.id for a in open_rows])))
+        open_rows = [a for a in open_rows if db.session.get(VisitAssignment, a.id).status == "open"]
+    records = _live_records_of([a.id for a in open_rows])
     device.last_seen_at = _now()
     db.session.commit()
     return {
         "cursor": _cursor(user_id, _aware(newest) or stamp),
         "full": not valid,
         "to_attest": _waiting_for(user_id),
-        "assignments": [_assignment_payload(a, kinds) for a in open_rows],
+        "assignments": [_assignment_payload(a, kinds, records) for a in open_rows],
         "revoked": [a.id for a in rows if a.status != "open"],
         "forms": [forms()[k] for k in sorted(set(kinds.values()))],
     }
@@ -252,11 +274,14 @@ def _waiting_for(user_id: int) -> list[dict[str, Any]]:
     """Visits this investigator was on, sent by a partner's phone, that still lack this investigator's
     attestation (the online path of the two-person rule: the partner's phone pulls and signs)."""
     signed = select(Attestation.visit_id).where(Attestation.user_id == user_id)
+    amended = select(Visit.supersedes_id).where(Visit.supersedes_id.is_not(None), Visit.status != "superseded")
     rows = db.session.scalars(select(Visit).where(Visit.source == "device",
                                                   Visit.status.in_(("incomplete", "complete")),
-                                                  Visit.id.not_in(signed)).order_by(Visit.created_at))
+                                                  Visit.id.not_in(signed), Visit.id.not_in(amended))
+                              .order_by(Visit.created_at))
     return [{"visit_id": v.id, "content_hash": v.content_hash, "assignment_id": v.assignment_id,
-             "case_id": v.case_id, "visit_on": v.visit_on.isoformat(), "summary": (v.findings or {}).get("summary")}
+             "case_id": v.case_id, "visit_on": v.visit_on.isoformat(), "summary": (v.findings or {}).get("summary"),
+             "envelope": {k: v.envelope[k] for k in SIGNED_KEYS if k in (v.envelope or {})}}
             for v in rows if user_id in (v.investigator_ids or [])]
 
 
@@ -331,10 +356,14 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
     current = None
     if envelope.supersedes:
         prior = db.session.get(Visit, envelope.supersedes)
-        current = prior is not None and prior.status != "superseded" and prior.case_id == envelope.case_id
+        # Current: not replaced, and no other amendment of it is already waiting (one line of revisions).
+        current = prior is not None and prior.status != "superseded" and prior.case_id == envelope.case_id and \
+            db.session.scalar(select(Visit.id).where(Visit.supersedes_id == prior.id, Visit.id != envelope.visit_id,
+                                                     Visit.status != "superseded").limit(1)) is None
     decision = classify_submission(existing.content_hash if existing else None, envelope.hash,
                                    supersedes=envelope.supersedes, supersedes_is_current=current)
     if decision == "replay":
+        _refresh(existing)   # a crash may have stopped acceptance last time: every retry re-checks it
         return Submission(200, visit_body(existing))
     if decision == "conflict":
         raise OperationError("visit_conflict", "同一调查记录编号已提交过不同的内容",
@@ -356,9 +385,14 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
         if uid not in team:
             problems.append(Problem("investigators", "not_on_team", "调查人员不在派发的调查组中",
                                      "an investigator is not on the assigned team"))
+    problems += _date_problems(envelope, assignment, today)
+    if envelope.supersedes:
+        problems += _reused_signatures(envelope, db.session.get(Visit, envelope.supersedes))
     if problems:
         raise OperationError("answers_invalid", "调查表填写有误", "the survey answers are not valid", 422,
                              problems=[p.as_json() for p in problems])
+    if envelope.supersedes is None:
+        _one_record_per_assignment(envelope, assignment)
     if not db.session.scalar(
             select(RecordSnapshot.id).where(RecordSnapshot.case_id == envelope.case_id,
                                             RecordSnapshot.record_version == envelope.base_version)):
@@ -367,13 +401,13 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
 
     visit = Visit(id=envelope.visit_id, case_id=envelope.case_id, assignment_id=assignment.id, kind=assignment.kind,
                   source="device", visit_on=_visit_date(envelope), investigator_ids=sorted(envelope.investigators),
-                  findings=envelope.answers.get("findings", {}), attachments=_roles(envelope.raw),
+                  findings=_findings_of_envelope(envelope.raw), attachments=_roles(envelope.raw),
                   status="incomplete", recorded_by_id=device.user_id, form_id=envelope.form_id,
                   form_version=envelope.form_version, envelope=envelope.raw, content_hash=envelope.hash,
                   base_version=envelope.base_version, supersedes_id=envelope.supersedes, device_id=device.id)
     db.session.add(visit)
-    if envelope.supersedes:
-        db.session.get(Visit, envelope.supersedes).status = "superseded"
+    # An amendment is a new statement: the original stays the case's visit until the amendment itself is
+    # accepted (attested); ``_try_accept`` marks the original superseded then.
     try:
         db.session.flush()
     except IntegrityError:
@@ -385,6 +419,99 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
     db.session.commit()
     _refresh(visit)
     return Submission(201, visit_body(visit))
+
+
+CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")   # China has one offset, no summer time
+CLOCK_SKEW = dt.timedelta(minutes=10)
+
+
+def _date_problems(envelope, assignment: VisitAssignment, today: dt.date) -> list[Problem]:
+    """The server decides what day it is: a visit may not start after the server's clock (China time; a phone's
+    clock may run up to ``CLOCK_SKEW`` fast) nor on a day before its assignment was made (the day in China time;
+    with a pinned ``RUHU_TODAY`` — tests, demos — that day counts as the assignment's day when it is earlier)."""
+    problems = []
+    if envelope.started_at > _now() + CLOCK_SKEW:
+        problems.append(Problem("started_at", "started_in_future",
+                                "开始时间晚于服务器当前时间（北京时间），请检查手机的日期和时间",
+                                "started_at is after the server's current time (China time): check the phone's clock"))
+    made = _aware(assignment.created_at)
+    if made is not None:
+        made_on = min(made.astimezone(CHINA).date(), today)
+        if envelope.started_at.astimezone(CHINA).date() < made_on:
+            problems.append(Problem("started_at", "started_before_assignment",
+                                    f"开始时间早于调查任务派发日期（{made_on.isoformat()}），请检查手机的日期和时间",
+                                    f"started_at is before the assignment was made ({made_on.isoformat()}): "
+                                    "check the phone's clock"))
+    return problems
+
+
+def _reused_signatures(envelope, original: Visit | None) -> list[Problem]:
+    """An amendment with changed content needs fresh drawn signatures: the original's cannot vouch for it."""
+    if original is None or original.envelope is None:
+        return []
+
+    def content(raw: Mapping[str, Any]) -> Any:   # what the signatures vouch for: all but ids and signatures
+        return canonical_json({**{k: raw.get(k) for k in SIGNED_KEYS if k not in ("visit_id", "supersedes")},
+                               "attachments": [a for a in raw.get("attachments", []) if a.get("role") != "signature"]})
+
+    if content(envelope.raw) == content(original.envelope):
+        return []
+    old = {a["sha256"] for a in original.envelope.get("attachments", []) if a.get("role") == "signature"}
+    form = forms().get((envelope.form_id, envelope.form_version)) or {}
+    slots = {s["id"]: s.get("label", {}) for s in form.get("slots", [])}
+    problems = []
+    for i, item in enumerate(envelope.raw.get("attachments", [])):
+        if item.get("role") == "signature" and item.get("sha256") in old:
+            label = slots.get(item.get("slot"), {})
+            problems.append(Problem(f"attachments/{i}", "signature_reused",
+                                    f"修改后的记录须重新签字：“{label.get('zh', item.get('slot'))}”沿用了原记录的签名",
+                                    f"an amended record needs fresh signatures: {label.get('en', item.get('slot'))} "
+                                    "reuses the original's signature"))
+    return problems
+
+
+def _live_records(assignment_id: int) -> list[Visit]:
+    """The assignment's own records still standing (not superseded), oldest first."""
+    return _live_records_of([assignment_id]).get(assignment_id, [])
+
+
+def _live_records_of(assignment_ids: list[int]) -> dict[int, list[Visit]]:
+    """``_live_records`` for many assignments in one query (the pull)."""
+    if not assignment_ids:
+        return {}
+    rows = db.session.scalars(select(Visit).where(Visit.assignment_id.in_(assignment_ids), Visit.source == "device",
+                                                  Visit.status != "superseded").order_by(Visit.created_at)).all()
+    kinds = dict(db.session.execute(select(VisitAssignment.id, VisitAssignment.kind)
+                                    .where(VisitAssignment.id.in_({v.assignment_id for v in rows}))).all()) if rows else {}
+    out: dict[int, list[Visit]] = {}
+    for v in rows:
+        kind = (forms().get((v.form_id, v.form_version)) or {}).get("kind")
+        if is_own_form(kind, kinds.get(v.assignment_id, "")):
+            out.setdefault(v.assignment_id, []).append(v)
+    return out
+
+
+def _one_record_per_assignment(envelope, assignment: VisitAssignment) -> None:
+    kind = (forms().get((envelope.form_id, envelope.form_version)) or {}).get("kind")
+    if not is_own_form(kind, assignment.kind):
+        return   # an extra record made on the same trip (the two-rates survey) may be one of many
+    # One writer at a time per assignment (PostgreSQL row lock; SQLite serialises writers anyway), so two phones
+    # posting their first record at once cannot both get in.
+    db.session.get(VisitAssignment, assignment.id, with_for_update=True, populate_existing=True)
+    live = [v for v in _live_records(assignment.id) if v.id != envelope.visit_id]
+    if live:
+        raise OperationError("record_exists", "这项调查任务已有一份调查记录（可能是同组的同事开始的），请在该记录上修改",
+                             "this assignment already has a record (perhaps a teammate started it): amend that one",
+                             409, visit_id=live[-1].id)
+
+
+def _findings_of_envelope(raw: Mapping[str, Any]) -> dict[str, Any]:
+    form = forms().get((raw["form_id"], raw["form_version"])) or {}
+    started = raw.get("started_at")
+    visit_on = dt.datetime.fromisoformat(started).astimezone(CHINA).date().isoformat() if started else None
+    return derive_findings(form, raw.get("answers") or {}, source="device", attachments=raw.get("attachments", []),
+                           investigators=raw.get("investigators", []), gps=raw.get("gps"), started_at=started,
+                           finished_at=raw.get("finished_at"), visit_on=visit_on)
 
 
 def _panel_of(answers: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -448,6 +575,7 @@ def attest(device: Device, body: Any) -> tuple[int, dict[str, Any]]:
     existing = db.session.scalar(select(Attestation).where(Attestation.visit_id == visit.id,
                                                            Attestation.device_id == device.id))
     if existing is not None:
+        _refresh(visit)   # stored before a crash? acceptance is re-checked on every retry
         return 200, {"visit_id": visit.id, "device_id": device.id, "status": visit.status}
     db.session.add(Attestation(visit_id=visit.id, device_id=device.id, user_id=device.user_id,
                                content_hash=visit.content_hash, signature=signature))
@@ -455,12 +583,40 @@ def attest(device: Device, body: Any) -> tuple[int, dict[str, Any]]:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
+        visit = db.session.get(Visit, visit.id)
+        _refresh(visit)
         return 200, {"visit_id": visit.id, "device_id": device.id, "status": visit.status}
     audit.record("visit.attest", "visit", visit.id, actor=db.session.get(User, device.user_id),
                  after={"device": device.id})
     db.session.commit()
+    _fault_point("after_attestation_commit")
     _refresh(visit)
     return 201, {"visit_id": visit.id, "device_id": device.id, "status": visit.status}
+
+
+def _fault_point(name: str) -> None:
+    """A crash hook for the crash test only: with ``RUHU_TEST_CRASH_AT=<name>`` in the environment of a
+    TESTING app, the process exits at once here (as under SIGKILL). Never set in production."""
+    import os
+
+    if current_app.testing and os.environ.get("RUHU_TEST_CRASH_AT") == name:
+        os._exit(137)
+
+
+def sweep(*, visit_ids: Any = None) -> int:
+    """Re-check every visit that is not yet accepted (attachments stored? attested? -> accepted), so that no
+    crash between a commit and acceptance leaves a qualifying visit behind.  Returns how many moved on."""
+    query = select(Visit).where(Visit.status.in_(("incomplete", "complete")), Visit.source == "device")
+    if visit_ids is not None:
+        query = query.where(Visit.id.in_(visit_ids))
+    moved = 0
+    for visit_id in list(db.session.scalars(query.with_only_columns(Visit.id))):
+        visit = db.session.get(Visit, visit_id)
+        before = visit.status
+        _refresh(visit)
+        if db.session.get(Visit, visit_id).status != before:
+            moved += 1
+    return moved
 
 
 def _verify(jwk: dict, message: bytes, signature_b64: str) -> bool:
@@ -503,10 +659,15 @@ def _try_accept(visit: Visit) -> None:
                                                                      RecordSnapshot.record_version == visit.base_version))
         found = flatten_answers(visit.form_id, visit.envelope["answers"])
         result = merge(base or {}, case.record or {}, found)
+        current = case.record or {}
+        # Members on the record (still living with the household) that the visit did not list: one question
+        # each for the caseworker — did they leave?
+        missing = sorted(n for n in member_numbers(current) - member_numbers(found)
+                         if current.get(f"member/{n}/co_residing") is not False) if found else []
         visit.merge = {"proposals": result.proposals,
                        "conflicts": {k: {"base": c.base, "current": c.current, "proposed": c.proposed}
                                      for k, c in result.conflicts.items()},
-                       "agreed": list(result.agreed)}
+                       "agreed": list(result.agreed), "missing": missing}
         proposals, conflicts = len(result.proposals), len(result.conflicts)
         if visit.kind == "home_visit" and case.status == "accepted":
             step = ("record_home_visit", {"investigators": sorted(attesters), "signed": sorted(attesters),
@@ -521,6 +682,11 @@ def _try_accept(visit: Visit) -> None:
                                      "appraisal_on": dt.date.fromisoformat((answers.get("meeting") or {})["appraisal_on"]),
                                      "scan_file": sheet, "visit_id": visit.id})
     visit.status = "accepted"
+    if visit.supersedes_id:
+        # The amendment is now attested: only now does it replace the original as the case's record.
+        original = db.session.get(Visit, visit.supersedes_id)
+        if original is not None and original.status != "superseded":
+            original.status = "superseded"
     if step is not None:
         # The appraisal is the office's step: it is recorded in the name of the caseworker who sent it to the
         # phones (the audit names the visit and its attesting staff); a home visit in the first attester's.
@@ -545,32 +711,134 @@ def _try_accept(visit: Visit) -> None:
     db.session.commit()
 
 
-def reconcile(case: Case, visit: Visit, choices: Mapping[str, Any], actor: User) -> None:
-    """The caseworker's picks: for each proposal or conflict path, the value to keep (visit's or current)."""
+def reconciliation_of(case: Case, visit: Visit) -> list:
+    """The groups and rows of a visit's reconciliation (``sync.reconcile.rows``), labelled by its form."""
+    from sync.reconcile import rows
+
+    form = forms().get((visit.form_id, visit.form_version)) or {}
+    return rows(form, visit.merge or {}, case.record or {})
+
+
+_MEMBER_COLUMNS = ("name", "relation", "co_residing", "disabled", "student", "able_to_work")
+
+
+def _member_flags(record: Mapping[str, Any], number: str) -> dict[str, Any]:
+    """A member's columns from the record's fields (the visit's answers in the field space)."""
+    get = lambda f: record.get(f"member/{number}/{f}")  # noqa: E731
+    flags = {"disabled": get("disabled") is True, "student": get("student") is True,
+             "able_to_work": get("able_to_work") is True, "seriously_ill": get("health") == "seriously_ill",
+             "unemployed": get("work") == "unemployed", "severely_disabled": get("disability_grade") in ("1", "2")}
+    return flags
+
+
+def _apply_to_household(case: Case, record: Mapping[str, Any], changed: set[str], new_members: list[str],
+                        left: list[str], today: dt.date) -> None:
+    """Make the household's members say what the reconciled record says: new members join (ID number checked,
+    not in another open case), members who left stop living with it (and are no longer covered), changed
+    facts of existing members are copied."""
+    from server.domain.ids import InvalidIdNumber, parse_id_number
+    from server.models import Household, Member
+    from server.models.households import RELATIONS
+
+    household = case.household
+    by_number = {m.id_number: m for m in household.members}
+    open_states = set(workflow.STATES) - workflow.TERMINAL
+    for number in new_members:
+        name = record.get(f"member/{number}/name") or ""
+        try:
+            info = parse_id_number(number, today)
+        except InvalidIdNumber as exc:
+            raise OperationError("id_number_invalid", f"新增成员{name}的身份证号码无效：{exc.message}",
+                                 f"the new member {name}'s ID number is invalid: {exc.message_en}", 422) from None
+        clash = db.session.scalar(select(Case.number).join(Household, Case.household_id == Household.id)
+                                  .join(Member, Member.household_id == Household.id)
+                                  .where(Member.id_number == info.number, Case.id != case.id,
+                                         Case.status.in_(open_states)).limit(1))
+        if clash:
+            raise OperationError("already_applied", f"新增成员{name}已在其他在办或在保案件（{clash}）中",
+                                 f"the new member {name} is already in another open case ({clash})", 409)
+        if info.number in by_number:
+            continue
+        relation = record.get(f"member/{number}/relation")
+        co_residing = record.get(f"member/{number}/co_residing") is not False
+        member = Member(position=len(household.members), name=name[:50], id_number=info.number,
+                        relation=relation if relation in RELATIONS else "other", birth_date=info.birth_date,
+                        sex=info.sex, co_residing=co_residing, covered=co_residing,
+                        **_member_flags(record, number))
+        household.members.append(member)
+        by_number[info.number] = member
+    for number in left:
+        if number in by_number:
+            by_number[number].co_residing = False
+            by_number[number].covered = False
+    for path in changed:
+        parts = path.split("/")
+        if parts[0] != "member" or len(parts) != 3 or parts[1] in new_members or parts[1] not in by_number:
+            continue
+        member, fid = by_number[parts[1]], parts[2]
+        value = record.get(path)
+        if fid == "name" and isinstance(value, str) and value:
+            member.name = value[:50]
+        elif fid == "relation" and value in RELATIONS:
+            member.relation = value
+        elif fid == "co_residing" and isinstance(value, bool):
+            member.co_residing = value
+            if not value:
+                member.covered = False
+        else:
+            for column, flag in _member_flags(record, parts[1]).items():
+                setattr(member, column, flag)
+
+
+def reconcile(case: Case, visit: Visit, picks: Mapping[str, str], actor: User, *, today: dt.date) -> Any:
+    """The caseworker's pick for each row of the reconciliation ("visit" or "current"; a row left alone takes
+    its default: proposals the visit's value, a member not found stays, every conflict must be decided).
+    Makes a new record version, brings the household's members in line, sets the assessed income from the
+    accepted record, and writes a line in the case history and an audit entry."""
+    from sqlalchemy import func
+
+    from server.models import CaseEvent
+    from sync.reconcile import resolve
+
     if actor.role != "caseworker" or actor.unit_id != case.office_unit_id:
         raise OperationError("role_not_permitted", "只有本街道（乡镇）的经办人可以核对调查结果",
                              "only the office's caseworker may reconcile a visit", 403)
     if visit.case_id != case.id or visit.merge is None or visit.reconciled_at is not None or \
-            visit.status == "superseded":
+            visit.status != "accepted":
         raise OperationError("nothing_to_reconcile", "此调查记录没有待核对的内容", "this visit has nothing to reconcile", 409)
-    open_paths = set(visit.merge["proposals"]) | set(visit.merge["conflicts"])
-    unknown = sorted(set(choices) - open_paths)
+    groups = reconciliation_of(case, visit)
+    keys = {row.key for g in groups for row in g.rows}
+    unknown = sorted(k for k in picks if k not in keys or picks[k] not in ("visit", "current"))
     if unknown:
-        raise OperationError("path_unknown", "未知的核对项目：" + "、".join(unknown), "unknown item: " + ", ".join(unknown))
-    missing = sorted(p for p in visit.merge["conflicts"] if p not in choices)
-    if missing:
-        raise OperationError("conflict_unresolved", "每个冲突项目都须选择采用的值：" + "、".join(missing),
-                             "choose a value for every conflict: " + ", ".join(missing), 422, paths=missing)
+        raise OperationError("pick_unknown", "核对选项无效，请刷新页面后重新选择", "unknown choice: reload the page", 422)
+    resolution = resolve(groups, visit.merge, case.record or {}, picks)
+    if resolution.undecided:
+        raise OperationError("conflict_unresolved",
+                             "以下冲突项目（登记后已被修改）须选择采用哪一个值：" + "、".join(u[0] for u in resolution.undecided),
+                             "choose a value for every conflict: " + ", ".join(u[1] for u in resolution.undecided),
+                             422, paths=[u[0] for u in resolution.undecided])
     before = dict(case.record or {})
-    new_record = apply_choices(before, choices)
+    new_record = apply_choices(before, resolution.choices)
     case.record = new_record
     case.record_version += 1
     db.session.add(RecordSnapshot(case_id=case.id, record_version=case.record_version, record=new_record))
+    changed = {k for k in resolution.choices if before.get(k) != new_record.get(k)}
+    _apply_to_household(case, new_record, changed, resolution.new_members, resolution.left, today)
     incomes = [Decimal(v) for k, v in new_record.items() if k.startswith("income/") and v not in (None, "")]
-    if any(k.startswith("income/") for k in choices):
+    if any(k.startswith("income/") for k in resolution.choices):
         case.assessed_income_6m = sum(incomes, Decimal("0"))
     visit.reconciled_at = _now()
-    changed = {k: {"before": before.get(k), "after": new_record.get(k)} for k in choices if before.get(k) != new_record.get(k)}
+    seq = (db.session.scalar(select(func.max(CaseEvent.seq)).where(CaseEvent.case_id == case.id)) or 0) + 1
+    note = "；".join(c[0] for c in resolution.changes) or "维持原登记"
+    db.session.add(CaseEvent(case=case, seq=seq, action="reconcile_visit", from_status=case.status,
+                             to_status=case.status, actor_id=actor.id, on_date=today,
+                             data={"visit_id": visit.id, "record_version": case.record_version,
+                                   "finding": "核对入户调查结果：" + note,
+                                   "new_members": resolution.new_members, "left": resolution.left,
+                                   "assessed_income_6m": str(case.assessed_income_6m)}))
+    diff = {k: {"before": before.get(k), "after": new_record.get(k)} for k in sorted(changed)}
     audit.record("visit.reconcile", "case", case.id, actor=actor, before={"record_version": case.record_version - 1},
-                 after={"visit": visit.id, "record_version": case.record_version, "changes": changed})
+                 after={"visit": visit.id, "record_version": case.record_version, "changes": diff,
+                        "new_members": resolution.new_members, "left": resolution.left})
     db.session.commit()
+    return resolution

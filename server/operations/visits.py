@@ -84,20 +84,135 @@ def assign_visit(case: Case, actor: User, team_ids: Sequence[int], *, kind: str 
     return assignment
 
 
+PAPER_FORM = "household_survey"   # the paper 入户调查表 is the phone's form on paper
+
+
+def paper_form() -> dict[str, Any]:
+    """The newest definition of the household survey: the console's paper-visit form is built from it."""
+    from flask import current_app
+
+    forms = current_app.extensions["ruhu_forms"]
+    versions = [v for (fid, v) in forms if fid == PAPER_FORM]
+    return forms[(PAPER_FORM, max(versions))] if versions else {"id": PAPER_FORM, "version": 1, "sections": []}
+
+
+def paper_answers(data) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
+    """The console's paper-visit fields put into the form's answer structure (the same the phone sends):
+    ``income_<source>_<1..6>``, ``property_<item>``, ``living_conditions`` (several), ``living_notes``,
+    ``summary``, ``recommendation``.  Returns the answers and every problem (field, Chinese, English)."""
+    import unicodedata
+
+    from server.domain.declaration import MONTHS, amount
+
+    form = paper_form()
+    sections = {sec["id"]: sec for sec in form.get("sections", [])}
+    problems: list[tuple[str, str, str]] = []
+    answers: dict[str, Any] = {}
+
+    def text(key: str) -> str:
+        return unicodedata.normalize("NFC", (data.get(key) or "")).strip()
+
+    income = {}
+    for field in sections.get("income", {}).get("fields", []):
+        raw = [unicodedata.normalize("NFKC", data.get(f"income_{field['id']}_{m}") or "").strip()
+               for m in range(1, MONTHS + 1)]
+        if not any(raw):
+            continue
+        months = []
+        for m, value in enumerate(raw, 1):
+            parsed = amount(value)
+            if parsed is None:
+                problems.append((f"income_{field['id']}_{m}", f"“{field['label']['zh']}”第{m}个月的金额无效（应为不小于0、最多两位小数的数字）",
+                                 f"{field['label']['en']}, month {m}: not a valid amount"))
+                parsed = 0
+            months.append(f"{parsed:.2f}")
+        income[field["id"]] = months
+    if income:
+        answers["income"] = income
+    prop: dict[str, Any] = {}
+    for field in sections.get("property", {}).get("fields", []):
+        value = text(f"property_{field['id']}")
+        if not value:
+            continue
+        if field["type"] == "integer":
+            try:
+                prop[field["id"]] = int(unicodedata.normalize("NFKC", value))
+            except ValueError:
+                problems.append((f"property_{field['id']}", f"“{field['label']['zh']}”应为整数",
+                                 f"{field['label']['en']}: must be a whole number"))
+        else:
+            prop[field["id"]] = value[:field.get("max_length", 2000)]
+    if prop:
+        answers["property"] = prop
+    living_fields = {f["id"]: f for f in sections.get("living", {}).get("fields", [])}
+    allowed = [o["value"] for o in living_fields.get("conditions", {}).get("options", [])]
+    conditions = [c for c in data.getlist("living_conditions") if c in allowed]
+    notes = text("living_notes")
+    if conditions or notes:
+        answers["living"] = {"conditions": conditions, "notes": notes or None}
+    finding_fields = {f["id"]: f for f in sections.get("findings", {}).get("fields", [])}
+    recommendation = data.get("recommendation") or None
+    options = [o["value"] for o in finding_fields.get("recommendation", {}).get("options", [])]
+    if recommendation is not None and recommendation not in options:
+        problems.append(("recommendation", "请选择调查人员意见", "choose the investigators' recommendation"))
+        recommendation = None
+    summary = text("summary")
+    if not summary:
+        problems.append(("summary", "请填写调查情况综述", "write the summary of the findings"))
+    answers["findings"] = {"summary": summary[:2000], "recommendation": recommendation}
+    return answers, problems
+
+
+def visit_findings(visit: Visit) -> dict[str, Any]:
+    """The findings shape (``sync.findings``) of any visit: as stored since the shape exists, or derived
+    from what older rows kept (the phone's envelope; the paper form's four texts)."""
+    from flask import current_app
+
+    from sync.findings import SHAPE_VERSION, derive_findings
+
+    stored = visit.findings or {}
+    if stored.get("shape") == SHAPE_VERSION:
+        return stored
+    forms = current_app.extensions["ruhu_forms"]
+    if visit.envelope:
+        raw = visit.envelope
+        form = forms.get((raw.get("form_id"), raw.get("form_version"))) or {}
+        return derive_findings(form, raw.get("answers") or {}, source="device", attachments=raw.get("attachments", []),
+                               investigators=raw.get("investigators", []), gps=raw.get("gps"),
+                               started_at=raw.get("started_at"), finished_at=raw.get("finished_at"),
+                               visit_on=visit.visit_on.isoformat())
+    legacy = {"findings": {"summary": "\n".join(x for x in (stored.get("living"), stored.get("opinion")) if x)},
+              "property": {"other": stored.get("property")} if stored.get("property") else {}}
+    shape = derive_findings(paper_form(), legacy, source="paper", investigators=visit.investigator_ids or [],
+                            visit_on=visit.visit_on.isoformat(), scan=(visit.attachments or {}).get("scan"),
+                            applicant_signed=True)
+    if stored.get("found_income_6m"):
+        shape["income_total"] = stored["found_income_6m"]
+    return shape
+
+
 def record_paper_visit(case: Case, actor: User, *, team_ids: Sequence[int], signed_ids: Sequence[int],
-                       applicant_signed: bool, visit_on: dt.date, findings: dict[str, Any],
+                       applicant_signed: bool, visit_on: dt.date, answers: dict[str, Any],
                        scan_file: str | None, today: dt.date) -> Visit:
-    """A home visit done on paper, entered by the caseworker: the core checks the team and signatures."""
+    """A home visit done on paper, entered by the caseworker: the core checks the team and signatures.  Its
+    findings are derived from the same form definition as a phone's, into the same shape."""
+    from sync.findings import derive_findings
+
+    form = paper_form()
+    findings = derive_findings(form, answers, source="paper", investigators=list(team_ids),
+                               visit_on=visit_on.isoformat(), scan=scan_file, applicant_signed=applicant_signed)
     assignment = db.session.scalar(select(VisitAssignment).where(
         VisitAssignment.case_id == case.id, VisitAssignment.kind == "home_visit", VisitAssignment.status == "open"))
     visit_id = str(uuid.uuid4())
     perform(case, "record_home_visit", actor,
             {"investigators": list(team_ids), "signed": list(signed_ids), "applicant_signed": applicant_signed,
-             "visit_on": visit_on, "scan_file": scan_file, "visit_id": visit_id, "findings": findings},
+             "visit_on": visit_on, "scan_file": scan_file, "visit_id": visit_id,
+             "findings": {"summary": findings["summary"]}},
             today=today, commit=False)
     visit = Visit(id=visit_id, case=case, assignment=assignment, kind="home_visit", source="paper",
                   visit_on=visit_on, investigator_ids=sorted(set(team_ids)), findings=findings,
-                  attachments={"scan": scan_file} if scan_file else {}, recorded_by_id=actor.id)
+                  attachments={"scan": scan_file} if scan_file else {}, recorded_by_id=actor.id,
+                  form_id=form.get("id"), form_version=form.get("version"))
     db.session.add(visit)
     if assignment is not None:
         assignment.status = "done"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from decimal import Decimal
+from fractions import Fraction
 
 from flask import abort, redirect, render_template, request, send_file, session, url_for
 from sqlalchemy import or_, select
@@ -17,7 +19,7 @@ from server.extensions import db
 from server.models import Case, CaseEvent, Member, Unit, User, Visit, VisitAssignment
 from server.models.households import HOUSEHOLD_CLASSES, MEMBER_FLAGS, RELATIONS
 from server.models.orgs import LEVEL_NAMES, OFFICE_LEVELS
-from server.models.visits import VISIT_KINDS
+from server.models.visits import VISIT_KINDS, VISIT_STATUSES
 from server.operations import OperationError
 from server.operations.cases import (
     actor_of,
@@ -27,7 +29,15 @@ from server.operations.cases import (
     state_of,
     visible_cases,
 )
-from server.operations.visits import CONSOLE_KINDS, assign_visit, assignable, record_paper_visit
+from server.operations.visits import (
+    CONSOLE_KINDS,
+    assign_visit,
+    assignable,
+    paper_answers,
+    paper_form,
+    record_paper_visit,
+    visit_findings,
+)
 from server.web import bp
 from server.web.auth import current_user, login_required
 from server.web.forms import READERS, FormError, Reader
@@ -190,8 +200,9 @@ def _detail(case: Case, error=None, status: int = 200, form=None):
         User.id.in_({e.actor_id for e in case.events if e.actor_id} | {i for v in visits for i in v.investigator_ids}
                     | {u.id for u in investigators})))}
     missing = workflow.missing_materials(profile, case.materials)
+    visit_view = _visit_view(case, visits)
     return render_template(
-        "cases/detail.html", case=case, profile=profile, actions=actions, state=state,
+        "cases/detail.html", **visit_view, case=case, profile=profile, actions=actions, state=state,
         deadlines=workflow.pending_deadlines(state, profile, svc.calendar), error=error, form=form or MultiDict(),
         working=working, investigators=investigators, assignments=assignments, visits=visits, users=users,
         missing=missing, boards=_board_choices(case, profile), panel_categories=workflow.PANEL_CATEGORIES,
@@ -259,15 +270,14 @@ def case_paper_visit(case_id: int):
     reader = Reader(request.form, request.files, user, today())
     team, signed = reader.ids("team"), reader.ids("signed")
     visit_on = reader.date("visit_on", "入户调查日期", "Visit date")
-    income = reader.money("found_income_6m", "调查核实的6个月收入", "Income found over 6 months")
-    findings = {"found_income_6m": str(income) if income is not None else "",
-                "property": reader.text("found_property"), "living": reader.text("living"),
-                "opinion": reader.text("opinion")}
+    answers, problems = paper_answers(request.form)
+    for path, zh, en in problems:
+        reader.fail(path, zh, en)
     scan = reader.upload("scan", documents=True, required=True)
     try:
         reader.done()
         record_paper_visit(case, user, team_ids=team, signed_ids=signed, applicant_signed=reader.flag("applicant_signed"),
-                           visit_on=visit_on, findings=findings, scan_file=scan, today=today())
+                           visit_on=visit_on, answers=answers, scan_file=scan, today=today())
     except (FormError, OperationError) as exc:
         db.session.rollback()
         return _detail(case, exc, exc.status, request.form)
@@ -277,26 +287,133 @@ def case_paper_visit(case_id: int):
 @bp.post("/cases/<int:case_id>/visits/<visit_id>/reconcile")
 @login_required
 def case_reconcile(case_id: int, visit_id: str):
-    """The caseworker's pick for each proposal and conflict of a synced visit ("visit" or "current")."""
+    """The caseworker's pick for each row of a synced visit's reconciliation ("visit" or "current")."""
     from server.operations.sync import reconcile
 
     case = _case_or_404(case_id)
     visit = db.session.get(Visit, visit_id)
     if visit is None or visit.case_id != case.id or visit.merge is None:
         abort(404)
-    choices = {}
-    for path in list(visit.merge["proposals"]) + list(visit.merge["conflicts"]):
-        pick = request.form.get(f"pick:{path}")
-        if pick == "visit":
-            choices[path] = visit.merge["proposals"].get(path, visit.merge["conflicts"].get(path, {}).get("proposed"))
-        elif pick == "current":
-            choices[path] = (case.record or {}).get(path)
+    picks = {k[5:]: v for k, v in request.form.items() if k.startswith("pick:")}
     try:
-        reconcile(case, visit, choices, current_user())
+        reconcile(case, visit, picks, current_user(), today=today())
     except OperationError as exc:
         db.session.rollback()
         return _detail(case, exc, exc.status, request.form)
     return redirect(url_for("web.case_detail", case_id=case.id) + "#visits")
+
+
+# --- visits as people read them ------------------------------------------------------------------
+
+CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+
+def _in_china(value) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(CHINA)
+    return None
+
+
+@bp.app_template_filter("cn_date")
+def cn_date(value) -> str:
+    """A stored moment (UTC) as the date it was in China."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()
+    moment = _in_china(value)
+    return moment.date().isoformat() if moment else "—"
+
+
+@bp.app_template_filter("cn_time")
+def cn_time(value) -> str:
+    """A moment as China time, to the minute."""
+    moment = _in_china(value)
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+@bp.app_template_filter("position")
+def position(value) -> str:
+    """A POSITION of the envelope ({"lat", "lon", "accuracy"} or {"refused": true}) for reading."""
+    from flask_babel import gettext
+
+    if not isinstance(value, dict):
+        return gettext("未记录")
+    if value.get("refused") is True:
+        return gettext("未定位（调查对象或调查人员拒绝）")
+    try:
+        lat, lon = float(value["lat"]), float(value["lon"])
+    except (KeyError, TypeError, ValueError):
+        return gettext("未记录")
+    ns = gettext("北纬%(v)s°", v=f"{abs(lat):.5f}") if lat >= 0 else gettext("南纬%(v)s°", v=f"{abs(lat):.5f}")
+    ew = gettext("东经%(v)s°", v=f"{abs(lon):.5f}") if lon >= 0 else gettext("西经%(v)s°", v=f"{abs(lon):.5f}")
+    text = f"{ns}, {ew}"
+    if value.get("accuracy") is not None:
+        text += gettext("（误差约%(m)s米）", m=value["accuracy"])
+    return text
+
+
+def _photo_facts(attachments: dict):
+    """When and where a photo was taken: the phone's signed facts first, the file's own EXIF otherwise."""
+    def facts(photo: dict) -> dict[str, str | None]:
+        row = attachments.get(photo.get("sha256"))
+        time = cn_time(photo["captured_at"]) if photo.get("captured_at") else None
+        if time is None and row is not None and row.captured_at:
+            time = row.captured_at.replace("T", " ")[:16]
+        place = position(photo["position"]) if photo.get("position") else None
+        if place is None and row is not None and row.gps:
+            place = position({"lat": row.gps.get("latitude"), "lon": row.gps.get("longitude")})
+        return {"time": time, "place": place}
+    return facts
+
+
+def _visit_view(case: Case, visits) -> dict:
+    """What the case page and the print need to show visits: each visit's findings shape, the case's own visit
+    (the newest one standing), its reconciliation rows, the photo facts, statuses in Chinese."""
+    from server.models.attachments import Attachment
+    from server.operations.sync import reconciliation_of
+
+    findings = {v.id: visit_findings(v) for v in visits}
+    standing = [v for v in visits if v.status in ("accepted", "recorded") and v.kind in ("home_visit", "reinvestigation")]
+    case_visit = standing[-1] if standing else None
+    reconciliations = {v.id: reconciliation_of(case, v) for v in visits
+                       if v.merge is not None and v.reconciled_at is None and v.status == "accepted"}
+    shas = {p["sha256"] for f in findings.values() for p in f.get("photos", [])}
+    rows = {a.sha256: a for a in db.session.scalars(select(Attachment).where(Attachment.sha256.in_(shas)))} if shas else {}
+    declared = {}
+    for source, months in ((case.declaration or {}).get("income") or {}).items():
+        try:
+            declared[source] = f"{sum(Decimal(m or '0') for m in months):.2f}"
+        except (ArithmeticError, TypeError, ValueError):
+            continue
+    form = paper_form()
+    sections = {s["id"]: s for s in form.get("sections", [])}
+
+    def pairs(section_id: str) -> dict:
+        sec = sections.get(section_id, {"title": {"zh": "", "en": ""}, "fields": []})
+        return {"title_pair": (sec["title"]["zh"], sec["title"]["en"]),
+                "fields": [{"id": f["id"], "pair": (f["label"]["zh"], f["label"]["en"])} for f in sec["fields"]
+                           if not (section_id == "living")]}
+
+    living = {f["id"]: f for f in sections.get("living", {}).get("fields", [])}
+    verdict = {f["id"]: f for f in sections.get("findings", {}).get("fields", [])}
+    covered = len(case.household.covered)
+    per_capita = Fraction(Decimal(case.assessed_income_6m or 0)) / MONTHS / covered if covered else None
+    return {"findings": findings, "case_visit": case_visit, "per_capita": per_capita,
+            "case_findings": findings[case_visit.id] if case_visit else None,
+            "reconciliations": reconciliations, "photo_facts": _photo_facts(rows), "visit_statuses": VISIT_STATUSES,
+            "household_numbers": {m.id_number for m in case.household.members}, "declared_totals": declared,
+            "paper_sections": {
+                "income": pairs("income"), "property": pairs("property"), "living": pairs("living"),
+                "conditions": [{"value": o["value"], "pair": (o["label"]["zh"], o["label"]["en"])}
+                               for o in living.get("conditions", {}).get("options", [])],
+                "recommendations": [{"value": o["value"], "pair": (o["label"]["zh"], o["label"]["en"])}
+                                    for o in verdict.get("recommendation", {}).get("options", [])]}}
 
 
 # --- printing ---------------------------------------------------------------------------------
@@ -334,7 +451,17 @@ def case_print(case_id: int, doc: str):
         from server.qr import svg
 
         qr_svg = svg(certificate_url(case.certificate_token))
-    return render_template(f"print/{doc}.html", case=case, profile=profile, events=events, users=users,
+    extra = {}
+    if doc == "visit_form":
+        visits = db.session.scalars(select(Visit).where(Visit.case_id == case.id).order_by(Visit.created_at)).all()
+        extra = _visit_view(case, visits)
+        named = (events["record_home_visit"].data or {}).get("visit_id")
+        extra["case_visit"] = extra["case_visit"] or next((v for v in visits if v.id == named), None)
+        if extra["case_visit"] is not None:
+            extra["case_findings"] = extra["findings"][extra["case_visit"].id]
+            users.update({u.id: u for u in db.session.scalars(select(User).where(
+                User.id.in_(extra["case_findings"]["investigators"])))})
+    return render_template(f"print/{doc}.html", case=case, profile=profile, events=events, users=users, **extra,
                            working=working, qr_svg=qr_svg, panel_categories=workflow.PANEL_CATEGORIES,
                            relations=RELATIONS, sources=INCOME_SOURCES, items=PROPERTY_ITEMS, today=today())
 

@@ -5,7 +5,7 @@ A file is stored once by its SHA-256, whoever sent it first.  It is readable by 
 case or record that uses it — never because of who uploaded the bytes first:
 
 - a case: its verification report, its history (any event's data naming the file: signatures, scans, the verification report, a
-  fingerprint photo) or one of its visits (photos, signatures, the signed form);
+  fingerprint photo) or one of its visits (photos, signatures, the signed form, as attached or in the findings);
 - a resident's report from a notice board (its photo): the office staff who may see the report;
 - a payment roster (the leader's signature): whoever may see the roster;
 - an assessment entry's evidence: the bureau that may see the entry.
@@ -33,7 +33,8 @@ def _cases_using(sha: str):
     """The ids of the cases whose history or visits name the file (hex digits only: safe inside LIKE)."""
     pattern = f"%{sha}%"
     in_events = select(CaseEvent.case_id).where(cast(CaseEvent.data, Text).like(pattern))
-    in_visits = select(Visit.case_id).where(cast(Visit.attachments, Text).like(pattern))
+    in_visits = select(Visit.case_id).where(cast(Visit.attachments, Text).like(pattern)
+                                            | cast(Visit.findings, Text).like(pattern))
     in_case = select(Case.id).where(cast(Case.verification, Text).like(pattern))
     return in_events.union(in_visits, in_case)
 

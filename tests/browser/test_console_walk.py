@@ -108,8 +108,10 @@ def walk(app, browser, live_server, org, profile: str, tmp_path):
         page.check(f"form#paper_visit input[name=team][value='{uid}']")
         page.check(f"form#paper_visit input[name=signed][value='{uid}']")
     page.check("form#paper_visit input[name=applicant_signed]")
-    page.fill("form#paper_visit input[name=found_income_6m]", "1500")
-    page.fill("form#paper_visit textarea[name=living]", "两居室，家具简陋")
+    page.fill("form#paper_visit input[name=income_wages_1]", "1500")
+    page.fill("form#paper_visit textarea[name=living_notes]", "两居室，家具简陋")
+    page.fill("form#paper_visit textarea[name=summary]", "家庭成员与申报一致，收入属实")
+    page.select_option("form#paper_visit select[name=recommendation]", "eligible")
     page.set_input_files("form#paper_visit input[name=scan]", str(tmp_path / "scan.png"))
     cw.submit("paper_visit")
     assert cw.status() == "visited"

@@ -207,7 +207,7 @@ def walk_to_review(app, org, console, case_id, prefix="gc_", fingerprint=False):
     assert console.post(f"/cases/{case_id}/assign", {"team": inv}).status_code == 302
     on(app, START + dt.timedelta(days=1))
     visit = {"team": inv, "signed": inv[:1], "applicant_signed": "1", "visit_on": (START + dt.timedelta(days=1)).isoformat(),
-             "found_income_6m": "1800", "living": "住房简陋", "opinion": "情况属实"}
+             "income_wages_1": "1800", "living_notes": "住房简陋", "summary": "情况属实", "recommendation": "eligible"}
     scan = {"scan": (png_bytes(), "form.png", "image/png")}
     r = console.post(f"/cases/{case_id}/paper-visit", visit, files=scan)
     assert r.status_code == 422 and "所有调查人员须在入户调查表上签字" in r.get_data(as_text=True)

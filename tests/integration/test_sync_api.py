@@ -123,6 +123,12 @@ def envelope(assignment: dict, attachments: list[dict], investigators: list[int]
     }
 
 
+def r_hash(env: dict) -> str:
+    from sync.protocol import content_hash
+
+    return content_hash(env)
+
+
 def att(data: bytes, role: str, slot: str, mime: str = "image/jpeg") -> dict:
     return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "type": mime, "role": role, "slot": slot}
 
@@ -307,13 +313,25 @@ def test_replay_conflict_and_stale_revision(app, field):
     r = a.post_visit(changed)
     assert r.status_code == 409 and r.json["error"] == "visit_conflict"
     edit = {**changed, "visit_id": str(uuid.uuid4()), "supersedes": env["visit_id"]}
+    r = a.post_visit(edit)   # changed content with the original's drawn signature: refused, naming the slot
+    assert r.status_code == 422 and r.json["problems"][0]["path"] == "attachments/1"
+    assert r.json["problems"][0]["code"] == "signature_reused" and "申请人签字" in r.json["problems"][0]["message"]
+    fresh = png((90, 90, 90))
+    assert a.put(fresh, "image/png").status_code == 201
+    edit["attachments"] = [edit["attachments"][0], att(fresh, "signature", "applicant", "image/png")]
     assert a.post_visit(edit).status_code == 201
-    late = {**changed, "visit_id": str(uuid.uuid4()), "supersedes": env["visit_id"]}
+    late = {**edit, "visit_id": str(uuid.uuid4()), "supersedes": env["visit_id"]}
     r = a.post_visit(late)
     assert r.status_code == 409 and r.json["error"] == "stale_revision"
     with app.app_context():
         assert db.session.scalar(select(func.count(Visit.id))) == 2
+        # The original stays the record until the amendment itself is attested.
+        assert db.session.get(Visit, env["visit_id"]).status == "complete"
+    for phone in field["phones"]:
+        assert phone.attest(edit["visit_id"], r_hash(edit)).status_code == 201
+    with app.app_context():
         assert db.session.get(Visit, env["visit_id"]).status == "superseded"
+        assert db.session.get(Visit, edit["visit_id"]).status == "accepted"
 
 
 def test_invalid_visits_name_every_bad_field(field):
@@ -401,19 +419,24 @@ def test_a_conflict_must_be_decided_by_the_caseworker(app, field, org):
     console = app.test_client()
     sign_in(console, "gc_case")
     page = console.get(f"/cases/{field['case_id']}").get_data(as_text=True)
-    assert 'data-path="income/wages"' in page and "450.00" in page
+    import re
+
+    conflict = re.search(r'<tr class="conflict field" data-row="(r\d+)">\s*<td>工资性收入 <strong class="conflict-tag">冲突', page)
+    assert conflict and "450.00 元" in page and "360.00 元" in page
     url = f"/cases/{field['case_id']}/visits/{env['visit_id']}/reconcile"
     r = console.post(url, data={"csrf_token": csrf_token(console)})
-    assert r.status_code == 422 and "income/wages" in r.get_data(as_text=True)
-    r = console.post(url, data={"csrf_token": csrf_token(console), "pick:income/wages": "visit"})
+    assert r.status_code == 422 and "收入（近6个月合计） · 工资性收入" in r.get_data(as_text=True)
+    r = console.post(url, data={"csrf_token": csrf_token(console), f"pick:{conflict.group(1)}": "visit"})
     assert r.status_code == 302
     with app.app_context():
         case = db.session.get(Case, field["case_id"])
         assert case.record["income/wages"] == "450.00" and case.record_version == 2
         assert str(case.assessed_income_6m) == "450.00"
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "visit.reconcile"))
-        assert entry.after["changes"] == {"income/wages": {"before": "360.00", "after": "450.00"}}
-    r = console.post(url, data={"csrf_token": csrf_token(console), "pick:income/wages": "visit"})
+        assert entry.after["changes"]["income/wages"] == {"before": "360.00", "after": "450.00"}
+        history = [e for e in case.events if e.action == "reconcile_visit"]
+        assert len(history) == 1 and "工资性收入" in history[0].data["finding"]
+    r = console.post(url, data={"csrf_token": csrf_token(console), f"pick:{conflict.group(1)}": "visit"})
     assert r.status_code == 409   # reconciled once only
 
 
@@ -479,9 +502,11 @@ def test_the_partner_finds_visits_waiting_for_their_attestation_in_the_pull(fiel
     env, body = visit_ready(field)
     a, b = field["phones"]
     waiting = b.pull().json["to_attest"]
+    shown = waiting[0].pop("envelope")   # the record itself, so the partner sees what they sign
     assert waiting == [{"visit_id": env["visit_id"], "content_hash": body["content_hash"],
                         "assignment_id": env["assignment_id"], "case_id": env["case_id"],
                         "visit_on": "2025-11-04", "summary": "情况属实"}]
+    assert r_hash(shown) == body["content_hash"] and shown["answers"]["members"][0]["name"] == "张建国"
     assert a.attest(env["visit_id"], body["content_hash"]).status_code == 201
     assert a.pull().json["to_attest"] == []            # signed by this phone: no longer waiting for it
     assert b.attest(waiting[0]["visit_id"], waiting[0]["content_hash"]).status_code == 201

@@ -19,6 +19,7 @@ from tests.integration.test_sync_api import (  # noqa: F401 (the fixture)
     envelope,
     field,
     jpeg,
+    png,
     visit_ready,
 )
 
@@ -143,26 +144,36 @@ def test_a_form_of_another_kind_is_refused_on_an_assignment(app, field):  # noqa
         assert db.session.scalar(select(func.count(Visit.id))) == 0
 
 
+def fresh_signatures(phone, env: dict, colour=(90, 90, 90)) -> None:
+    """An amendment with changed content carries freshly drawn signatures (the original's cannot vouch for it)."""
+    signature = png(colour)
+    assert phone.put(signature, "image/png").status_code in (200, 201)
+    env["attachments"] = [a for a in env["attachments"] if a["role"] != "signature"] + [
+        att(signature, "signature", "applicant", "image/png")]
+
+
 def test_an_amended_visit_replaces_the_one_it_amends(app, field):  # noqa: F811
     a, b = field["phones"]
     first, body = visit_ready(field)
     assert a.attest(first["visit_id"], body["content_hash"]).status_code == 201
     second = {**first, "visit_id": str(uuid.uuid4()), "supersedes": first["visit_id"]}
     second["answers"] = {**first["answers"], "findings": {"summary": "更正：配偶有零工收入", "recommendation": "eligible"}}
+    fresh_signatures(a, second)
     r = a.post_visit(second)
     assert r.status_code == 201, r.json
-    with app.app_context():
-        assert db.session.get(Visit, first["visit_id"]).status == "superseded"
+    with app.app_context():   # posted is not accepted: the original stays the record for now
+        assert db.session.get(Visit, first["visit_id"]).status == "complete"
     waiting = b.pull().json["to_attest"]
-    assert [w["visit_id"] for w in waiting] == [second["visit_id"]]          # the old one is not offered
-    assert b.attest(first["visit_id"], body["content_hash"]).status_code == 201   # late, harmless
+    assert [w["visit_id"] for w in waiting] == [second["visit_id"]]          # the partner is offered the newest
+    assert b.attest(first["visit_id"], body["content_hash"]).status_code == 201   # the original, attested by QR
     with app.app_context():
-        assert db.session.get(Visit, first["visit_id"]).status == "superseded"
-        assert db.session.get(Case, field["case_id"]).status == "accepted"
+        assert db.session.get(Visit, first["visit_id"]).status == "accepted"
+        assert db.session.get(Case, field["case_id"]).status == "visited"
     for phone in (a, b):
         assert phone.attest(second["visit_id"], r.json["content_hash"]).status_code == 201
     with app.app_context():
         assert db.session.get(Visit, second["visit_id"]).status == "accepted"
+        assert db.session.get(Visit, first["visit_id"]).status == "superseded"
         assert db.session.get(Case, field["case_id"]).status == "visited"
     # amending the replaced record again is stale
     third = {**first, "visit_id": str(uuid.uuid4()), "supersedes": first["visit_id"]}
@@ -178,7 +189,14 @@ def test_a_superseded_visit_is_not_reconciled(app, field):  # noqa: F811
         assert db.session.get(Visit, first["visit_id"]).merge["proposals"]      # something to reconcile
     second = {**first, "visit_id": str(uuid.uuid4()), "supersedes": first["visit_id"]}
     second["answers"] = {**first["answers"], "findings": {"summary": "更正", "recommendation": "eligible"}}
-    assert a.post_visit(second).status_code == 201
+    fresh_signatures(a, second)
+    r = a.post_visit(second)
+    assert r.status_code == 201
+    client = console(app, "gc_case")
+    page = client.get(f"/cases/{field['case_id']}").get_data(as_text=True)
+    assert f'id="reconcile-{first["visit_id"]}"' in page      # still the case's visit until the amendment is attested
+    for phone in (a, b):
+        assert phone.attest(second["visit_id"], r.json["content_hash"]).status_code == 201
     client = console(app, "gc_case")
     page = client.get(f"/cases/{field['case_id']}").get_data(as_text=True)
     assert f'id="reconcile-{first["visit_id"]}"' not in page
