@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := server
+# The address `make run` serves on, also for CLI commands' printed links when RUHU_PUBLIC_BASE_URL is unset.
+export RUHU_HOST := $(HOST)
+export RUHU_PORT := $(PORT)
 
 .PHONY: run test test-postgres bench lint chromium db clean help
 

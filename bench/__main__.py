@@ -53,12 +53,13 @@ def bench_dashboard_deadlines(cases: int = 5000) -> None:
 
 
 def main() -> None:
-    from bench import public_board, pwa, roster
+    from bench import case_list, public_board, pwa, roster
 
     print("Ruhu benchmarks (ratios against baselines run in this process; lower is better)")
     bench_calendar()
     bench_dashboard_deadlines()
     roster.main([])
+    case_list.main([])
     public_board.main()
     pwa.main()
 

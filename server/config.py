@@ -42,8 +42,10 @@ def from_environment(instance_path: str) -> dict:
         "RUHU_PROFILE_DIRS": dirs,
         "RUHU_CALENDAR": os.environ.get("RUHU_CALENDAR") or str(instance / "calendar.toml"),
         # The survey form definitions, shared with the phone app.
-        # The address residents' phones reach the server at (printed in poster QR codes).
-        "RUHU_PUBLIC_BASE_URL": os.environ.get("RUHU_PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        # The address residents' phones reach the server at (printed in QR codes); unset: the server's own
+        # address (see server/urls.py), and for CLI commands http://$RUHU_HOST:$RUHU_PORT (set by make).
+        "RUHU_PUBLIC_BASE_URL": os.environ.get("RUHU_PUBLIC_BASE_URL", ""),
+        "RUHU_LOCAL_BASE_URL": f"http://{os.environ.get('RUHU_HOST') or '127.0.0.1'}:{os.environ.get('RUHU_PORT') or '5000'}",
         "RUHU_FORMS_DIR": os.environ.get("RUHU_FORMS_DIR") or str(Path(__file__).resolve().parents[1] / "pwa" / "forms"),
         # Sign-in protection: after this many failures in a row the account is locked for a while.
         "RUHU_LOGIN_MAX_FAILURES": int(os.environ.get("RUHU_LOGIN_MAX_FAILURES", "5")),

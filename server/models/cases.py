@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -36,6 +37,13 @@ STATE_DATES = (
 
 class Case(db.Model):
     __tablename__ = "cases"
+    # The console's lists: an office's cases ordered by number or a date, counted by stage (migration 0011).
+    __table_args__ = (
+        Index("ix_cases_office_number", "office_unit_id", "number"),
+        Index("ix_cases_office_applied", "office_unit_id", "applied_on"),
+        Index("ix_cases_office_status", "office_unit_id", "status"),
+        Index("ix_cases_office_decided", "office_unit_id", "decided_on"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)

@@ -89,7 +89,9 @@ def new_token() -> str:
 
 
 def public_url(board: Board) -> str:
-    base = current_app.config.get("RUHU_PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    from server.urls import public_base_url
+
+    base = public_base_url()
     return f"{base}/b/{board.token}"
 
 

@@ -192,7 +192,9 @@ def receipt(receipt: str):
 
 def certificate_url(token: str) -> str:
     """The public address printed as a QR code on a certificate (RUHU_PUBLIC_BASE_URL, like the posters)."""
-    base = current_app.config.get("RUHU_PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    from server.urls import public_base_url
+
+    base = public_base_url()
     return base + url_for("public.certificate_check", token=token)
 
 

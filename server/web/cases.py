@@ -8,7 +8,8 @@ from decimal import Decimal
 from fractions import Fraction
 
 from flask import abort, redirect, render_template, request, send_file, session, url_for
-from sqlalchemy import or_, select
+from flask_babel import get_locale
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from server import services, today
@@ -16,7 +17,7 @@ from server.domain import workflow
 from server.domain.declaration import INCOME_SOURCES, MONTHS, PROPERTY_ITEMS, parse_declaration
 from server.domain.roster import add_months_to_date
 from server.extensions import db
-from server.models import Case, CaseEvent, Member, Unit, User, Visit, VisitAssignment
+from server.models import Case, CaseEvent, Unit, User, Visit, VisitAssignment
 from server.models.households import HOUSEHOLD_CLASSES, MEMBER_FLAGS, RELATIONS
 from server.models.orgs import LEVEL_NAMES, OFFICE_LEVELS
 from server.models.visits import VISIT_KINDS, VISIT_STATUSES
@@ -27,7 +28,6 @@ from server.operations.cases import (
     perform,
     register_application,
     state_of,
-    visible_cases,
 )
 from server.operations.visits import (
     CONSOLE_KINDS,
@@ -62,41 +62,83 @@ SEARCH_SLOTS = 5   # recent searches kept in the session, each under a random ke
 @bp.post("/cases")
 @login_required
 def case_search():
-    """The search form posts here: what was typed (often an ID number) is kept in the session under a
-    random key and the browser is sent to ``/cases?s=<key>``, so no name or ID number ever appears in a
-    URL — not in access logs (ours, gunicorn's, the reverse proxy's), browser history or Referer."""
+    """The search form posts here: what was typed in the search box (often an ID number) is kept in the
+    session under a random key and the browser is sent to ``/cases?s=<key>&<the other filters>``, so no
+    name or ID number ever appears in a URL — not in access logs (ours, gunicorn's, the reverse
+    proxy's), browser history or Referer.  Sort and page links carry the key, never the query."""
     q = (request.form.get("q") or "").strip()[:100]
-    status = request.form.get("status") or ""
-    if status and status not in workflow.STATES:
-        abort(400)
-    if not q:
-        return redirect(url_for("web.case_list", status=status or None), 303)
-    key = secrets.token_urlsafe(9)
-    saved = dict(list(session.get("case_searches", {}).items())[-(SEARCH_SLOTS - 1):])
-    saved[key] = q
-    session["case_searches"] = saved
-    return redirect(url_for("web.case_list", s=key, status=status or None), 303)
+    args = {k: v for k, v in request.form.items() if k not in ("csrf_token", "q", "s") and v}
+    if q:
+        key = secrets.token_urlsafe(9)
+        saved = dict(list(session.get("case_searches", {}).items())[-(SEARCH_SLOTS - 1):])
+        saved[key] = q
+        session["case_searches"] = saved
+        args["s"] = key
+    return redirect(url_for("web.case_list", **args), 303)
+
+
+def _case_filter():
+    """The list's filter from the query string, the search text taken from the session when the URL
+    names a search key (``?q=`` still works for old links and scripts).  Also: did the key expire?"""
+    from server.operations import case_lists
+
+    key = request.args.get("s") or ""
+    args = request.args
+    if key:
+        args = MultiDict(request.args)
+        args["q"] = session.get("case_searches", {}).get(key, "")
+    f = case_lists.parse_filter(args)
+    f.search_key = key if f.q else ""
+    return f, bool(key) and not f.q
 
 
 @bp.get("/cases")
 @login_required
 def case_list():
+    """Every case the user may see, filtered, sorted and paged, with the filter's total."""
+    from server.operations import case_lists
+
     user = current_user()
-    query = visible_cases(user)
-    key = request.args.get("s") or ""
-    # ?q= still works (old links, scripts); the console's form never puts the query in the URL.
-    q = (session.get("case_searches", {}).get(key, "") if key else request.args.get("q") or "").strip()
-    status = request.args.get("status") or ""
-    if status and status not in workflow.STATES:
+    f, expired = _case_filter()
+    page = case_lists.list_page(user, f, today())
+    error = FormError(f.errors) if f.errors else None
+    profile = services().profiles.get(user.unit.profile_id)
+    return render_template(
+        "cases/list.html", page=page, f=f, error=error, stages=case_lists.stage_choices(user),
+        communities=case_lists.community_choices(user), offices=case_lists.scope_units(user),
+        sorts=case_lists.SORTS, page_sizes=case_lists.PAGE_SIZES,
+        warn_days=profile.deadlines.warn_workdays if profile else 2, expired=expired), 400 if error else 200
+
+
+@bp.get("/cases/export.<fmt>")
+@login_required
+def case_export(fmt: str):
+    """Exactly the cases the list's filter matches, as CSV or XLSX (in the list's order, every page)."""
+    from flask import Response
+
+    from server.operations import audit, case_lists
+
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    user = current_user()
+    if user.role not in OFFICE_ROLES + ("bureau_supervisor",):
+        abort(403)
+    f, _expired = _case_filter()
+    if f.errors:
         abort(400)
-    if status:
-        query = query.where(Case.status == status)
-    if q:
-        like = f"%{q}%"
-        members = select(Member.household_id).where(or_(Member.name.like(like), Member.id_number == q.upper()))
-        query = query.where(or_(Case.household_id.in_(members), Case.number.like(like)))
-    cases = db.session.scalars(query.order_by(Case.id.desc()).limit(200)).all()
-    return render_template("cases/list.html", cases=cases, q=q, status=status, expired=bool(key) and not q)
+    lang = "en" if str(get_locale() or "zh") == "en" else "zh"
+    header, rows = case_lists.export_rows(user, f, today(), lang)
+    audit.record("case.export", "case_list", fmt, actor=user,
+                 after={"filter": f.args(page=1), "rows": len(rows)}, remote_addr=request.remote_addr or "")
+    db.session.commit()
+    name = f"cases-{today().isoformat()}.{fmt}"
+    if fmt == "csv":
+        body, mime = case_lists.to_csv(header, rows), "text/csv; charset=utf-8"
+    else:
+        body = case_lists.to_xlsx(header, rows, "cases")
+        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                                  "Cache-Control": "private, no-store"})
 
 
 # --- intake -----------------------------------------------------------------------------------
@@ -106,13 +148,107 @@ def _communities(user: User) -> list[Unit]:
     return [u for u in office.children if u.level in ("community", "village")]
 
 
+def _limit(column) -> int:
+    """A text column's length in the database (the page's maxlength and the form's check use the same)."""
+    return column.property.columns[0].type.length
+
+
+def intake_limits() -> dict[str, int]:
+    from server.models import Household, Member
+
+    return {"address": _limit(Household.address), "phone": _limit(Household.phone),
+            "staff_relative_note": _limit(Case.staff_relative_note), "name": _limit(Member.name),
+            "id": _limit(Member.id_number), "hukou": _limit(Member.hukou_place), "property": PROPERTY_TEXT_LIMIT}
+
+
+PROPERTY_TEXT_LIMIT = 500   # the declaration keeps at most this much per property item
+
+
+def intake_months(on: dt.date) -> list[tuple[int, dt.date]]:
+    """The six calendar months before the application (oldest first), as (field number, first day)."""
+    out = []
+    for m in range(1, MONTHS + 1):
+        back = MONTHS + 1 - m
+        year, month = divmod(on.year * 12 + on.month - 1 - back, 12)
+        out.append((m, dt.date(year, month + 1, 1)))
+    return out
+
+
 def _intake_form(user: User, form=None, error=None, status: int = 200):
     office = user.unit
     profile = services().profiles[office.profile_id]
     return render_template("cases/new.html", office=office, profile=profile, communities=_communities(user),
                            form=form or MultiDict(), error=error, rows=range(MEMBER_ROWS), relations=RELATIONS,
                            classes=HOUSEHOLD_CLASSES, flags=MEMBER_FLAGS, sources=INCOME_SOURCES,
-                           items=PROPERTY_ITEMS, months=range(1, MONTHS + 1)), status
+                           items=PROPERTY_ITEMS, months=intake_months(today()), limits=intake_limits()), status
+
+
+def _check_intake(form, user: User) -> list[tuple[str, str, str]]:
+    """Every problem of an intake form at once (the operation checks again; this answers in one round)."""
+    from server.domain.ids import InvalidIdNumber, parse_id_number
+
+    errors: list[tuple[str, str, str]] = []
+    limits = intake_limits()
+
+    def too_long(key: str, value: str, limit: int, zh: str, en: str) -> None:
+        if len(value) > limit:
+            errors.append((key, f"{zh}不能超过{limit}个字（现有{len(value)}个）",
+                           f"{en} must not exceed {limit} characters (it has {len(value)})"))
+
+    try:
+        community = db.session.get(Unit, int(form.get("community") or 0))
+    except ValueError:
+        community = None
+    if community is None or community not in _communities(user):
+        errors.append(("community", "请选择申请人户籍所在的社区（村）", "choose the applicant's community or village"))
+    too_long("address", form.get("address", "").strip(), limits["address"], "居住地址", "The address")
+    too_long("phone", form.get("phone", "").strip(), limits["phone"], "联系电话", "The phone number")
+    too_long("staff_relative_note", form.get("staff_relative_note", "").strip(), limits["staff_relative_note"],
+             "近亲属说明", "The note on the staff relative")
+    if form.get("area", "urban") not in ("urban", "rural"):
+        errors.append(("area", "城乡类别无效", "area must be urban or rural"))
+    if form.get("household_class", "stable") not in HOUSEHOLD_CLASSES:
+        errors.append(("household_class", "家庭类别无效", "unknown household class"))
+    heads, numbers, rows = 0, {}, 0
+    for i in range(MEMBER_ROWS):
+        name, number = form.get(f"m{i}_name", "").strip(), form.get(f"m{i}_id", "").strip()
+        if not name and not number:
+            continue
+        rows += 1
+        label, label_en = f"第{i + 1}行成员", f"member row {i + 1}"
+        if not name:
+            errors.append((f"m{i}_name", f"{label}缺少姓名", f"{label_en} has no name"))
+        too_long(f"m{i}_name", name, limits["name"], f"{label}的姓名", f"The name in {label_en}")
+        too_long(f"m{i}_hukou", form.get(f"m{i}_hukou", "").strip(), limits["hukou"], f"{label}的户籍地",
+                 f"The place of registration in {label_en}")
+        try:
+            info = parse_id_number(number, today())
+        except InvalidIdNumber as exc:
+            errors.append((f"m{i}_id", f"{label}（{name[:20]}）的身份证号码无效：{exc.message}",
+                           f"{label_en} ({name[:20]}): the ID number is invalid: {exc.message_en}"))
+        else:
+            if info.number in numbers:
+                errors.append((f"m{i}_id", f"{label}的身份证号码与第{numbers[info.number] + 1}行重复",
+                               f"{label_en} repeats the ID number of row {numbers[info.number] + 1}"))
+            numbers.setdefault(info.number, i)
+        relation = form.get(f"m{i}_relation") or ("head" if i == 0 else "other")
+        if relation not in RELATIONS:
+            errors.append((f"m{i}_relation", f"{label}的与户主关系无效", f"{label_en}: unknown relation"))
+        heads += relation == "head"
+    if rows == 0:
+        errors.append(("m0_name", "至少登记一名家庭成员（户主）", "register at least the head"))
+    elif heads != 1:
+        errors.append(("m0_relation", f"须且只能有一名户主（现有{heads}名）", f"exactly one member must be the head ({heads} now)"))
+    for item, (zh, en) in PROPERTY_ITEMS.items():
+        too_long(f"property_{item}", form.get(f"property_{item}", "").strip(), PROPERTY_TEXT_LIMIT, zh, en)
+    _declaration, declaration_errors = parse_declaration(form)
+    months = dict(intake_months(today()))
+    for e in declaration_errors:
+        number = e.field.rsplit("_", 1)[-1]
+        first = months.get(int(number)) if number.isdigit() else None
+        zh, en = (f"（{first.year}年{first.month}月）", f" ({first:%b %Y})") if first else ("", "")
+        errors.append((e.field, e.message + zh, e.message_en + en))
+    return errors
 
 
 def _require_caseworker(user: User) -> None:
@@ -144,24 +280,18 @@ def intake_submit():
                   "co_residing": form.get(f"m{i}_co_residing") == "1", "covered": form.get(f"m{i}_covered") == "1"}
         member.update({flag: form.get(f"m{i}_{flag}") == "1" for flag in MEMBER_FLAGS})
         members.append(member)
-    declaration, errors = parse_declaration(form)
-    if errors:
-        err = FormError([(e.field, e.message, e.message_en) for e in errors])
-        return _intake_form(user, form, err, 422)
-    try:
-        community = db.session.get(Unit, int(form.get("community") or 0))
-    except ValueError:
-        community = None
-    if community is None or community not in _communities(user):
-        return _intake_form(user, form, FormError([("community", "请选择申请人户籍所在的社区（村）",
-                                                    "choose the applicant's community or village")]), 422)
+    problems = _check_intake(form, user)
+    if problems:
+        return _intake_form(user, form, FormError(problems), 422)
+    declaration, _errors = parse_declaration(form)
+    community = db.session.get(Unit, int(form["community"]))
     try:
         case = register_application(
             community=community, members=members, actor=user, today=today(), address=form.get("address", "").strip(),
             area=form.get("area", "urban"), household_class=form.get("household_class", "stable"),
             phone=form.get("phone", "").strip(), materials=form.getlist("materials"), declaration=declaration,
             submitted_by_committee=form.get("committee") == "1", staff_relative=form.get("staff_relative") == "1",
-            staff_relative_note=form.get("staff_relative_note", "").strip()[:200])
+            staff_relative_note=form.get("staff_relative_note", "").strip())
     except OperationError as exc:
         db.session.rollback()
         return _intake_form(user, form, exc, exc.status)
@@ -212,9 +342,17 @@ def _detail(case: Case, error=None, status: int = 200, form=None):
         visit_kinds=VISIT_KINDS,
         can_paper_visit=user.role == "caseworker" and "record_home_visit" in actions,
         office_staff=user.role in OFFICE_ROLES, today=today(),   # investigators: masked IDs, no phone
-        level_names=LEVEL_NAMES, relations=RELATIONS, classes=HOUSEHOLD_CLASSES,
+        level_names=LEVEL_NAMES, relations=RELATIONS, classes=HOUSEHOLD_CLASSES, **_story(case),
         default_valid_until=add_months_to_date(today(), profile.certificate.validity_months)
         - dt.timedelta(days=1)), status
+
+
+def _story(case: Case) -> dict:
+    """What the case page shows of the case's story: superseded steps, income against the standard."""
+    from server.operations.case_story import income_standing, superseded_by
+
+    return {"superseded": superseded_by(case.events), "standing": income_standing(case, today()),
+            "member_flags": MEMBER_FLAGS}
 
 
 @bp.get("/cases/<int:case_id>")
@@ -301,6 +439,23 @@ def case_reconcile(case_id: int, visit_id: str):
         db.session.rollback()
         return _detail(case, exc, exc.status, request.form)
     return redirect(url_for("web.case_detail", case_id=case.id) + "#visits")
+
+
+# --- the case's whole story ------------------------------------------------------------------------
+
+@bp.get("/cases/<int:case_id>/audit")
+@login_required
+def case_audit(case_id: int):
+    """The case's audit trail (who, when, what, before and after) for its office's staff and the bureau."""
+    from server.operations.case_story import audit_trail, superseded_by
+
+    case = _case_or_404(case_id)
+    if current_user().role not in OFFICE_ROLES + ("bureau_supervisor",):
+        abort(403)
+    users = {u.id: u for u in db.session.scalars(select(User).where(
+        User.id.in_({e.actor_id for e in case.events if e.actor_id})))}
+    return render_template("cases/audit.html", case=case, trail=audit_trail(case), users=users,
+                           superseded=superseded_by(case.events))
 
 
 # --- visits as people read them ------------------------------------------------------------------
@@ -418,7 +573,8 @@ def _visit_view(case: Case, visits) -> dict:
 
 # --- printing ---------------------------------------------------------------------------------
 
-PRINTS = ("approval_form", "missing_notice", "refusal_notice", "visit_form", "appraisal_record", "certificate")
+PRINTS = ("approval_form", "missing_notice", "refusal_notice", "visit_form", "appraisal_record", "certificate",
+          "meeting_record")
 
 
 def _last_event(case: Case, action: str) -> CaseEvent | None:
@@ -436,7 +592,8 @@ def case_print(case_id: int, doc: str):
     profile = services().profiles[case.profile_id]
     events = {a: _last_event(case, a) for a in workflow.RULES}
     needed = {"missing_notice": "notify_missing", "refusal_notice": "refuse", "visit_form": "record_home_visit",
-              "appraisal_record": "record_appraisal", "certificate": "issue_certificate"}.get(doc)
+              "appraisal_record": "record_appraisal", "certificate": "issue_certificate",
+              "meeting_record": "record_meeting"}.get(doc)
     if needed and events.get(needed) is None:
         abort(404)
     users = {u.id: u for u in db.session.scalars(select(User).where(
@@ -461,7 +618,10 @@ def case_print(case_id: int, doc: str):
             extra["case_findings"] = extra["findings"][extra["case_visit"].id]
             users.update({u.id: u for u in db.session.scalars(select(User).where(
                 User.id.in_(extra["case_findings"]["investigators"])))})
+    # Every round of a step that can happen more than once (a disputed appraisal sends the case back).
+    rounds = [e for e in case.events if e.action == needed] if needed else []
     return render_template(f"print/{doc}.html", case=case, profile=profile, events=events, users=users, **extra,
+                           rounds=rounds,
                            working=working, qr_svg=qr_svg, panel_categories=workflow.PANEL_CATEGORIES,
                            relations=RELATIONS, sources=INCOME_SOURCES, items=PROPERTY_ITEMS, today=today())
 

@@ -47,7 +47,12 @@ class Reader:
         self.errors.append((field, zh, en))
 
     def text(self, key: str, limit: int = 2000) -> str:
-        return (self.form.get(key) or "").strip()[:limit]
+        """A typed text; longer than ``limit`` is a field error (never cut silently: the page keeps it all)."""
+        value = (self.form.get(key) or "").strip()
+        if len(value) > limit:
+            self.fail(key, f"不能超过{limit}个字（现有{len(value)}个）",
+                      f"must not exceed {limit} characters (it has {len(value)})")
+        return value[:limit]
 
     def flag(self, key: str) -> bool:
         return self.form.get(key) in ("1", "on", "true", "yes")

@@ -13,7 +13,7 @@ import datetime as dt
 import io
 from decimal import Decimal
 
-from flask import abort, current_app, make_response, redirect, render_template, request, send_file, url_for
+from flask import abort, make_response, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
@@ -109,7 +109,9 @@ def survey_url(unit) -> str | None:
         path = url_for("public.two_rates_survey", code=unit.code)
     except BuildError:
         return None
-    return current_app.config.get("RUHU_PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/") + path
+    from server.urls import public_base_url
+
+    return public_base_url() + path
 
 
 @bp.app_template_filter("ov_pct")

@@ -15,6 +15,7 @@ from server import CHINA, services, today
 from server.domain import workflow
 from server.extensions import db, limiter
 from server.models import Case
+from server.models.users import ROLE_NAMES
 from server.operations import OperationError
 from server.operations.accounts import sign_in
 from server.operations.cases import CATEGORY_NAMES, deadline_rows, visible_cases
@@ -46,10 +47,16 @@ def home(user):
     urgency = request.args.get("urgency")
     if urgency not in (None, "", "overdue", "due_soon", "ok"):
         abort(400)
-    deadlines = deadline_rows(user, today(), urgency or None)
+    from server.operations.work_queues import my_queue
+
+    every = deadline_rows(user, today())
+    marks = {m: sum(1 for r in every if r["urgency"] == m) for m in ("overdue", "due_soon")}
+    deadlines = [r for r in every if not urgency or r["urgency"] == urgency]
+    queue, queue_total = my_queue(user, today())
     return render_template("home.html", user=user, unit=user.unit, rows=rows, total=sum(counts.values()),
-                           deadlines=deadlines, urgency=urgency or "",
-                           profile=services().profiles.get(user.unit.profile_id), today=today())
+                           deadlines=deadlines, urgency=urgency or "", queue=queue, queue_total=queue_total,
+                           marks=marks, profile=services().profiles.get(user.unit.profile_id), today=today(),
+                           role_names=ROLE_NAMES)
 
 
 @bp.post("/login")

@@ -428,7 +428,7 @@ def test_console_creates_renames_and_rotates_boards(app, org, public):
     assert set(boards) == {"410104005001-01", "410104005-01"}
     board_id, token = boards["410104005001-01"]
     page = cw.get("/boards").get_data(as_text=True)
-    assert f"http://127.0.0.1:5000/b/{token}" in page and 'data-board="410104005-01"' in page
+    assert f"http://localhost/b/{token}" in page and 'data-board="410104005-01"' in page
     assert cw.post(f"/boards/{board_id}/rename", {"name": "和平社区社会救助公示栏"}).status_code == 302
     assert "和平社区社会救助公示栏" in public().get(f"/b/{token}").get_data(as_text=True)
     assert cw.post(f"/boards/{board_id}/rotate", {}).status_code == 302

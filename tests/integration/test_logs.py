@@ -4,6 +4,7 @@ a URL, and access-log lines (Werkzeug's server, gunicorn) have number-like query
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -44,7 +45,12 @@ def test_console_search_keeps_the_query_out_of_the_url(app, org):
     other = Console(app, "other_case")                     # a key is only good in the session that made it
     assert f"/cases/{case_id}" not in other.get(location).get_data(as_text=True)
     assert gc.post("/cases", {"q": number}, csrf=False).status_code == 400
-    assert gc.post("/cases", {"q": number, "status": "nonsense"}).status_code == 400
+    r = gc.post("/cases", {"q": number, "status": "nonsense", "sort": "applied_on"})
+    assert r.status_code == 303 and number not in r.headers["Location"] and "sort=applied_on" in r.headers["Location"]
+    assert gc.get(r.headers["Location"]).status_code == 400                 # the list refuses the stage
+    page = gc.get(location.replace("?", "?sort=applied_on&")).get_data(as_text=True)
+    links = re.findall(r'href="(/cases[^"]*)"', page)
+    assert any("s=" in link for link in links) and not any(number in link for link in links)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
