@@ -61,6 +61,7 @@ $(LIGHTHOUSE_DEPS): bench/lighthouse/package-lock.json bench/lighthouse/package.
 	npm ci --prefix bench/lighthouse --no-audit --no-fund
 
 bench: $(VENV)/.installed-test $(PWA_DEPS) $(LIGHTHOUSE_DEPS) chromium
+	$(BIN)/python -m pip install -q 'gunicorn>=21'
 	$(BIN)/python -m bench
 
 lint: $(VENV)/.installed-test

@@ -7,7 +7,7 @@ import { h, clear, toast } from "./ui/dom.js";
 import { t, lang } from "./ui/i18n.js";
 import { homeView, assignmentView } from "./ui/home.js";
 import { visitView } from "./ui/visit.js";
-import { scanView, confirmView } from "./ui/partner.js";
+import { scanView, confirmView, confirmListed } from "./ui/partner.js";
 import { settingsView } from "./ui/settings.js";
 import { enrolView } from "./ui/enrol.js";
 
@@ -61,7 +61,7 @@ export async function syncNow(force = false) {
     const result = await sync({ force });
     if (force && result.offline) toast(t("sync_offline"), "warn");
   } catch (err) {
-    toast(`${t("sync_failed")}: ${err.message}`, "error");
+    toast(lang() === "en" ? `${t("sync_failed")}: ${err.message}` : t("sync_failed_retry"), "error");
   } finally {
     state.syncing = false;
     delete document.body.dataset.syncing;
@@ -106,7 +106,8 @@ const ROUTES = [
   [/^#\/a\/(\d+)$/, (m) => assignmentView(ctx, Number(m[1]))],
   [/^#\/v\/([0-9a-f-]{36})$/, (m) => visitView(ctx, m[1])],
   [/^#\/scan$/, () => scanView(ctx)],
-  [/^#\/confirm\/(.+)$/, (m) => confirmView(ctx, decodeURIComponent(m[1]))],
+  [/^#\/confirm\/(.+)$/, (m) => confirmView(ctx, decodeURIComponent(m[1]), "qr")],
+  [/^#\/attest\/([0-9a-f-]{36})$/, (m) => confirmListed(ctx, m[1])],
   [/^#\/settings$/, () => settingsView(ctx)],
   [/^#\/enrol$/, () => enrolView(ctx, "")],
 ];
@@ -115,7 +116,7 @@ let routing = Promise.resolve();
 
 /** Draw the screen for the current hash; calls are serialised so two never interleave. */
 function route(options = {}) {
-  routing = routing.then(() => draw(options)).catch((err) => toast(err.message, "error"));
+  routing = routing.then(() => draw(options)).catch((err) => toast(lang() === "en" ? err.message : t("screen_failed"), "error"));
   return routing;
 }
 

@@ -96,6 +96,7 @@ export async function applyPull(body, keepIds) {
     }
   }
   for (const form of body.forms || []) await tx.objectStore("forms").put({ ...form, key: `${form.id}@${form.version}` });
+  if (body.forms_version) await tx.objectStore("meta").put(body.forms_version, "forms_version");
   // Visits of partners waiting for this investigator's signature (the online attestation path).
   await tx.objectStore("meta").put(Array.isArray(body.to_attest) ? body.to_attest : [], "to_attest");
   await tx.objectStore("meta").put(body.cursor, "cursor");

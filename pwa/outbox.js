@@ -42,6 +42,18 @@ function problemOf(body, status) {
   };
 }
 
+// The outbox has no DOM and no message table (it also runs in the service worker): its own two texts.
+const RECORD_EXISTS = {
+  zh: "这户已有一份调查记录（编号 {id}，由同组人员上传），服务器不接受第二份独立记录。本记录已保留在本机，不会自动重发：请与同组人员核对；需要补充时，在那份记录上修改，或联系经办人。",
+  en: "This household already has a record (id {id}, sent by a teammate); the server does not take a second independent record. This record stays on this phone and is not resent: check with your teammate; to add something, amend that record or ask the caseworker.",
+};
+
+/** The visit id of the record already standing for the assignment, from a 409 answer, or null. */
+function existingRecord(body, v) {
+  const id = body && (body.existing_visit_id || body.visit_id);
+  return typeof id === "string" && id !== v.visit_id ? id : null;
+}
+
 export function visitProgress(v) {
   const atts = v.attachments || [];
   const total = atts.length + 2;
@@ -51,6 +63,11 @@ export function visitProgress(v) {
 
 async function save(v, changes) {
   const next = await db.updateVisit(v.visit_id, (cur) => ({ ...cur, ...changes }));
+  if (next.supersedes && next.server && next.server.status === "accepted") {
+    // The amendment was accepted (attested by the team): only now does it replace the record it amends.
+    await db.updateVisit(next.supersedes, (old) => (old.server && old.server.status === "superseded" ? undefined
+      : { ...old, server: { ...(old.server || {}), status: "superseded" } }));
+  }
   emit({ type: "visit", visit_id: v.visit_id, status: next.status, server_status: (next.server || {}).status || "", progress: visitProgress(next) });
   return next;
 }
@@ -93,13 +110,14 @@ async function pushVisit(v, device) {
           posted: true, server: r.body, error: null,
           attachments: v.attachments.map((a) => (missing.has(a.sha256) ? { ...a, uploaded: false } : a)),
         });
-        if (v.supersedes) {
-          // The server now uses this record instead of the one it amends.
-          await db.updateVisit(v.supersedes, (old) => ({ ...old, server: { ...(old.server || {}), status: "superseded" } }));
-        }
         if (missing.size) continue; // the server lost or never got some: send them again
       } else if (transient(r.status)) {
         return backoff(v, `POST visit ${r.status}`);
+      } else if (r.status === 409 && existingRecord(r.body, v)) {
+        // One record per assignment: a teammate's record is already there. Keep this one, stop, say so.
+        const other = existingRecord(r.body, v);
+        return attention(v, { ...problemOf(r.body, r.status), code: "record_exists", existing_visit_id: other,
+          message: RECORD_EXISTS.zh.replace("{id}", other.slice(0, 8)), message_en: RECORD_EXISTS.en.replace("{id}", other.slice(0, 8)) });
       } else {
         return attention(v, problemOf(r.body, r.status));
       }
@@ -147,7 +165,7 @@ async function pushAttestation(a, device) {
 
 async function pullAssignments() {
   const since = await db.getMeta("cursor");
-  const r = await api.pull(since);
+  const r = await api.pull(since, await db.getMeta("forms_version"));
   if (r.status === 401) throw new AuthError();
   if (r.status !== 200) return false;
   const keep = new Set((await db.listVisits()).filter((v) => v.status !== "synced").map((v) => v.assignment_id));

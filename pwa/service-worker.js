@@ -14,8 +14,9 @@ const SHELL_URL = new URL("./", SCOPE).href;
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
-    // cache: "reload" — never fill the new cache from a stale HTTP cache entry.
-    await cache.addAll(PRECACHE.map((path) => new Request(new URL(path, SCOPE).href, { cache: "reload" })));
+    // cache: "no-cache" — every entry is revalidated (never a stale HTTP cache entry), and a file the
+    // page has just loaded comes back as a 304 instead of being downloaded a second time.
+    await cache.addAll(PRECACHE.map((path) => new Request(new URL(path, SCOPE).href, { cache: "no-cache" })));
     await self.skipWaiting();
   })());
 });

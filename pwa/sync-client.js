@@ -57,7 +57,12 @@ export const enroll = (code, deviceName, publicKey) =>
 
 export const me = () => call("GET", "me");
 
-export const pull = (since) => call("GET", "sync/pull" + (since ? `?since=${encodeURIComponent(since)}` : ""));
+export const pull = (since, forms) => {
+  const query = new URLSearchParams();
+  if (since) query.set("since", since);
+  if (forms) query.set("forms", forms); // the forms version held: unchanged forms are not sent again
+  return call("GET", "sync/pull" + (query.size ? `?${query}` : ""));
+};
 
 export const putAttachment = (sha256, blob, type) => call("PUT", `attachments/${sha256}`, { body: blob, contentType: type });
 

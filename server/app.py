@@ -78,6 +78,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     ensure_catalogs()
     babel.init_app(app, locale_selector=_select_locale, default_translation_directories="translations")
 
+    from server import guard, security
+
+    security.init_app(app)
+    guard.init_app(app)  # before the blueprints: their ``<int:...>`` converters and 429 page build on it
+
     from server.api import bp as api_bp
     from server.cli import register
     from server.public import bp as public_bp

@@ -280,10 +280,10 @@ def sync_sweep():
 
 def register(app) -> None:
     """Add Ruhu's command groups to the app's CLI (so ``ruhu`` and ``flask --app server`` both have them)."""
-    from server import cli_boards, cli_money, cli_oversight
+    from server import cli_audit, cli_boards, cli_money, cli_oversight
 
     for group in (units_cli, users_cli, workdays_cli, profiles_cli, demo_cli, devices_cli, sync_cli,
-                  *cli_boards.groups, *cli_money.groups, *cli_oversight.groups):
+                  *cli_boards.groups, *cli_money.groups, *cli_oversight.groups, *cli_audit.groups):
         app.cli.add_command(group)
 
 

@@ -37,7 +37,8 @@ def from_environment(instance_path: str) -> dict:
     return {
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(db_url),
-        # hide_parameters: a failed statement is logged without its values (ID numbers, names, phones).
+        # hide_parameters: a failed statement's message (and so a traceback or log line) never carries
+        # the values bound to it — ID numbers, names, phone numbers.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "RUHU_PROFILE_DIRS": dirs,
         "RUHU_CALENDAR": os.environ.get("RUHU_CALENDAR") or str(instance / "calendar.toml"),
@@ -61,6 +62,16 @@ def from_environment(instance_path: str) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("RUHU_SECURE_COOKIES", "0") == "1",
         "WTF_CSRF_TIME_LIMIT": None,
+        # Where uploaded files are kept (content-addressed); back it up with the database.
+        "RUHU_ATTACHMENTS": os.environ.get("RUHU_ATTACHMENTS") or str(instance / "attachments"),
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (0: none).
+        "RUHU_PROXY_HOPS": int(os.environ.get("RUHU_PROXY_HOPS", "0")),
+        # A console session unused for this long ends (sign-out ends it, and every older cookie, at once).
+        "RUHU_SESSION_IDLE_MINUTES": int(os.environ.get("RUHU_SESSION_IDLE_MINUTES", "30")),
+        # The longest single text value any form or JSON field may carry (longer: 413 before any view).
+        "RUHU_MAX_FIELD_CHARS": int(os.environ.get("RUHU_MAX_FIELD_CHARS", "20000")),
+        # Public two-rates survey: answers per client address, unit and day (one per browser and year besides).
+        "RUHU_SURVEY_ADDRESS_DAILY": int(os.environ.get("RUHU_SURVEY_ADDRESS_DAILY", "3")),
         # Largest request body (the attachment store refuses files over 15 MiB with its own 413).
         "MAX_CONTENT_LENGTH": 20 * 2**20,
     }

@@ -14,7 +14,7 @@ import random
 from server import services, today
 from server.domain.declaration import Declaration, parse_declaration
 from server.domain.ids import check_character
-from server.domain.workflow import STATES
+from server.domain.workflow import STATES, certificate_valid_until
 from server.extensions import db
 from server.models import User
 from server.operations.accounts import add_unit, add_user
@@ -71,7 +71,8 @@ def _members(rng: random.Random, region: str, on: dt.date) -> list[dict]:
 
 
 def _declaration(rng: random.Random) -> Declaration:
-    form = {f"income_wages_{m}": str(rng.randrange(0, 900)) for m in range(1, 7)}
+    # Below every shipped standard per person (the demo's approved households qualify, and the check says so).
+    form = {f"income_wages_{m}": str(rng.randrange(1, 450)) for m in range(1, 7)}
     form["property_housing"] = "自有住房一套，约45平方米"
     declaration, errors = parse_declaration(form)
     assert declaration is not None and not errors
@@ -177,6 +178,10 @@ def _payload(action: str, case, target: str, info: dict, day: dt.date) -> dict:
         panel += [{"name": f"居民代表{i}", "category": "resident", "signed": True} for i in range(1, 5)]
         return {"panel": panel, "conclusion": "agree", "appraisal_on": day,
                 "minutes": "宣讲政策、介绍情况、现场评议，评议人员一致认为申报情况属实。"}
+    if action == "issue_certificate":   # valid from the approval, for the profile's months
+        months = services().profiles[case.profile_id].certificate.validity_months
+        return {"number": f"DB{case.number}", "valid_from": case.decided_on,
+                "valid_until": certificate_valid_until(case.decided_on, months)}
     return {
         "notify_missing": {},
         "accept": {"applicant_signed": True, "fingerprint": True, "accepted_on": day},
@@ -184,8 +189,9 @@ def _payload(action: str, case, target: str, info: dict, day: dt.date) -> dict:
         "request_verification": {"members": [m.id for m in case.household.members], "requested_on": day},
         "record_home_visit": {"investigators": [inv1.id, inv2.id], "signed": [inv1.id, inv2.id],
                               "applicant_signed": True, "visit_on": day},
-        "record_verification_report": {"report_on": day},
+        "record_verification_report": {"report_on": day, "found_income_6m": str(case.declared_income_6m)},
         "review_opinion": {"recommendation": "refuse" if refuse else "approve",
+                           "assessed_income_6m": case.declared_income_6m, "property_checked": True,
                            "opinion": "经核对，家庭人均收入高于当地保障标准，拟不予批准。" if refuse
                            else "经核对报告复核，申报属实，符合低保条件，拟批准。"},
         "sign_review": {"signature": "demo", "opinion": "同意经办人意见。"},
@@ -195,8 +201,6 @@ def _payload(action: str, case, target: str, info: dict, day: dt.date) -> dict:
         "record_objection": {"text": "邻居反映该户有一辆自用小汽车未申报。", "source": "board"},
         "close_publicity": {},
         "approve": {"signature": "demo", "opinion": "同意。"},
-        "issue_certificate": {"number": f"DB{case.number}", "valid_from": day,
-                              "valid_until": day + dt.timedelta(days=365)},
         "start_payment": {},
         "start_rereview": {"reason": "半年定期复核"},
         "start_gradual_exit": {"reasons": "户主实现就业，家庭收入超过标准，按规定渐退。"},

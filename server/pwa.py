@@ -12,14 +12,24 @@
 - ``/app/icons/icon-<192|512>.png`` are drawn by ``pwa/tools/icons.py`` (Pillow) on first request.
 
 The directory is the app config ``RUHU_PWA_DIR`` (default: ``<repo>/pwa``).
+
+Every text file (JS, CSS, HTML, JSON, SVG, the manifest) is sent compressed when the phone accepts it:
+brotli (quality 11) first, else gzip (level 9).  Each file is compressed once per content — on first
+request — into ``<instance>/pwa-compressed/`` (outside git), keyed by
+the SHA-256 of the bytes, and kept in memory.  A request carrying ``?v=<version>`` where the version is
+the file's own content hash (as ``/app/version.json`` lists them) gets ``immutable`` caching for a year.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import importlib.util
 import json
 import mimetypes
+import os
+import tempfile
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -124,14 +134,92 @@ def content_version(root: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+COMPRESSIBLE = {".js", ".mjs", ".css", ".html", ".webmanifest", ".json", ".svg"}
+IMMUTABLE = "public, max-age=31536000, immutable"
+_MEMORY: dict[tuple[str, str], bytes] = {}
+_MEMORY_LOCK = threading.Lock()
+_MEMORY_MAX = 256  # entries: every shipped file in both encodings, with room for a deploy's new versions
+
+
+def file_version(data: bytes) -> str:
+    """A file's own version: the start of the SHA-256 of its bytes (for ``?v=``)."""
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _compress(data: bytes, encoding: str) -> bytes:
+    if encoding == "br":
+        import brotli
+
+        return brotli.compress(data, quality=11)
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def compressed(data: bytes, encoding: str, cache_dir: Path | None) -> bytes:
+    """``data`` compressed with ``encoding`` ("br" or "gzip"): from memory, else the cache directory, else
+    made now and kept in both."""
+    digest = hashlib.sha256(data).hexdigest()
+    key = (digest, encoding)
+    with _MEMORY_LOCK:
+        hit = _MEMORY.get(key)
+    if hit is not None:
+        return hit
+    path = cache_dir / f"{digest}.{encoding}" if cache_dir is not None else None
+    body = None
+    if path is not None and path.is_file():
+        body = path.read_bytes()
+    if body is None:
+        body = _compress(data, encoding)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(body)
+                os.replace(tmp, path)
+            except OSError:
+                current_app.logger.warning("pwa: cannot write the compressed copy %s", path)
+    with _MEMORY_LOCK:
+        if len(_MEMORY) >= _MEMORY_MAX:
+            _MEMORY.clear()
+        _MEMORY[key] = body
+    return body
+
+
+def cache_dir() -> Path:
+    return Path(current_app.instance_path) / "pwa-compressed"
+
+
+def _encoding_for(suffix: str) -> str | None:
+    if suffix not in COMPRESSIBLE:
+        return None
+    accepted = request.accept_encodings
+    if accepted["br"] > 0:
+        try:
+            import brotli  # noqa: F401
+        except ImportError:  # not installed: gzip still serves the phone
+            pass
+        else:
+            return "br"
+    return "gzip" if accepted["gzip"] > 0 else None
+
+
 def _respond(data: bytes, suffix: str, *, cache: str = "no-cache") -> Response:
-    response = Response(data, mimetype=TYPES.get(suffix) or mimetypes.guess_type("x" + suffix)[0]
+    version = request.args.get("v")
+    if version and version == file_version(data):
+        cache = IMMUTABLE  # the URL names these exact bytes
+    encoding = _encoding_for(suffix)
+    body = compressed(data, encoding, cache_dir()) if encoding else data
+    response = Response(body, mimetype=TYPES.get(suffix) or mimetypes.guess_type("x" + suffix)[0]
                         or "application/octet-stream")
     if suffix in (".js", ".css", ".html", ".webmanifest", ".json"):
         response.charset = "utf-8"
+    if encoding:
+        response.headers["Content-Encoding"] = encoding
+    if suffix in COMPRESSIBLE:
+        response.vary.add("Accept-Encoding")
     response.headers["Cache-Control"] = cache
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.add_etag()
+    response.add_etag()  # of the bytes sent: each encoding has its own
     return response.make_conditional(request)
 
 
@@ -172,7 +260,19 @@ def service_worker():
 @bp.get("/app/version.json")
 def version():
     root = pwa_dir()
-    return {"version": content_version(root), "precache": precache_list(root)}
+    files = {}
+    for entry in precache_list(root):
+        rel = "index.html" if entry == "./" else entry
+        if rel.startswith("icons/icon-") and rel.endswith(".png"):
+            module = _icons_module(root)
+            icon_path = Path(module.__file__)
+            files[entry] = file_version(_icon_png(str(icon_path), icon_path.stat().st_mtime_ns,
+                                                  int(rel[len("icons/icon-"):-4])))
+            continue
+        path = root / "node_modules" / rel[len("vendor/"):] if rel.startswith("vendor/") else _served(root, rel)
+        if path is not None and path.is_file():
+            files[entry] = file_version(path.read_bytes())
+    return {"version": content_version(root), "precache": precache_list(root), "files": files}
 
 
 @bp.get("/app/icons/icon-<int:size>.png")

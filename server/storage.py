@@ -3,17 +3,27 @@
 Every file is named by the SHA-256 of its bytes and lives under one root directory::
 
     root/originals/ab/cd/<sha256>          the bytes as received (never altered)
-    root/display/ab/cd/<sha256>.jpg|.png   images only: re-encoded by Pillow, metadata stripped, upright
-    root/thumbs/ab/cd/<sha256>.jpg|.png    images only: the display copy, at most 320 px on the long side
+    root/display/ab/cd/<sha256>.jpg|.png   images only: re-encoded by Pillow, metadata stripped, upright,
+                                           at most DISPLAY_SIZE px on the long side
+    root/thumbs/ab/cd/<sha256>.jpg|.png    images only: at most THUMB_SIZE px on the long side
 
-The real type is detected from the bytes (never from what the client declares): JPEG and PNG are
-decoded in full by Pillow, PDF is checked for its header and trailer, anything else is refused.
-Capture time and GPS are read from EXIF before it is stripped and returned as data.
+The real type is detected from the bytes (never from what the client declares).  An upload costs what
+safety needs and one durable write: size, hash, type sniffing, the pixel limit read from the header,
+metadata (capture time and GPS, returned as data), and one decode at reduced scale (JPEG: libjpeg's DCT
+scaling via ``draft``, 1/8 of the pixels or less) that proves the file decodes to the end and yields the
+thumbnail.  PNG (signatures, scans) is decoded once in full and gives both copies.  The display copy of
+a JPEG is made on first view, again by reduced decoding.  Derived copies are caches: written atomically
+but not fsynced, and rebuilt from the original whenever one is missing.  The bytes of an upload already
+stored are never decoded again.  Decoding runs under a per-process concurrency cap
+(:data:`DECODE_CONCURRENCY`) so that a burst of large photos cannot multiply a worker's memory.
+
+``anonymise=True`` (anonymous residents' photos) stores a re-encoded copy instead of the bytes as sent:
+no EXIF, GPS, device or capture data survives, and none is returned.
 
 Plain Python + Pillow: no Flask, no database. The caller passes the root and the limits, records
 the result (``server.models.attachments.Attachment``) and maps :class:`AttachmentError` to a response.
-Writes are atomic (temporary file in the same directory, fsync, ``os.replace``) and the original is
-written last, so an original on disk means its display copy and thumbnail are there as well.
+The original is written atomically (temporary file in the same directory, fsync, ``os.replace``, fsync
+of the directory).
 """
 
 from __future__ import annotations
@@ -25,6 +35,8 @@ import math
 import os
 import re
 import tempfile
+import threading
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -37,7 +49,11 @@ DOCUMENT_TYPES: frozenset[str] = IMAGE_TYPES | {"application/pdf"}
 DEFAULT_MAX_BYTES = 15 * 2**20
 DEFAULT_MAX_PIXELS = 40_000_000
 THUMB_SIZE = 320
+DISPLAY_SIZE = 2048  # the display copy's long side: a screen's worth, never the camera's full resolution
+PUBLIC_SIZE = 2048  # anonymous photos are kept re-encoded at most this size
+PUBLIC_MAX_PIXELS = 24_000_000  # anonymous uploads: a lower pixel limit (a 24 MP phone photo still passes)
 JPEG_QUALITY = 85
+DECODE_CONCURRENCY = 2  # images decoded at once per process (each decode's memory is bounded by the limits)
 PDF_EOF_WINDOW = 1024  # "%%EOF" must appear within the last this many bytes
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -53,6 +69,7 @@ _MIME_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/
 _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _JPEG_STANDALONE = frozenset({0x01, 0xD8, *range(0xD0, 0xD8)})
 
+_EXIF_ORIENTATION = ExifTags.Base.Orientation  # 0x0112
 _EXIF_DATETIME = ExifTags.Base.DateTime  # 0x0132, in IFD0
 _EXIF_DATETIME_ORIGINAL = ExifTags.Base.DateTimeOriginal  # 0x9003, in the Exif IFD
 _EXIF_OFFSET_TIME = ExifTags.Base.OffsetTime  # 0x9010
@@ -107,9 +124,16 @@ class Ingested:
 @dataclass(slots=True)
 class _Decoded:
     mime: str
-    image: Image.Image | None = None  # upright, metadata-free, in a mode its format can save
+    width: int | None = None  # as displayed
+    height: int | None = None
     captured_at: str | None = None
     gps: dict[str, float] | None = None
+    thumb: bytes | None = None  # encoded, metadata-free
+    display: bytes | None = None
+    clean: bytes | None = None  # anonymised uploads: the re-encoded copy stored instead of the original
+
+
+_DECODE_SLOTS = threading.BoundedSemaphore(DECODE_CONCURRENCY)
 
 
 def normalise_sha256(name: object) -> str:
@@ -159,17 +183,61 @@ class AttachmentStore:
         return path if path.is_file() else None
 
     def display_path(self, sha: str) -> Path | None:
-        """Absolute path of the display copy, or None (a PDF, or nothing stored)."""
-        return self._derived("display", normalise_sha256(sha))
+        """Absolute path of the display copy (made now from the original when missing), or None (a PDF,
+        nothing stored, or an original that no longer decodes)."""
+        sha = normalise_sha256(sha)
+        return self._derived("display", sha) or self._rebuild(sha, "display")
 
     def thumb_path(self, sha: str) -> Path | None:
-        return self._derived("thumbs", normalise_sha256(sha))
+        sha = normalise_sha256(sha)
+        return self._derived("thumbs", sha) or self._rebuild(sha, "thumbs")
+
+    def discard(self, sha: str) -> None:
+        """Remove a file and its copies (an upload whose action was refused; nothing references it)."""
+        sha = normalise_sha256(sha)
+        for path in (self._original(sha), self._derived("display", sha), self._derived("thumbs", sha)):
+            if path is not None:
+                with suppress(FileNotFoundError):
+                    path.unlink()
+
+    def _rebuild(self, sha: str, kind: str) -> Path | None:
+        original = self._original(sha)
+        try:
+            with open(original, "rb") as handle:
+                mime = _sniff(handle.read(8))
+        except FileNotFoundError:
+            return None
+        if mime not in IMAGE_TYPES:
+            return None
+        box = DISPLAY_SIZE if kind == "display" else THUMB_SIZE
+        try:
+            with _DECODE_SLOTS, Image.open(original, formats=_PILLOW_FORMATS[mime]) as img:
+                self._check_pixels(img.size, self._pixel_limit())
+                if mime == "image/jpeg":
+                    img.draft(None, _draft_box(img.size, box))
+                img.load()
+                image = _fit(_clean_copy(img, mime), box)
+                encoded = _encode(image, mime, optimize=kind == "display")
+        except AttachmentError:
+            return None
+        except MemoryError:
+            raise
+        except Exception:  # the original was checked when stored; a damaged disk only loses the copy
+            return None
+        path = self.root / self._relative(kind, sha, _SUFFIX[mime])
+        _write_atomic(path, encoded, durable=False)
+        return path
 
     # ------------------------------------------------------------------ ingest
 
     def ingest(self, data: bytes, *, declared_type: str | None, expected_sha256: str | None = None,
-               allowed: frozenset[str] = IMAGE_TYPES) -> Ingested:
-        """Verify ``data`` and store it (once). Raises :class:`AttachmentError` on refusal."""
+               allowed: frozenset[str] = IMAGE_TYPES, anonymise: bool = False,
+               max_pixels: int | None = None) -> Ingested:
+        """Verify ``data`` and store it (once). Raises :class:`AttachmentError` on refusal.
+
+        ``anonymise``: store a re-encoded copy (at most PUBLIC_SIZE px, no metadata) under its own hash
+        instead of the bytes as sent; capture time and GPS are neither kept nor returned.
+        ``max_pixels``: a lower pixel limit for this upload (public forms)."""
         expected = normalise_sha256(expected_sha256) if expected_sha256 is not None else None
         if not data:
             raise AttachmentError("empty")
@@ -187,54 +255,82 @@ class AttachmentStore:
             raise AttachmentError("type_mismatch", detected=_TYPE_LABELS[mime], declared=declared)
 
         if mime == "application/pdf":
-            decoded = self._check_pdf(data)
-        else:
-            decoded = self._decode_image(data, mime, allowed)
+            self._check_pdf(data)
+            created = not self._original(sha).is_file()
+            if created:
+                _write_atomic(self._original(sha), data)
+            return Ingested(sha256=sha, size=len(data), mime=mime, created=created, width=None, height=None,
+                            captured_at=None, gps=None, display_path=None, thumb_path=None)
 
+        limit = self._pixel_limit(max_pixels)
+        if anonymise:
+            return self._ingest_anonymised(data, mime, allowed, limit)
+        suffix = _SUFFIX[mime]
+        display_rel = self._relative("display", sha, suffix)
+        thumb_rel = self._relative("thumbs", sha, suffix)
         original = self._original(sha)
-        created = not original.is_file()
-        display_rel = thumb_rel = None
-        width = height = None
-        if decoded.image is not None:
-            image = decoded.image
-            width, height = image.size
-            suffix = _SUFFIX[mime]
-            display_rel = self._relative("display", sha, suffix)
-            thumb_rel = self._relative("thumbs", sha, suffix)
-            # Made once: a later upload of the same bytes only repairs a missing copy.
-            if not (self.root / display_rel).is_file():
-                _write_atomic(self.root / display_rel, _encode(image, mime))
-            if not (self.root / thumb_rel).is_file():
-                thumb = image.copy()
-                thumb.thumbnail((THUMB_SIZE, THUMB_SIZE), Image.Resampling.LANCZOS)
-                _write_atomic(self.root / thumb_rel, _encode(thumb, mime))
-        if created:
-            _write_atomic(original, data)  # last: its presence means the whole set is there
-        return Ingested(sha256=sha, size=len(data), mime=mime, created=created, width=width, height=height,
-                        captured_at=decoded.captured_at, gps=decoded.gps,
+        if original.is_file():
+            # Already stored (a resend): these bytes were checked then; read the header only.
+            header = self._decode_image(data, mime, allowed, limit, pixels=False)
+            return Ingested(sha256=sha, size=len(data), mime=mime, created=False, width=header.width,
+                            height=header.height, captured_at=header.captured_at, gps=header.gps,
+                            display_path=display_rel, thumb_path=thumb_rel)
+
+        decoded = self._decode_image(data, mime, allowed, limit, pixels=True)
+        _write_atomic(original, data)  # the one durable write
+        # Derived copies are caches: best effort, rebuilt from the original when missing.
+        with suppress(OSError):
+            if decoded.thumb is not None:
+                _write_atomic(self.root / thumb_rel, decoded.thumb, durable=False)
+            if decoded.display is not None:
+                _write_atomic(self.root / display_rel, decoded.display, durable=False)
+        return Ingested(sha256=sha, size=len(data), mime=mime, created=True, width=decoded.width,
+                        height=decoded.height, captured_at=decoded.captured_at, gps=decoded.gps,
                         display_path=display_rel, thumb_path=thumb_rel)
 
-    def _check_pdf(self, data: bytes) -> _Decoded:
+    def _ingest_anonymised(self, data: bytes, mime: str, allowed: frozenset[str], limit: int) -> Ingested:
+        decoded = self._decode_image(data, mime, allowed, limit, pixels=True, keep=PUBLIC_SIZE)
+        clean = decoded.clean
+        assert clean is not None
+        sha = hashlib.sha256(clean).hexdigest()
+        suffix = _SUFFIX[mime]
+        display_rel = self._relative("display", sha, suffix)
+        thumb_rel = self._relative("thumbs", sha, suffix)
+        original = self._original(sha)
+        created = not original.is_file()
+        if created:
+            _write_atomic(original, clean)
+            with suppress(OSError):
+                if decoded.thumb is not None:
+                    _write_atomic(self.root / thumb_rel, decoded.thumb, durable=False)
+        return Ingested(sha256=sha, size=len(clean), mime=mime, created=created, width=decoded.width,
+                        height=decoded.height, captured_at=None, gps=None,
+                        display_path=display_rel, thumb_path=thumb_rel)
+
+    def _check_pdf(self, data: bytes) -> None:
         if b"%%EOF" not in data[-PDF_EOF_WINDOW:]:
             raise AttachmentError("corrupt")
-        return _Decoded(mime="application/pdf")
 
-    def _pixel_limit(self) -> int:
+    def _pixel_limit(self, override: int | None = None) -> int:
         # Never above Pillow's own threshold, so that its DecompressionBombWarning cannot fire for an
         # image this store accepts (read per call; the global is not changed).
+        limit = self.max_pixels if override is None else min(self.max_pixels, override)
         pillow_limit = Image.MAX_IMAGE_PIXELS
-        return self.max_pixels if pillow_limit is None else min(self.max_pixels, int(pillow_limit))
+        return limit if pillow_limit is None else min(limit, int(pillow_limit))
 
     def _check_pixels(self, size: tuple[int, int] | None, limit: int) -> None:
         if size is not None and size[0] * size[1] > limit:
             raise AttachmentError("too_many_pixels", limit=f"{limit:,}")
 
-    def _decode_image(self, data: bytes, mime: str, allowed: frozenset[str]) -> _Decoded:
+    def _decode_image(self, data: bytes, mime: str, allowed: frozenset[str], limit: int, *, pixels: bool,
+                      keep: int | None = None) -> _Decoded:
+        """Header checks and metadata; with ``pixels``, one decode (JPEG at reduced scale) that proves the
+        file decodes and gives the thumbnail (PNG: and the display copy; ``keep``: a clean re-encoded
+        copy at most ``keep`` px, for anonymised uploads)."""
         if ImageFile.LOAD_TRUNCATED_IMAGES:
             # Something in the process switched Pillow into accepting truncated files; refuse to run
             # rather than store half images.
             raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must be False for the attachment store")
-        limit = self._pixel_limit()
         if mime == "image/png":
             size = _png_size_and_check_trailer(data, allowed)
         else:
@@ -242,23 +338,39 @@ class AttachmentStore:
         self._check_pixels(size, limit)
 
         formats = _PILLOW_FORMATS[mime]
+        out = _Decoded(mime=mime)
         try:
-            # First pass: structure and checksums.
-            with Image.open(io.BytesIO(data), formats=formats) as probe:
-                if _FORMAT_MIME.get(probe.format or "") != mime:
-                    raise AttachmentError("unsupported_type", allowed=_labels(allowed))
-                self._check_pixels(probe.size, limit)
-                if getattr(probe, "n_frames", 1) != 1 and probe.format == "PNG":
-                    raise AttachmentError("unsupported_type", allowed=_labels(allowed))  # APNG
-                probe.verify()
-            # Second pass: decode every pixel (a truncated file fails here).
+            if mime == "image/png":
+                # Structure and checksums, without decoding (APNG refused).
+                with Image.open(io.BytesIO(data), formats=formats) as probe:
+                    if _FORMAT_MIME.get(probe.format or "") != mime:
+                        raise AttachmentError("unsupported_type", allowed=_labels(allowed))
+                    self._check_pixels(probe.size, limit)
+                    if getattr(probe, "n_frames", 1) != 1:
+                        raise AttachmentError("unsupported_type", allowed=_labels(allowed))
+                    probe.verify()
             with Image.open(io.BytesIO(data), formats=formats) as img:
+                if _FORMAT_MIME.get(img.format or "") != mime:
+                    raise AttachmentError("unsupported_type", allowed=_labels(allowed))
                 self._check_pixels(img.size, limit)
-                img.load()
                 exif = _read_exif(img)
-                captured_at = _capture_time(exif) if exif is not None else None
-                gps = _gps(exif) if exif is not None else None
-                image = _clean_copy(img, mime)
+                out.captured_at = _capture_time(exif) if exif is not None else None
+                out.gps = _gps(exif) if exif is not None else None
+                turned = exif is not None and exif.get(_EXIF_ORIENTATION) in (5, 6, 7, 8)
+                out.width, out.height = (img.height, img.width) if turned else img.size
+                if pixels:
+                    with _DECODE_SLOTS:
+                        if mime == "image/jpeg":  # DCT scaling: 1/2..1/8 of each side
+                            img.draft(None, _draft_box(img.size, keep or THUMB_SIZE))
+                        img.load()  # a truncated or damaged file fails here
+                        clean = _clean_copy(img, mime)
+                        if keep is not None:
+                            clean = _fit(clean, keep)
+                            out.clean = _encode(clean, mime)
+                            out.width, out.height = clean.size
+                        elif mime == "image/png":
+                            out.display = _encode(_fit(clean, DISPLAY_SIZE), mime)
+                        out.thumb = _encode(_fit(clean, THUMB_SIZE), mime)
         except AttachmentError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -267,7 +379,7 @@ class AttachmentStore:
             raise
         except Exception:  # Pillow signals damaged input with many exception types
             raise AttachmentError("corrupt") from None
-        return _Decoded(mime=mime, image=image, captured_at=captured_at, gps=gps)
+        return out
 
 
 # ---------------------------------------------------------------------- byte-level checks
@@ -445,11 +557,13 @@ def _gps(exif: Image.Exif) -> dict[str, float] | None:
 
 
 def _clean_copy(img: Image.Image, mime: str) -> Image.Image:
-    """Upright pixels in a mode the output format saves, with no metadata at all attached."""
+    """Upright pixels in a mode the output format saves, with no metadata at all attached (copies only
+    when a rotation or a mode change needs one)."""
     try:
-        upright = ImageOps.exif_transpose(img)
+        ImageOps.exif_transpose(img, in_place=True)  # rotates the decoded pixels without another copy
     except Exception:  # unreadable orientation: keep the pixels as stored
-        upright = img.copy()
+        pass
+    upright = img
     has_alpha = "transparency" in upright.info or upright.mode in ("RGBA", "LA", "PA")
     if mime == "image/jpeg":
         if upright.mode not in ("L", "RGB"):
@@ -466,27 +580,50 @@ def _clean_copy(img: Image.Image, mime: str) -> Image.Image:
     return upright
 
 
-def _encode(image: Image.Image, mime: str) -> bytes:
+def _draft_box(size: tuple[int, int], box: int) -> tuple[int, int]:
+    """The smallest size with the image's proportions that still covers ``box`` on the long side (what
+    ``draft`` may scale down to: asking for a square would keep a landscape photo twice too large)."""
+    width, height = size
+    longest = max(width, height, 1)
+    if longest <= box:
+        return size
+    return max(1, -(-width * box // longest)), max(1, -(-height * box // longest))
+
+
+def _fit(image: Image.Image, box: int) -> Image.Image:
+    """At most ``box`` px on the long side (reducing first; LANCZOS for the display copy, bilinear for the
+    thumbnail, where the difference does not show and the time does)."""
+    if max(image.size) <= box:
+        return image
+    smaller = image.copy() if image.mode != "1" else image.convert("L")
+    method = Image.Resampling.BILINEAR if box <= THUMB_SIZE else Image.Resampling.LANCZOS
+    smaller.thumbnail((box, box), method, reducing_gap=2.0)
+    return smaller
+
+
+def _encode(image: Image.Image, mime: str, *, optimize: bool = False) -> bytes:
     buffer = io.BytesIO()
     if mime == "image/jpeg":
-        image.save(buffer, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+        image.save(buffer, format="JPEG", quality=JPEG_QUALITY, optimize=optimize)
     else:
-        image.save(buffer, format="PNG", optimize=True)
+        image.save(buffer, format="PNG", optimize=optimize, compress_level=6)
     return buffer.getvalue()
 
 
 # ---------------------------------------------------------------------- files
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same directory, fsync, rename; no partial file is ever visible."""
+def _write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write via a temporary file in the same directory, fsync, rename; no partial file is ever visible.
+    ``durable=False`` (derived copies, rebuilt when lost) skips both fsyncs."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp_name, path)
     except BaseException:
         try:
@@ -494,7 +631,8 @@ def _write_atomic(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
-    _fsync_directory(path.parent)
+    if durable:
+        _fsync_directory(path.parent)
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -395,8 +395,8 @@ class _Checker:
         if not self.typed(value, dict, path):
             return None
         fields = ("sha256", "size", "type", "role", "slot")
+        before = len(self.problems)   # counted before the key check: a missing key is a problem too
         self.keys(value, path, (*fields, *ATTACHMENT_OPTIONAL_KEYS), fields)
-        before = len(self.problems)
         sha = value.get("sha256")
         if "sha256" in value and self.typed(sha, str, f"{path}/sha256") and not is_content_hash(sha):
             self.add(f"{path}/sha256", "invalid_sha256", "应为64位小写十六进制SHA-256",

@@ -22,6 +22,23 @@ function emptyItem(section) {
 }
 
 /** Raw values for a new visit; members come from the assignment (the household as registered). */
+
+// As Chinese users type numbers: full-width digits and punctuation (１２００．５０, ，), thousands separators
+// ("1,200" — only where they group by three), a leading ¥ and a trailing 元 are read as the plain number; an
+// ID number loses full-width forms and inner spaces. Anything else is left for the validator to name.
+const GROUPED = /^-?\d{1,3}(,\d{3})+(\.\d+)?$/;
+
+export function normaliseTyped(type, raw) {
+  if (typeof raw !== "string") return raw;
+  let s = raw.normalize("NFKC").trim();
+  if (type === "id_number") return s.replace(/\s+/g, "");
+  if (type === "money" || type === "money6" || type === "integer") {
+    s = s.replace(/^¥\s*/, "").replace(/\s*元$/, "").replace(/\s+/g, "");
+    if (GROUPED.test(s)) s = s.replaceAll(",", "");
+  }
+  return s;
+}
+
 export function emptyValues(form, assignment) {
   const values = {};
   for (const section of form.sections) {
@@ -51,20 +68,21 @@ function convert(field, raw) {
     case "text":
       return typeof raw === "string" && raw.trim() ? raw : null;
     case "integer": {
-      const s = String(raw ?? "").trim();
+      const s = normaliseTyped("integer", String(raw ?? ""));
       if (!s) return null;
       if (/^-?[0-9]+$/.test(s) && Number.isSafeInteger(Number(s))) return Number(s);
       return s; // the validator reports "must be a whole number"
     }
     case "money":
+      return normaliseTyped("money", String(raw ?? "")) || null;
     case "date":
       return String(raw ?? "").trim() || null;
     case "id_number": {
-      const s = String(raw ?? "");
-      return s.trim() ? normaliseIdNumber(s) : null;
+      const s = normaliseTyped("id_number", String(raw ?? ""));
+      return s ? normaliseIdNumber(s) : null;
     }
     case "money6": {
-      const months = Array.isArray(raw) ? raw.map((m) => String(m ?? "").trim()) : [];
+      const months = Array.isArray(raw) ? raw.map((m) => normaliseTyped("money6", String(m ?? ""))) : [];
       return months.some((m) => m) ? months : null;
     }
     case "boolean":
@@ -175,7 +193,11 @@ export function renderForm(form, values, { readOnly = false, today, onChange = (
           h("input", {
             type: "text", inputmode: "decimal", name: `${path}/${i}`, value: arr[i] ?? "", disabled: dis, autocomplete: "off",
             oninput: (e) => { arr[i] = e.target.value; changed(path); },
-            onblur: () => { touched.add(path); render(); },
+            onblur: (e) => {
+              const clean = normaliseTyped("money6", e.target.value);
+              if (clean !== e.target.value) { e.target.value = clean; arr[i] = clean; changed(path); }
+              touched.add(path); render();
+            },
           }))));
       }
       case "text":
@@ -191,11 +213,17 @@ export function renderForm(form, values, { readOnly = false, today, onChange = (
         if (field.type === "date") attrs.type = "date";
         if (field.type === "id_number") Object.assign(attrs, { autocapitalize: "characters", maxlength: 24, spellcheck: "false" });
         if (field.type === "text" && field.max_length) attrs.maxlength = field.max_length;
-        const input = h("input", { ...attrs, oninput: (e) => { item[field.id] = e.target.value; changed(path); }, onblur: () => { touched.add(path); render(); } });
+        const input = h("input", { ...attrs, oninput: (e) => { item[field.id] = e.target.value; changed(path); }, onblur: (e) => {
+          if (["money", "integer", "id_number"].includes(field.type)) {
+            const clean = normaliseTyped(field.type, e.target.value);
+            if (clean !== e.target.value) { e.target.value = clean; item[field.id] = clean; changed(path); }
+          }
+          touched.add(path); render();
+        } });
         if (field.type !== "id_number") return input;
         const info = h("span", { class: "hint id-info" });
         const describe = () => {
-          const r = parseIdNumber(item[field.id] || "", today);
+          const r = parseIdNumber(normaliseTyped("id_number", item[field.id] || ""), today);
           info.textContent = r.ok ? t("id_info", { birth: r.birth_date, sex: t(r.sex) }) : "";
         };
         input.addEventListener("input", describe);

@@ -6,11 +6,19 @@ import { h, toast, uuid } from "./dom.js";
 import { t, pick, has } from "./i18n.js";
 import { emptyValues } from "../forms/renderer.js";
 import { isoWithOffset, localDate } from "../protocol.js";
-import { qrPayload } from "../attest.js";
+import { recordDigest } from "../attest.js";
 import { locate } from "./gps.js";
 import { storageBanner } from "./settings.js";
 
 export const STATUS = ["draft", "ready", "syncing", "synced", "attention"];
+
+/** Why an assignment left the server's open list: done (this phone's own record was sent) or
+ *  cancelled / reassigned. */
+export function revokedText(a, v) {
+  if (v && (v.status === "synced" || (v.server && v.server.status === "accepted"))) return t("assignment_done");
+  if ((Array.isArray(a.records) ? a.records : []).some((r) => r && r.status === "accepted")) return t("assignment_done_by_team");
+  return t("assignment_closed"); // the server only says it is no longer open: done, cancelled or reassigned
+}
 
 export function statusBadge(status) {
   return h("span", { class: `badge st-${status || "none"}`, dataset: { status: status || "none" } }, t(`status_${status || "none"}`));
@@ -31,6 +39,26 @@ export function deadlineText(a) {
 export function headOf(a) {
   if (!a) return null;
   return (a.members || []).find((m) => m.relation === "head") || (a.members || [])[0] || null;
+}
+
+/** Records the server holds for this assignment that this phone did not make (a teammate's), still
+ *  standing (not replaced). The pull's `records` may be absent (older server): then none. */
+export function teammatesRecords(a, visits) {
+  const mine = new Set(visits.map((v) => v.visit_id));
+  return (Array.isArray(a && a.records) ? a.records : [])
+    .filter((r) => r && r.visit_id && !mine.has(r.visit_id) && r.status !== "superseded");
+}
+
+function recordStatus(status) {
+  return has(`rec_${status}`) ? t(`rec_${status}`) : t("rec_other");
+}
+
+function recordLine(r) {
+  const who = Array.isArray(r.investigators) ? r.investigators.join("、") : "";
+  // the server's time (any offset) shown in the phone's own time zone
+  const at = r.received_at ? new Date(r.received_at) : null;
+  const when = at && !Number.isNaN(at.getTime()) ? isoWithOffset(at).slice(0, 16).replace("T", " ") : "";
+  return t("teammate_record", { who, when, status: recordStatus(r.status) });
 }
 
 /** Is this record the assignment's own (not an extra form such as the two-rates survey)? */
@@ -64,7 +92,8 @@ export async function homeView(ctx) {
       h("div", { class: "muted" }, `${a.case_number} · ${t(`kind_${a.kind}`)}`),
       h("div", {}, `${a.community} ${a.address || ""}`),
       h("div", { class: a.deadline_provisional ? "deadline provisional" : "deadline" }, deadlineText(a)),
-      a.revoked ? h("div", { class: "banner warn" }, t("assignment_revoked")) : null);
+      !v && teammatesRecords(a, visits).length ? h("div", { class: "banner info teammate" }, recordLine(teammatesRecords(a, visits)[0])) : null,
+      a.revoked ? h("div", { class: "banner warn" }, revokedText(a, v)) : null);
   });
 
   // Records whose assignment left the phone (done, or cancelled while a record was kept).
@@ -81,10 +110,10 @@ export async function homeView(ctx) {
   const signedHere = new Set(attestations.map((x) => x.visit_id));
   const waiting = (toAttest || []).filter((w) => !signedHere.has(w.visit_id)).map((w) => {
     const a = assignments.find((x) => x.assignment_id === w.assignment_id);
-    const head = headOf(a);
-    return h("a", { href: `#/confirm/${encodeURIComponent(qrPayload(w.visit_id, w.content_hash, w.assignment_id))}`,
-      class: "card to-attest", dataset: { visit: w.visit_id } },
-    h("div", { class: "row" }, h("strong", {}, head ? head.name : (a ? a.case_number : `#${w.case_id}`)),
+    const fromRecord = w.envelope ? recordDigest(w.envelope.answers).members : [];
+    const head = fromRecord.find((m) => m.relation === "head") || fromRecord[0] || headOf(a);
+    return h("a", { href: `#/attest/${w.visit_id}`, class: "card to-attest", dataset: { visit: w.visit_id } },
+    h("div", { class: "row" }, h("strong", {}, head ? head.name : (a ? a.case_number : t("unknown_household"))),
       h("span", { class: "badge st-ready" }, t("confirm_and_sign"))),
     h("div", { class: "muted" }, `${a ? `${a.case_number} · ` : ""}${t("visit_on")} ${w.visit_on}`),
     w.summary ? h("div", { class: "summary" }, w.summary) : null);
@@ -141,6 +170,7 @@ export async function assignmentView(ctx, id) {
   if (!a) return { name: "assignment", el: h("div", { class: "view" }, h("p", { class: "empty" }, t("assignment_gone")), h("a", { href: "#/", class: "btn secondary" }, t("back"))) };
   const visits = (await db.listVisits()).filter((v) => v.assignment_id === id).sort((x, y) => (y.created_at || 0) - (x.created_at || 0));
   const open = visits.find((v) => isOwn(v, a) && v.status === "draft");
+  const others = teammatesRecords(a, await db.listVisits());
   const titles = {};
   for (const ref of [a, ...(a.extra_forms || [])]) {
     const form = await db.getForm(ref.form_id, ref.form_version);
@@ -155,7 +185,18 @@ export async function assignmentView(ctx, id) {
   });
   const income = (a.declared && a.declared.income) || {};
   const property = (a.declared && a.declared.property) || {};
-  const show = (v) => (Array.isArray(v) ? v.join(" / ") : typeof v === "object" && v ? JSON.stringify(v) : String(v ?? ""));
+  // What the household declared, in words: each income source by its Chinese name with the six-month
+  // total and the months oldest first; each property item by name (empty ones left out).
+  const itemLabel = (kind, key) => (has(`decl_${kind}_${key}`) ? t(`decl_${kind}_${key}`) : t("decl_other_item"));
+  const incomeRows = Object.entries(income).flatMap(([k, months]) => {
+    const list = Array.isArray(months) ? months.map((m) => String(m ?? "")) : [String(months ?? "")];
+    const cents = list.reduce((sum, m) => sum + Math.round(Number(m || 0) * 100), 0);
+    return [h("dt", { dataset: { declared: `income/${k}` } }, itemLabel("income", k)),
+      h("dd", {}, t("decl_income_line", { total: (cents / 100).toFixed(2), months: list.map((m, i) => `${t("decl_month", { n: list.length - i })} ${m}`).join("，") }))];
+  });
+  const propertyRows = Object.entries(property).filter(([, v]) => v !== null && v !== undefined && String(v).trim() !== "")
+    .flatMap(([k, v]) => [h("dt", { dataset: { declared: `property/${k}` } }, itemLabel("property", k)),
+      h("dd", {}, Array.isArray(v) ? v.join("、") : String(v))]);
   return {
     name: "assignment",
     el: h("div", { class: "view" },
@@ -170,15 +211,21 @@ export async function assignmentView(ctx, id) {
         h("ul", { class: "members" }, (a.members || []).map((m) => h("li", {},
           h("strong", {}, m.name), ` ${has(`rel_${m.relation}`) ? t(`rel_${m.relation}`) : m.relation} · `, h("span", { class: "mono" }, m.id_number),
           m.co_residing === false ? ` · ${t("not_co_residing")}` : "")))),
-      Object.keys(income).length || Object.keys(property).length ? h("section", { class: "card" }, h("h2", {}, t("declared")),
-        h("dl", {}, Object.entries(income).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, show(v))]),
-          Object.entries(property).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, show(v))]))) : null,
+      incomeRows.length || propertyRows.length ? h("section", { class: "card", id: "declared" }, h("h2", {}, t("declared")),
+        incomeRows.length ? [h("h3", {}, t("decl_income_title")), h("dl", {}, incomeRows)] : null,
+        propertyRows.length ? [h("h3", {}, t("decl_property_title")), h("dl", {}, propertyRows)] : null) : null,
       visits.length ? h("section", { class: "card" }, h("h2", {}, t("records")),
         visits.map((v) => h("a", { href: `#/v/${v.visit_id}`, class: "row record", dataset: { visit: v.visit_id } },
           h("span", {}, `${titles[v.form_id] || ""} ${new Date(v.created_at).toLocaleString()}`), statusBadge(v.status)))) : null,
-      a.revoked ? h("p", { class: "banner warn" }, t("assignment_revoked")) : null,
+      others.length ? h("section", { class: "card", id: "teammate-records" }, h("h2", {}, t("teammate_records")),
+        h("ul", {}, others.map((r) => h("li", { dataset: { visit: r.visit_id } }, recordLine(r)))),
+        !open ? h("p", { class: "banner warn" }, t("one_record_hint")) : null) : null,
+      a.revoked ? h("p", { class: "banner warn", id: "revoked" }, revokedText(a, currentVisit(visits, a))) : null,
       open ? h("a", { href: `#/v/${open.visit_id}`, class: "btn primary big", id: "continue-visit" }, t("continue_visit"))
-        : !a.revoked ? h("button", { type: "button", class: "btn primary big", id: "start-visit", onclick: () => startVisit(ctx, a) }, t("start_visit")) : null,
+        : !a.revoked && others.length ? h("button", { type: "button", class: "btn secondary", id: "start-visit", onclick: () => {
+          if (confirm(t("second_record_q"))) startVisit(ctx, a);
+        } }, t("start_second_record"))
+          : !a.revoked ? h("button", { type: "button", class: "btn primary big", id: "start-visit", onclick: () => startVisit(ctx, a) }, t("start_visit")) : null,
       extras),
   };
 }

@@ -98,8 +98,12 @@ export async function settingsView(ctx) {
         } }, t("storage_persist")) : null),
       h("section", { class: "card" }, h("h2", {}, t("export_title")), h("p", {}, t("export_explain", { n: unsynced })),
         h("button", { type: "button", class: "btn secondary", id: "export", onclick: async () => {
-          const r = await exportUnsynced();
-          toast(t("exported", { name: r.name, n: r.visits }));
+          try {
+            const r = await exportUnsynced();
+            toast(t("exported", { name: r.name, n: r.visits }));
+          } catch {
+            toast(t("export_failed"), "error");
+          }
         } }, t("export_button"))),
       h("section", { class: "card" }, h("h2", {}, t("sync_log")),
         log.length ? h("ul", { class: "log" }, log.map((e) => h("li", {}, `${new Date(e.at).toLocaleString()} ${t(`log_${e.kind}`)} ${e.visit_id ? e.visit_id.slice(0, 8) : ""} ${e.reason || e.code || ""}`)))

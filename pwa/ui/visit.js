@@ -8,8 +8,9 @@ import { t, pick } from "./i18n.js";
 import { renderForm, toAnswers } from "../forms/renderer.js";
 import { validateAnswers, validateAttachments } from "../forms/validate.js";
 import { contentHash, isoWithOffset, localDate, sha256Hex } from "../protocol.js";
-import { signVisit, qrPayload, shortHash } from "../attest.js";
+import { signVisit, qrPayload, recordDigest, shortHash } from "../attest.js";
 import { downscale } from "../photo.js";
+import { readExif, EXIF_BYTES } from "../exif.js";
 import { SignatureBox } from "../signature.js";
 import { drawQr } from "./qr.js";
 import { locate, forEnvelope } from "./gps.js";
@@ -20,22 +21,38 @@ import { visitProgress } from "../outbox.js";
 
 let queue = Promise.resolve();
 let pending = 0;
+let failure = null; // the last failed save, until a full re-save succeeds: "已保存" is never shown meanwhile
+let onFailure = null; // the open view's handler (shows the persistent warning)
 
-function enqueue(task) {
+/** Is this the browser saying the storage is full? */
+export function isQuotaError(err) {
+  const names = [err && err.name, err && err.inner && err.inner.name, err && err.cause && err.cause.name];
+  return names.includes("QuotaExceededError") || /quota/i.test(String((err && err.message) || ""));
+}
+
+function enqueue(task, visitId = null) {
   pending += 1;
   document.body.dataset.pendingSaves = String(pending);
-  queue = queue.then(task).catch((err) => toast(`${t("save_failed")}: ${err.message}`, "error"))
+  queue = queue.then(task).catch((err) => {
+    failure = { quota: isQuotaError(err), at: Date.now(), visit_id: visitId || (failure && failure.visit_id) || null };
+    document.body.dataset.saveFailed = "1";
+    toast(failure.quota ? t("save_failed_quota_toast") : t("save_failed_toast"), "error");
+    if (onFailure) onFailure(failure);
+  })
     .finally(() => {
       pending -= 1;
       document.body.dataset.pendingSaves = String(pending);
       const mark = document.getElementById("saved");
-      if (mark && !pending) mark.textContent = t("saved_at", { time: new Date().toLocaleTimeString() });
+      if (mark && !pending) {
+        mark.textContent = failure ? t("not_saved") : t("saved_at", { time: new Date().toLocaleTimeString() });
+        mark.className = failure ? "err" : "muted";
+      }
     });
   return queue;
 }
 
 function persist(visitId, change) {
-  return enqueue(() => db.updateVisit(visitId, change));
+  return enqueue(() => db.updateVisit(visitId, change), visitId);
 }
 
 /** Wait for every pending save (used before navigating away and by the tests). */
@@ -56,7 +73,13 @@ function signers(slot, visit, team) {
 /** The attachments the envelope lists: photos (and fingerprints), then signatures. */
 export function attachmentsOf(visit, form) {
   const out = [];
-  for (const p of visit.photos) out.push({ id: p.id, sha256: p.sha256, size: p.size, type: p.type, role: p.role, slot: p.slot });
+  for (const p of visit.photos) {
+    const item = { id: p.id, sha256: p.sha256, size: p.size, type: p.type, role: p.role, slot: p.slot };
+    // When and where the picture was taken (signed with the record; absent on photos made before this existed).
+    if (p.captured_at) item.captured_at = p.captured_at;
+    if (p.position) item.position = p.position;
+    out.push(item);
+  }
   const slotIds = (form.slots || []).map((s) => s.id);
   for (const [key, s] of Object.entries(visit.signatures)) {
     if (!s.blob_id) continue;
@@ -96,18 +119,50 @@ export async function visitView(ctx, visitId) {
   }
 
   const problemsBox = h("div", { class: "problems", id: "problems", role: "alert" });
+  // A failed save: a warning that stays (not a toast) with what to do, and a full re-save of everything
+  // on the screen (the in-memory record is whole even when a write was lost).
+  const failBox = h("div", { id: "save-failed-box" });
+  const showFailure = (f) => {
+    clear(failBox, h("div", { class: "banner error", id: "save-failed", role: "alert" },
+      h("strong", {}, f.quota ? t("save_failed_quota") : t("save_failed_other")),
+      h("p", {}, t("save_failed_what")),
+      h("div", { class: "row" },
+        h("button", { type: "button", class: "btn small", id: "save-again", onclick: async () => {
+          failure = null;
+          delete document.body.dataset.saveFailed;
+          await persist(visit.visit_id, (v) => ({ ...v, values: structuredClone(visit.values),
+            investigators: visit.investigators, photos: visit.photos, fingerprint: visit.fingerprint,
+            signatures: mergeSignatures(v.signatures, visit.signatures), gps: { ...v.gps, ...visit.gps } }));
+          // signature images whose write may have been lost: made again from the strokes on screen
+          for (const pad of pads) if (pad.strokes.length && pad.onChange) pad.onChange(pad.strokes);
+          await flushSaves();
+          if (!failure) {
+            clear(failBox);
+            toast(t("saved_again"));
+          }
+        } }, t("save_again")),
+        navigator.onLine ? h("button", { type: "button", class: "btn small", onclick: () => ctx.syncNow(true) }, t("sync_now")) : null,
+        h("a", { href: "#/settings", class: "btn small secondary" }, t("export_title")))));
+  };
+  if (!locked) {
+    onFailure = showFailure;
+    if (failure && (!failure.visit_id || failure.visit_id === visit.visit_id)) showFailure(failure);
+  }
   const saved = h("span", { class: "muted", id: "saved" }, locked ? "" : t("autosave_on"));
 
   // header
   add(root, 
     h("a", { href: `#/a/${visit.assignment_id}`, class: "back" }, `‹ ${t("back")}`),
     h("h1", {}, pick(form.title)),
+    // a locked record: the partner's QR first, so it is on screen without scrolling
+    locked ? await lockedPanel(ctx, visit, form, urls) : null,
     h("div", { class: "row" }, h("span", {}, `${assignment.case_number} · ${assignment.community} ${assignment.address || ""}`), statusBadge(visit.status)),
     assignment.deadline ? h("p", { class: "muted" }, deadlineText(assignment)) : null,
-    visit.supersedes ? h("p", { class: "banner info", id: "amends" }, t("amends_record", { id: visit.supersedes.slice(0, 8) })) : null,
+    visit.supersedes ? h("p", { class: "banner info", id: "amends" }, t("amends_record", { id: visit.supersedes.slice(0, 8) }),
+      !locked ? [" ", t("amend_sign_again")] : null) : null,
     saved);
 
-  if (locked) add(root, await lockedPanel(ctx, visit, form, urls));
+  add(root, failBox);
   add(root, problemsBox);
 
   // GPS
@@ -195,6 +250,8 @@ export async function visitView(ctx, visitId) {
     return h("div", { class: "photos", dataset: { slot: slot.id, role } },
       h("div", { class: "thumbs" }, mine.map((p) => h("figure", { class: "thumb", dataset: { photo: p.id, sha256: p.sha256 } },
         h("img", { alt: pick(slot.label), dataset: { blob: p.thumb_id || p.id } }),
+        p.captured_at ? h("figcaption", { class: "small muted", dataset: { capturedAt: p.captured_at } },
+          `${p.captured_at.slice(5, 16).replace("T", " ")}${p.facts_from && p.facts_from.time === "camera" ? "" : ` ${t("time_from_phone")}`}`) : null,
         !locked ? h("button", { type: "button", class: "link danger", "aria-label": t("remove"), onclick: async () => {
           if (!confirm(t("remove_photo_q"))) return;
           visit.photos = visit.photos.filter((x) => x.id !== p.id);
@@ -213,6 +270,11 @@ export async function visitView(ctx, visitId) {
       return;
     }
     try {
+      // The camera's own time and place first (the downscale below drops EXIF); the phone's clock and
+      // a fresh position only when the camera wrote none.
+      const facts = readExif(await file.slice(0, EXIF_BYTES).arrayBuffer()); // APP1 is at most 64 KB, near the start
+      const phoneTime = isoWithOffset();
+      const where = facts.position ? null : locate();
       const { blob, thumb } = await downscale(file);
       const sha256 = await sha256Hex(blob);
       if (visit.photos.some((p) => p.sha256 === sha256 && p.role === role)) {
@@ -223,10 +285,16 @@ export async function visitView(ctx, visitId) {
       const thumbId = uuid();
       await db.putBlob({ id, visit_id: visit.visit_id, blob, type: "image/jpeg", sha256, size: blob.size });
       await db.putBlob({ id: thumbId, visit_id: visit.visit_id, blob: thumb, type: "image/jpeg", thumb: true });
-      visit.photos.push({ id, thumb_id: thumbId, slot: slot.id, role, sha256, size: blob.size, type: "image/jpeg", added_at: Date.now() });
+      const position = facts.position || forEnvelope(await where);
+      visit.photos.push({ id, thumb_id: thumbId, slot: slot.id, role, sha256, size: blob.size, type: "image/jpeg", added_at: Date.now(),
+        captured_at: facts.captured_at || phoneTime, position, facts_from: { time: facts.captured_at ? "camera" : "phone", place: facts.position ? "camera" : "phone" } });
       await persist(visit.visit_id, (v) => ({ ...v, photos: visit.photos }));
     } catch (err) {
-      toast(`${t("photo_failed")}: ${err.message}`, "error");
+      toast(isQuotaError(err) ? t("save_failed_quota_toast") : t("photo_failed"), "error");
+      if (isQuotaError(err)) {
+        failure = { quota: true, at: Date.now() };
+        showFailure(failure);
+      }
     }
   }
 
@@ -265,13 +333,15 @@ export async function visitView(ctx, visitId) {
           await db.updateVisit(visit.visit_id, (v) => ({ ...v, signatures: { ...v.signatures, [signer.key]: { ...v.signatures[signer.key], blob_id: id, sha256, size: png.size } } }));
           if (old && old !== id) await db.deleteBlob(old);
           box.dataset.signed = "1";
-        });
+        }, visit.visit_id);
       },
     });
     pads.push(pad);
     requestAnimationFrame(() => {
       pad.resize();
       if (sig && sig.strokes) pad.load(sig.strokes);
+      // strokes kept but their image lost (a failed write): make the image again
+      if (!locked && sig && sig.strokes && sig.strokes.length && !sig.blob_id) pad.onChange(pad.strokes);
     });
     if (sig && sig.blob_id) box.dataset.signed = "1";
     return box;
@@ -377,7 +447,7 @@ export async function visitView(ctx, visitId) {
 
   if (!locked) {
     const button = h("button", { type: "button", class: "btn primary big", id: "finalise", onclick: (e) => finalise(e.currentTarget) }, t("finalise"));
-    add(root, h("div", { class: "actions sticky" }, button));
+    add(root, h("div", { class: "actions finish" }, button));
   }
   if (visit.status === "attention" && visit.error) showServerError(visit, problemsBox);
 
@@ -385,11 +455,19 @@ export async function visitView(ctx, visitId) {
     name: locked ? "visit-locked" : "visit-edit",
     el: root,
     cleanup() {
+      if (onFailure === showFailure) onFailure = null;
       document.removeEventListener("ruhu-gps", onGps);
       for (const p of pads) p.destroy();
       for (const u of urls) URL.revokeObjectURL(u);
     },
   };
+}
+
+/** The stored signatures with the ones on screen laid over them (strokes kept; a PNG only where stored). */
+function mergeSignatures(stored, shown) {
+  const out = { ...(stored || {}) };
+  for (const [key, sig] of Object.entries(shown || {})) out[key] = { ...(out[key] || {}), ...sig };
+  return out;
 }
 
 function showServerError(visit, box) {
@@ -404,23 +482,27 @@ async function lockedPanel(ctx, visit, form, urls) {
   const progress = visitProgress(visit);
   const server = visit.server || {};
   const panel = h("section", { class: "card locked" });
+  if (visit.content_hash) {
+    const canvas = h("canvas", { class: "qr", id: "attest-qr", "aria-label": t("qr_alt") });
+    drawQr(canvas, qrPayload(visit.visit_id, visit.content_hash, visit.assignment_id, visit.envelope ? recordDigest(visit.envelope.answers) : null));
+    add(panel, h("h2", {}, t("partner_confirm")), canvas,
+      h("p", { class: "hash" }, t("hash_short"), h("strong", { class: "mono", id: "hash-short" }, shortHash(visit.content_hash))),
+      h("p", { class: "small" }, t("qr_explain")),
+      h("p", { class: "muted mono small", id: "content-hash" }, visit.content_hash));
+  }
   const successor = (await db.listVisits()).find((v) => v.supersedes === visit.visit_id);
-  const superseded = server.status === "superseded" || Boolean(successor && successor.posted);
+  // Replaced only once the amendment is accepted (attested); until then this record stays the case's.
+  const superseded = server.status === "superseded" || Boolean(successor && successor.server && successor.server.status === "accepted");
+  const replacing = !superseded && Boolean(successor && successor.posted);
   add(panel, 
     h("div", { class: "row" }, h("span", {}, t("sync_progress")),
       h("progress", { max: progress.total, value: progress.done, dataset: { progressFor: visit.visit_id } })),
     visit.status === "synced" ? h("p", { class: superseded ? "muted" : "ok", id: "server-status" }, superseded ? t("server_superseded")
+      : replacing ? t("server_replacing")
       : server.status === "accepted" ? t("server_accepted")
         : t("server_waiting", { n: (server.attested_by || []).length })) : null,
     visit.status === "synced" && visit.keep_until ? h("p", { class: "muted" }, t("kept_until", { when: new Date(visit.keep_until).toLocaleDateString() })) : null,
     visit.last_error && visit.status === "ready" ? h("p", { class: "muted" }, t("will_retry", { when: new Date(visit.next_attempt_at || Date.now()).toLocaleTimeString() })) : null);
-  if (visit.content_hash) {
-    const canvas = h("canvas", { class: "qr", id: "attest-qr", "aria-label": t("qr_alt") });
-    drawQr(canvas, qrPayload(visit.visit_id, visit.content_hash, visit.assignment_id));
-    add(panel, h("h2", {}, t("partner_confirm")), h("p", {}, t("qr_explain")), canvas,
-      h("p", { class: "hash" }, t("hash_short"), h("strong", { class: "mono", id: "hash-short" }, shortHash(visit.content_hash))),
-      h("p", { class: "muted mono small", id: "content-hash" }, visit.content_hash));
-  }
   // Editing after sending: a new record that names this one in `supersedes`; the server keeps both and
   // uses the new one, and the team confirms it again.
   if (visit.status === "synced" && !superseded) {
@@ -430,7 +512,7 @@ async function lockedPanel(ctx, visit, form, urls) {
   }
   if (visit.status === "attention") {
     add(panel, h("div", { class: "actions" },
-      !visit.posted ? h("button", { type: "button", class: "btn primary", id: "reopen", onclick: () => reopen(ctx, visit) }, t("reopen")) : null,
+      !visit.posted && (visit.error || {}).code !== "record_exists" ? h("button", { type: "button", class: "btn primary", id: "reopen", onclick: () => reopen(ctx, visit) }, t("reopen")) : null,
       h("button", { type: "button", class: "btn secondary", id: "retry", onclick: async () => {
         await db.updateVisit(visit.visit_id, (v) => ({ ...v, status: "ready", next_attempt_at: null, error: null }));
         await ctx.syncNow(true);
@@ -453,13 +535,16 @@ async function amend(ctx, visit) {
   }
   const id = uuid();
   const renamed = {};
+  // An amendment is a new statement: the drawn signatures of the old record are NOT carried over (the
+  // applicant and every investigator sign the changed record again); photos and fingerprints are.
+  const signatureBlobs = new Set(Object.values(visit.signatures).map((s) => s.blob_id).filter(Boolean));
   for (const row of rows) {
+    if (signatureBlobs.has(row.id)) continue;
     renamed[row.id] = uuid();
     await db.putBlob({ ...row, id: renamed[row.id], visit_id: id });
   }
   const assignment = (await db.getAssignment(visit.assignment_id)) || visit.assignment_copy || null;
   const signatures = {};
-  for (const [key, sig] of Object.entries(visit.signatures)) signatures[key] = { ...sig, blob_id: sig.blob_id ? renamed[sig.blob_id] : undefined };
   await db.putVisit({
     visit_id: id, assignment_id: visit.assignment_id, case_id: visit.case_id, form_id: visit.form_id, form_version: visit.form_version,
     base_version: assignment ? assignment.base_version : visit.base_version, supersedes: visit.visit_id, status: "draft",

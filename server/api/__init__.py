@@ -16,8 +16,10 @@ csrf.exempt(bp)  # bearer tokens, not cookies: there is no ambient credential to
 
 
 def error(code: str, message: str, message_en: str, status: int, **extra):
-    body = {"error": code, "message": message, "message_en": message_en, **extra}
-    return jsonify(body), status
+    """An ``application/problem+json`` answer that also carries ``error``, ``message``, ``message_en``."""
+    from server.guard import problem
+
+    return problem(status, code, message, message_en, **extra)
 
 
 @bp.errorhandler(OperationError)
@@ -82,7 +84,7 @@ def me():
 @bp.get("/sync/pull")
 @device_required
 def pull():
-    return jsonify(ops.pull(g.device, request.args.get("since")))
+    return jsonify(ops.pull(g.device, request.args.get("since"), request.args.get("forms")))
 
 
 @bp.put("/attachments/<sha256>")

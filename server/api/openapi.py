@@ -7,11 +7,18 @@ from typing import Any
 ERROR = {"$ref": "#/components/schemas/Error"}
 
 
+# What the input guard (server/guard.py) may answer on any operation, before its own checks.
+GUARDED = (400, 413, 422)
+
+
 def _err(*codes: int) -> dict[str, Any]:
-    text = {400: "Malformed request", 401: "No, unknown or revoked device token", 403: "Not allowed",
-            404: "Not found", 409: "Conflict (visit_conflict, stale_revision, record_exists with visit_id)", 410: "Enrolment code used or expired",
-            413: "Too large", 415: "Not really a JPEG/PNG", 422: "Invalid content"}
-    return {str(c): {"description": text[c], "content": {"application/json": {"schema": ERROR}}} for c in codes}
+    text = {400: "Malformed request (NUL, lone surrogate, unparsable value)", 401: "No, unknown or revoked device token",
+            403: "Not allowed", 404: "Not found", 405: "Method not allowed",
+            409: "Conflict (visit_conflict, stale_revision, record_exists with visit_id)", 410: "Enrolment code used or expired",
+            413: "Too large", 415: "Not really a JPEG/PNG", 422: "Invalid content, or a value out of range",
+            429: "Too many requests"}
+    return {str(c): {"description": text[c], "content": {"application/problem+json": {"schema": ERROR}}}
+            for c in sorted(set(codes) | set(GUARDED))}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -35,7 +42,11 @@ def document() -> dict[str, Any]:
         "components": {
             "securitySchemes": {"device": {"type": "http", "scheme": "bearer"}},
             "schemas": {
-                "Error": {"type": "object", "required": ["error", "message", "message_en"], "properties": {
+                "Error": {"type": "object", "required": ["error", "message", "message_en", "status", "title"],
+                          "description": "RFC 9457 problem details with Ruhu's code and bilingual messages",
+                          "properties": {
+                    "type": {"type": "string"}, "title": {"type": "string"}, "title_zh": {"type": "string"},
+                    "status": {"type": "integer"}, "detail": {"type": "string"}, "path": {"type": "string"},
                     "error": {"type": "string"}, "message": {"type": "string"}, "message_en": {"type": "string"},
                     "problems": {"type": "array", "items": {"type": "object", "properties": {
                         "path": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"},
@@ -82,9 +93,12 @@ def document() -> dict[str, Any]:
                             "responses": {"200": _json({"type": "object"}, "The device and its user"), **_err(401)}}},
             "/sync/pull": {"get": {
                 "summary": "Assignments changed since a cursor", "operationId": "pull", "security": bearer,
-                "parameters": [{"name": "since", "in": "query", "required": False, "schema": {"type": "string"}}],
+                "parameters": [{"name": "since", "in": "query", "required": False, "schema": {"type": "string"}},
+                               {"name": "forms", "in": "query", "required": False, "schema": {"type": "string"},
+                                "description": "the forms_version the phone holds: forms are then omitted"}],
                 "responses": {"200": _json({"type": "object", "required": ["cursor", "assignments", "forms", "revoked"],
                                             "properties": {"cursor": {"type": "string"}, "full": {"type": "boolean"},
+                                                           "forms_version": {"type": "string"},
                                                            "assignments": {"type": "array", "items": {"type": "object"}},
                                                            "forms": {"type": "array", "items": {"type": "object"}},
                                                            "revoked": {"type": "array", "items": {"type": "integer"}},
@@ -120,6 +134,7 @@ def document() -> dict[str, Any]:
                 "responses": {"200": _json({"type": "object"}, "Already attested"),
                               "201": _json({"type": "object"}, "Attested"), **_err(400, 401, 403, 404, 422)}}},
             "/openapi.json": {"get": {"summary": "This document", "operationId": "openapi",
-                                      "responses": {"200": {"description": "OpenAPI 3 document"}}}},
+                                      "responses": {"200": _json({"type": "object"}, "OpenAPI 3 document"),
+                                                    **_err()}}},
         },
     }

@@ -19,6 +19,13 @@ States (guancheng; yijun adds ``meeting_held``)::
     in_payment ─start_rereview─▶ rereview ─complete_rereview─▶ in_payment | gradual_exit | stopped
     in_payment ─record_change─▶ in_payment;  ─start_gradual_exit─▶ gradual_exit ─finish_gradual_exit─▶ stopped
     in_payment | rereview | gradual_exit ─stop─▶ stopped
+
+Return for correction (退回, written reasons required; the overall clock keeps running)::
+
+    review_signing (leader) | reviewed, meeting_held, publicity_closed (director)
+        ─return_for_correction─▶ appraised (to the caseworker's review) | accepted (to re-investigation)
+    objection ─resolve_objection─▶ reviewed (uphold: publicise again; founded: proposed refusal, the director
+        refuses) | appraised (revise: back to the caseworker's review with revised figures)
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ from decimal import Decimal
 from typing import Any
 
 from server.domain.calendar import Deadline, WorkCalendar, deadline_status
+from server.domain.roles import ROLE_NAMES
+from server.domain.stepdates import STEP_DATE_KEYS, certificate_valid_until, step_due, step_timing
 
 ROLES = ("investigator", "caseworker", "leader", "director", "bureau_supervisor", "admin")
 
@@ -161,6 +170,8 @@ class CaseState:
     decided_on: dt.date | None = None
     certificate_until: dt.date | None = None
     exit_month: int = 0
+    applied_on: dt.date | None = None           # the application's date: no step may precede it
+    returned_on: dt.date | None = None          # the last return for correction (退回): the step's limit restarts
 
 
 @dataclass(frozen=True)
@@ -170,6 +181,7 @@ class Event:
     from_status: str
     to_status: str
     data: Mapping[str, Any] = field(default_factory=dict)
+    on: dt.date | None = None   # the day the step happened (None: the day it was recorded)
 
 
 @dataclass(frozen=True)
@@ -219,6 +231,14 @@ def _need_date(payload: Mapping[str, Any], key: str, today: dt.date, zh: str, en
     if value > today:
         raise PreconditionFailed(f"{zh}不能晚于今天", f"{en} cannot be in the future", code=f"{key}_future")
     return value
+
+
+def _not_before(on: dt.date, ref: dt.date | None, key: str, zh: str, en: str, ref_zh: str, ref_en: str) -> None:
+    """A step's date may not precede the step it depends on (or the application)."""
+    if ref is not None and on < ref:
+        raise PreconditionFailed(f"{zh}（{on.isoformat()}）不能早于{ref_zh}（{ref.isoformat()}）",
+                                 f"the {en} ({on.isoformat()}) cannot precede {ref_en} ({ref.isoformat()})",
+                                 code=f"{key}_too_early", earliest=ref.isoformat())
 
 
 def _need_amount(payload: Mapping[str, Any]) -> Decimal:
@@ -274,6 +294,7 @@ def _accept(case, actor, profile, cal, today, p):
         raise PreconditionFailed("申请人须按手印", "the applicant's fingerprint is required",
                                  code="fingerprint_required")
     accepted = _need_date(p, "accepted_on", today, "受理日期", "acceptance date")
+    _not_before(accepted, case.applied_on, "accepted_on", "受理日期", "acceptance date", "申请日期", "the application")
     return ({"accepted_on": accepted, "investigation_from": accepted}, {"accepted_on": accepted.isoformat()},
             None)
 
@@ -312,7 +333,44 @@ def _record_verification_report(case, actor, profile, cal, today, p):
     if on < case.verification_requested_on:
         raise PreconditionFailed("报告日期不能早于发起核对日期", "the report cannot predate the request",
                                  code="report_on_before_request")
-    return {"verification_report_on": on}, {"report_on": on.isoformat()}, None
+    data = {"report_on": on.isoformat(), **check_report_findings(p)}
+    return {"verification_report_on": on}, data, None
+
+
+def check_report_findings(p: Mapping[str, Any]) -> dict[str, Any]:
+    """A verification report must say what it found: the six-month income it found, or the explicit choice
+    "核对未发现收入" together with the report's file.  A blank figure is never read as 0."""
+    found = p.get("found_income_6m")
+    none_found = bool(p.get("no_income_found"))
+    if found in (None, ""):
+        if not none_found:
+            raise PreconditionFailed("须填写“核对出的6个月收入（元）”，或选择“核对未发现收入”并上传核对报告文件",
+                                     "give the report's 'income found over 6 months', or choose 'no income found' "
+                                     "and upload the report file", code="found_income_6m_required")
+        if not p.get("file"):
+            raise PreconditionFailed("选择“核对未发现收入”时须上传核对报告文件",
+                                     "'no income found' needs the report file", code="report_file_required")
+        return {"no_income_found": True}
+    try:
+        value = Decimal(str(found))
+        valid = value.is_finite() and 0 <= value < 10**12 and value == value.quantize(Decimal("0.01"))
+    except ArithmeticError:
+        valid = False
+    if not valid:
+        raise PreconditionFailed("核对出的6个月收入应为不小于0、最多两位小数的金额",
+                                 "the income found must be an amount (0 or more, 2 decimals)",
+                                 code="found_income_6m_invalid")
+    if none_found and value != 0:
+        raise PreconditionFailed("已选择“核对未发现收入”，核对出的收入须为空",
+                                 "'no income found' was chosen but an income was given", code="found_income_conflict")
+    if value == 0 and not none_found:
+        raise PreconditionFailed("核对出的收入为0时，请选择“核对未发现收入”并上传核对报告文件",
+                                 "a found income of 0: choose 'no income found' and upload the report file",
+                                 code="found_income_6m_required")
+    if value == 0 and not p.get("file"):
+        raise PreconditionFailed("选择“核对未发现收入”时须上传核对报告文件",
+                                 "'no income found' needs the report file", code="report_file_required")
+    return {"found_income_6m": f"{value:.2f}"} if value else {"no_income_found": True}
 
 
 def _record_home_visit(case, actor, profile, cal, today, p):
@@ -342,6 +400,10 @@ def _record_home_visit(case, actor, profile, cal, today, p):
     if case.accepted_on and on < case.accepted_on:
         raise PreconditionFailed("入户调查日期不能早于受理日期", "the visit cannot predate acceptance",
                                  code="visit_on_before_acceptance")
+    if case.investigation_from and case.investigation_from > case.accepted_on and on < case.investigation_from:
+        raise PreconditionFailed(f"重新调查的入户日期不能早于重新调查开始日期（{case.investigation_from.isoformat()}）",
+                                 f"the new visit cannot predate the re-investigation "
+                                 f"({case.investigation_from.isoformat()})", code="visit_on_before_reinvestigation")
     return ({"visit_on": on}, {"visit_on": on.isoformat(), "team": sorted(distinct)}, None)
 
 
@@ -396,16 +458,33 @@ def _review_opinion(case, actor, profile, cal, today, p):
     if recommendation not in ("approve", "refuse"):
         raise PreconditionFailed("审核意见须为“拟批准”或“拟不予批准”", "the recommendation must be approve or refuse",
                                  code="recommendation_invalid")
+    assessed = p.get("assessed_income_6m")
+    if not isinstance(assessed, Decimal) or not assessed.is_finite() or assessed < 0:
+        raise PreconditionFailed("须填写“认定的6个月家庭收入（元）”（不能为空）",
+                                 "the 'assessed 6-month income' must be given (it cannot be blank)",
+                                 code="assessed_income_6m_required")
+    if not p.get("property_checked"):
+        raise PreconditionFailed("须逐项核对家庭财产状况（勾选符合的财产情形，并确认“已逐项核对”）",
+                                 "check the household's property item by item (tick what applies and confirm)",
+                                 code="property_checked_required")
     opinion = _need_text(p, "opinion", "审核意见", "The review opinion")
-    return ({"review_opinion_on": today, "recommendation": recommendation},
-            {"recommendation": recommendation, "opinion": opinion}, None)
+    data: dict[str, Any] = {"recommendation": recommendation, "opinion": opinion}
+    elig = p.get("eligibility")
+    if elig is not None:
+        data["eligibility"] = elig.as_json()
+        if recommendation == "approve" and not elig.ok:
+            raise PreconditionFailed("家庭不符合低保条件，应提出拟不予批准意见：" + elig.text("zh"),
+                                     "the household does not qualify; propose refusal: " + elig.text("en"),
+                                     code="not_eligible", **elig.as_json())
+    return ({"review_opinion_on": today, "recommendation": recommendation}, data, None)
 
 
 def _sign_review(case, actor, profile, cal, today, p):
     if not p.get("signature"):
         raise PreconditionFailed("分管领导须签署审核意见", "the leader must sign the review opinion",
                                  code="signature_required")
-    return {"reviewed_on": today}, {"opinion": (p.get("opinion") or "").strip()}, None
+    opinion = _need_text(p, "opinion", "分管领导的审核意见", "The leader's review opinion")
+    return {"reviewed_on": today}, {"opinion": opinion}, None
 
 
 def _record_meeting(case, actor, profile, cal, today, p):
@@ -416,6 +495,11 @@ def _record_meeting(case, actor, profile, cal, today, p):
     if decision not in ("approve", "refuse"):
         raise PreconditionFailed("会议意见须为“拟批准”或“拟不予批准”", "the decision must be approve or refuse",
                                  code="decision_invalid")
+    elig = p.get("eligibility")
+    if decision == "approve" and elig is not None and not elig.ok:
+        raise PreconditionFailed("家庭不符合低保条件，会议不能提出拟批准意见：" + elig.text("zh"),
+                                 "the household does not qualify; the meeting cannot propose approval: "
+                                 + elig.text("en"), code="not_eligible", **elig.as_json())
     return {"meeting_on": today, "recommendation": decision}, {"record": record, "decision": decision}, None
 
 
@@ -447,14 +531,62 @@ def _record_objection(case, actor, profile, cal, today, p):
 def _resolve_objection(case, actor, profile, cal, today, p):
     finding = _need_text(p, "finding", "重新调查核实的结论", "The re-investigation's finding")
     outcome = p.get("outcome")
-    if outcome != "uphold":
-        raise PreconditionFailed("重新调查后维持拟批准请选“维持”；不予批准请由主任作出不予批准决定",
-                                 "choose uphold, or have the director refuse", code="outcome_invalid")
+    if outcome not in OBJECTION_OUTCOMES:
+        raise PreconditionFailed("核实结论须为：异议不成立（维持拟批准）、异议成立（报主任不予批准）或修正认定（退回经办人审核）",
+                                 "the outcome must be uphold, founded (to the director for refusal) or revise "
+                                 "(back to the caseworker's review)", code="outcome_invalid")
+    if outcome == "founded":
+        # 异议成立: the proposal becomes refusal; the director decides (refuse) with the reasons.
+        return ({"objection_on": None, "recommendation": "refuse", "reviewed_on": today, "needs_republication": False},
+                {"finding": finding, "outcome": outcome}, "reviewed")
+    if outcome == "revise":
+        # 部分成立: the figures are revised at the caseworker's review, signed again and publicised again.
+        return ({**_REVIEW_CLEARED, "objection_on": None, "returned_on": today},
+                {"finding": finding, "outcome": outcome}, "appraised")
     if not profile.publicity.republish_after_objection:
         return ({"objection_on": None, "publicity_closed_on": today}, {"finding": finding, "outcome": outcome},
                 "publicity_closed")
     return ({"needs_republication": True, "objection_on": None, "reviewed_on": today},
             {"finding": finding, "outcome": outcome}, None)
+
+
+OBJECTION_OUTCOMES = {
+    "uphold": ("异议不成立，维持拟批准", "Objection unfounded: the proposal stands"),
+    "founded": ("异议成立，报主任作出不予批准决定", "Objection founded: to the director for refusal"),
+    "revise": ("部分成立，退回经办人修正认定后重新审核", "Partly founded: back to the caseworker's review to revise"),
+}
+
+# What a return to the caseworker's review undoes: the review, its signature, the meeting and publicity.
+_REVIEW_CLEARED: dict[str, Any] = {
+    "review_opinion_on": None, "recommendation": None, "reviewed_on": None, "meeting_on": None,
+    "publicity_opened_on": None, "publicity_earliest_close": None, "publicity_closed_on": None,
+    "needs_republication": False,
+}
+
+RETURN_TARGETS = {
+    "review": ("appraised", "退回经办人重新审核", "Back to the caseworker's review"),
+    "investigation": ("accepted", "退回重新调查核实", "Back to re-investigation"),
+}
+# Who may return a case, and from where: the leader at signing, the director at approval (or refusal).
+RETURN_FROM = {"leader": ("review_signing",), "director": ("reviewed", "meeting_held", "publicity_closed")}
+
+
+def _return_for_correction(case, actor, profile, cal, today, p):
+    """退回: the leader at signing, or the director at approval, sends the case back with written reasons.
+    The overall clock keeps running (acceptance is untouched); the returned step's own limit restarts."""
+    if case.status not in RETURN_FROM.get(actor.role, ()):
+        zh, en = STATE_NAMES[case.status]
+        raise IllegalTransition(f"案件处于“{zh}”状态，不能由此角色退回", f"this role cannot return a case in state '{en}'",
+                                code="return_not_here", state=case.status)
+    to = p.get("to")
+    if to not in RETURN_TARGETS:
+        raise PreconditionFailed("请选择退回到经办人审核或重新调查核实", "choose: back to review or to re-investigation",
+                                 code="return_to_invalid")
+    reasons = _need_text(p, "reasons", "退回理由", "The reasons for returning the case")
+    fields = {**_REVIEW_CLEARED, "returned_on": today}
+    if to == "investigation":
+        fields.update(visit_on=None, appraisal_on=None, investigation_from=today)
+    return fields, {"reasons": reasons, "to": to}, RETURN_TARGETS[to][0]
 
 
 def _close_publicity(case, actor, profile, cal, today, p):
@@ -473,8 +605,14 @@ def _approve(case, actor, profile, cal, today, p):
                                  code="signature_required")
     if case.objection_on is not None:
         raise PreconditionFailed("有未处理的异议，不能审批", "an objection is still open", code="objection_open")
+    opinion = _need_text(p, "opinion", "主任的审批意见", "The director's approval opinion")
+    elig = p.get("eligibility")
+    if elig is not None and not elig.ok:
+        raise PreconditionFailed("家庭不符合低保条件，不能批准：" + elig.text("zh"),
+                                 "the household does not qualify and cannot be approved: " + elig.text("en"),
+                                 code="not_eligible", **elig.as_json())
     amount = _need_amount(p)
-    return {"decided_on": today}, {"amount": str(amount), "opinion": (p.get("opinion") or "").strip()}, None
+    return {"decided_on": today}, {"amount": str(amount), "opinion": opinion}, None
 
 
 def _refuse(case, actor, profile, cal, today, p):
@@ -489,6 +627,16 @@ def _issue_certificate(case, actor, profile, cal, today, p):
         raise PreconditionFailed("低保证须标明有效期限（截止日期晚于起始日期）",
                                  "the certificate needs a validity period ending after it starts",
                                  code="validity_invalid")
+    if case.decided_on and valid_from < case.decided_on:
+        raise PreconditionFailed(f"低保证有效期不能早于批准日期（{case.decided_on.isoformat()}）",
+                                 f"the certificate cannot be valid before the approval ({case.decided_on.isoformat()})",
+                                 code="valid_from_before_approval", approved_on=case.decided_on.isoformat())
+    months = profile.certificate.validity_months
+    longest = certificate_valid_until(valid_from, months)
+    if valid_until > longest:
+        raise PreconditionFailed(f"低保证有效期最长{months}个月（自 {valid_from.isoformat()} 起至 {longest.isoformat()}）",
+                                 f"a certificate is valid for at most {months} months (from {valid_from.isoformat()} "
+                                 f"to {longest.isoformat()})", code="validity_too_long", longest=longest.isoformat())
     return ({"certificate_until": valid_until},
             {"number": number, "valid_from": valid_from.isoformat(), "valid_until": valid_until.isoformat()}, None)
 
@@ -567,6 +715,8 @@ RULES: dict[str, Rule] = {r.action: r for r in (
          "会议研究", "Record the meeting"),
     Rule("open_publicity", ("reviewed", "meeting_held"), "publicity", _OFFICE, _open_publicity, "公示",
          "Open publicity"),
+    Rule("return_for_correction", ("review_signing", "reviewed", "meeting_held", "publicity_closed"), "appraised",
+         ("leader", "director"), _return_for_correction, "退回修正", "Return for correction"),
     Rule("record_objection", ("publicity",), "objection", _OFFICE, _record_objection, "登记公示异议",
          "Record an objection"),
     Rule("resolve_objection", ("objection",), "reviewed", ("caseworker", "leader"), _resolve_objection,
@@ -602,6 +752,8 @@ def allowed_actions(case: CaseState, actor: Actor, profile: Any) -> list[str]:
         if case.status in rule.from_states and actor.role in rule.roles:
             if rule.action == "record_meeting" and not profile.has_meeting:
                 continue
+            if rule.action == "return_for_correction" and case.status not in RETURN_FROM.get(actor.role, ()):
+                continue
             if rule.action == "open_publicity" and case.status == "reviewed" and profile.has_meeting \
                     and not case.needs_republication:
                 continue
@@ -618,17 +770,22 @@ def apply(case: CaseState, action: str, actor: Actor, profile: Any, cal: WorkCal
     if not in_scope(actor, case):
         raise OutOfScope("无权处理其他单位的案件", "this case belongs to another unit")
     if actor.role not in rule.roles:
-        allowed = "、".join(rule.roles)
+        allowed = "、".join(ROLE_NAMES[r][0] if r in ROLE_NAMES else r for r in rule.roles)
+        allowed_en = ", ".join(ROLE_NAMES[r][1] if r in ROLE_NAMES else r for r in rule.roles)
         raise NotPermitted(f"“{rule.zh}”只能由以下角色办理：{allowed}",
-                           f"'{rule.en}' may only be done by: {', '.join(rule.roles)}", roles=list(rule.roles))
+                           f"'{rule.en}' may only be done by: {allowed_en}", roles=list(rule.roles))
     if case.status not in rule.from_states:
         zh, en = STATE_NAMES[case.status]
         raise IllegalTransition(f"案件处于“{zh}”状态，不能“{rule.zh}”",
                                 f"cannot '{rule.en}' a case in state '{en}'", state=case.status)
     fields, data, target = rule.handler(case, actor, profile, cal, today, dict(payload or {}))
     to_status = target or rule.to_state or case.status
+    on = today
+    if action in STEP_DATE_KEYS and data.get(STEP_DATE_KEYS[action]):
+        on = dt.date.fromisoformat(data[STEP_DATE_KEYS[action]])
+        data = {**data, **step_timing(on, today, step_due(case, action, profile, cal), profile.dates.backdating_workdays, cal)}
     new_state = replace(case, status=to_status, **fields)
-    return Outcome(new_state, Event(action, case.status, to_status, data))
+    return Outcome(new_state, Event(action, case.status, to_status, data, on))
 
 
 # --- deadlines -----------------------------------------------------------------------------------
@@ -670,7 +827,8 @@ def pending_deadlines(case: CaseState, profile: Any, cal: WorkCalendar) -> list[
     if case.status == "visited" and case.visit_on:
         add(StepDeadline("appraisal", cal.add_workdays(case.visit_on, d.appraisal)))
     if case.status in ("appraised", "review_signing") and case.verification_report_on:
-        add(StepDeadline("review", cal.add_workdays(case.verification_report_on, d.review)))
+        start = max(case.verification_report_on, case.returned_on or case.verification_report_on)
+        add(StepDeadline("review", cal.add_workdays(start, d.review)))
     if case.status == "reviewed" and profile.has_meeting and not case.needs_republication and case.reviewed_on:
         add(StepDeadline("meeting", cal.add_workdays(case.reviewed_on, d.meeting)))
     if case.status == "publicity" and case.publicity_earliest_close:

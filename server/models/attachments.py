@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, event, insert, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from server.extensions import db
 
@@ -28,3 +28,52 @@ class Attachment(db.Model):
 
     def __repr__(self) -> str:
         return f"<Attachment {self.sha256[:12]} {self.mime}>"
+
+
+# --- what a synced visit still lacks, kept as data ----------------------------------------------------
+
+class PendingAttachment(db.Model):
+    """A file a synced visit lists that was not stored when the visit arrived.  An upload looks up the
+    visits waiting for its hash here (by the primary key) instead of reading every incomplete visit;
+    whether a visit is complete is still decided from the attachments actually stored."""
+
+    __tablename__ = "visit_pending_attachments"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True)
+
+
+def _sync_path_indexes() -> None:
+    """Indexes for the queries on the phones' path (pull, upload, visit, attestation); declared here, with
+    the attachment model, so that the tables' own modules stay as they are."""
+    from server.models.devices import Attestation
+    from server.models.visits import Visit, assignment_members
+
+    Index("ix_visits_status_source", Visit.status, Visit.source)
+    Index("ix_visits_supersedes_id", Visit.supersedes_id)
+    Index("ix_attestations_user_visit", Attestation.user_id, Attestation.visit_id)
+    Index("ix_assignment_members_user", assignment_members.c.user_id, assignment_members.c.assignment_id)
+
+
+_sync_path_indexes()
+
+
+@event.listens_for(Session, "after_flush")
+def _note_missing_files(session: Session, flush_context) -> None:
+    """A synced visit just inserted: remember the files it lists that are not stored yet (same transaction,
+    after the visit's row, so the foreign key holds)."""
+    from server.models.visits import Visit
+
+    rows = []
+    for visit in session.new:
+        if not (isinstance(visit, Visit) and visit.source == "device" and visit.envelope):
+            continue
+        listed = sorted({a.get("sha256") for a in visit.envelope.get("attachments", [])
+                         if isinstance(a, dict) and isinstance(a.get("sha256"), str)})
+        if not listed:
+            continue
+        conn = session.connection()
+        have = set(conn.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(listed))))
+        rows += [{"sha256": sha, "visit_id": visit.id} for sha in listed if sha not in have]
+    if rows:
+        session.connection().execute(insert(PendingAttachment), rows)

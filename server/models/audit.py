@@ -25,6 +25,10 @@ class AuditEntry(db.Model):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     remote_addr: Mapped[str] = mapped_column(String(45), default="")
+    # The hash chain (see server.operations.audit): this entry's SHA-256 over its fields and the
+    # previous entry's hash, so a changed byte or a deleted entry breaks the chain at that point.
+    prev_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    entry_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 @event.listens_for(AuditEntry, "before_update")

@@ -31,7 +31,7 @@ from server.models.users import User
 STATE_DATES = (
     "accepted_on", "investigation_from", "verification_requested_on", "verification_report_on", "visit_on", "appraisal_on",
     "review_opinion_on", "reviewed_on", "meeting_on", "publicity_opened_on", "publicity_earliest_close",
-    "publicity_closed_on", "objection_on", "decided_on", "certificate_until",
+    "publicity_closed_on", "objection_on", "decided_on", "certificate_until", "returned_on",
 )
 
 
@@ -89,6 +89,10 @@ class Case(db.Model):
     certificate_until: Mapped[dt.date | None] = mapped_column(Date)
     certificate_token: Mapped[str | None] = mapped_column(String(32), unique=True)  # for the QR check
     exit_month: Mapped[int] = mapped_column(Integer, default=0)
+    # The last return for correction (退回): the returned step's own time limit restarts from it.
+    returned_on: Mapped[dt.date | None] = mapped_column(Date)
+    # The property exclusions (codes of the profile's eligibility.property_exclusions) found at review.
+    assessed_property: Mapped[list[str] | None] = mapped_column(JSON, default=list)
 
     # The household record in the sync field space (member/<id>/<field>, income/<source>, property/<item>,
     # living/...) and its version; a phone's visit names the version it started from (base_version).
@@ -137,7 +141,8 @@ class CaseEvent(db.Model):
     to_status: Mapped[str] = mapped_column(String(20))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=lambda: dt.datetime.now(dt.UTC))
-    on_date: Mapped[dt.date] = mapped_column(Date)
+    on_date: Mapped[dt.date] = mapped_column(Date)   # the day the step happened
+    recorded_on: Mapped[dt.date | None] = mapped_column(Date)   # the day it was entered (None: before 0007)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     note: Mapped[str] = mapped_column(Text, default="")
 

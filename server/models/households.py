@@ -60,6 +60,8 @@ class Member(db.Model):
     birth_date: Mapped[dt.date] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(6))
     hukou_place: Mapped[str] = mapped_column(String(200), default="")
+    # The registered place's administrative-division code (户籍地行政区划代码): the eligibility check's input.
+    hukou_code: Mapped[str] = mapped_column(String(12), default="", server_default="")
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     severely_disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     seriously_ill: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -173,3 +173,14 @@ class TwoRatesResponse(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
     unit: Mapped[Unit] = relationship()
+
+
+class SurveyMark(db.Model):
+    """A spent "one answer" slot of the public two-rates survey: a keyed hash, nothing else.
+
+    The key is HMAC(SECRET_KEY, unit, year, and either the phone's random survey cookie or — per
+    day, a few slots — the client address); no time, no link to the answer, no way back to who."""
+
+    __tablename__ = "survey_marks"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -8,17 +8,10 @@ from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from server.domain.roles import ROLE_NAMES  # noqa: F401  (one table of role names, shared with the core)
 from server.extensions import db
 from server.models.orgs import Unit
 
-ROLE_NAMES = {
-    "investigator": ("调查人员", "Investigator"),
-    "caseworker": ("经办人", "Caseworker"),
-    "leader": ("分管领导", "Leader in charge"),
-    "director": ("主任（行政正职）", "Director"),
-    "bureau_supervisor": ("民政局监管人员", "Bureau supervisor"),
-    "admin": ("系统管理员", "Administrator"),
-}
 # The unit levels where each role may sit.
 ROLE_LEVELS = {
     "investigator": ("street_office", "township", "service_center", "community", "village"),
@@ -43,6 +36,8 @@ class User(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Raised at sign-out: every session cookie issued before names an older epoch and stops working.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True),
                                                     default=lambda: dt.datetime.now(dt.UTC))
 

@@ -70,23 +70,67 @@ class LoginRefused(OperationError):
     pass
 
 
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def _dummy_check(password: str) -> None:
+    """Spend what a real password check costs, so an unknown username answers as slowly as a known one."""
+    from flask import current_app
+    from werkzeug.security import check_password_hash, generate_password_hash
+
+    method = current_app.config.get("RUHU_PASSWORD_METHOD", "scrypt")
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("ruhu-no-such-account", method=method)
+    check_password_hash(_DUMMY_HASHES[method], password)
+
+
+def _unknown_locked_until(label: str, now: dt.datetime, max_failures: int, lock_minutes: int) -> dt.datetime | None:
+    """An unknown username is "locked" exactly as an account would be: after ``max_failures`` failures
+    within the lock time, for the lock time from the last of them (the same answer either way)."""
+    from server.models import AuditEntry
+
+    since = now - dt.timedelta(minutes=lock_minutes)
+    times = db.session.scalars(
+        select(AuditEntry.at).where(AuditEntry.action == "login.failed", AuditEntry.actor_id.is_(None),
+                                    AuditEntry.actor_label == label, AuditEntry.at > since)
+        .order_by(AuditEntry.at.desc()).limit(max_failures)).all()
+    if len(times) < max_failures:
+        return None
+    last = times[0] if times[0].tzinfo else times[0].replace(tzinfo=dt.UTC)
+    return last + dt.timedelta(minutes=lock_minutes)
+
+
+def _locked(locked: dt.datetime, now: dt.datetime) -> LoginRefused:
+    minutes = max(1, int((locked - now).total_seconds() // 60) + 1)
+    return LoginRefused("account_locked", f"连续登录失败次数过多，账户已锁定，请 {minutes} 分钟后再试",
+                        f"too many failed sign-ins: the account is locked for {minutes} more minutes", 429,
+                        retry_after=minutes * 60)
+
+
 def sign_in(username: str, password: str, now: dt.datetime, *, max_failures: int, lock_minutes: int,
             remote_addr: str = "") -> User:
-    """Check a password.  Repeated failures lock the account; every outcome is audited."""
-    user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
+    """Check a password.  Repeated failures lock the account; every outcome is audited.
+
+    An unknown (or disabled) username gets the same answers at the same cost as a real account: a
+    password hash is checked against a dummy, and repeated failures "lock" it the same way."""
+    username = (username or "").strip()
+    user = db.session.scalar(select(User).where(User.username == username)) if len(username) <= 64 else None
     generic = LoginRefused("login_failed", "用户名或密码错误", "wrong username or password", 401)
     if user is None or not user.active:
-        audit.record("login.failed", "user", username or "-", actor_label=username or "-", remote_addr=remote_addr)
+        label = (username or "-")[:64]
+        locked = _unknown_locked_until(label, now, max_failures, lock_minutes)
+        _dummy_check(password or "")
+        if locked is not None and locked > now:
+            raise _locked(locked, now)
+        audit.record("login.failed", "user", label[:40], actor_label=label, remote_addr=remote_addr)
         db.session.commit()
         raise generic
     locked = user.locked_until
     if locked is not None and locked.tzinfo is None:
         locked = locked.replace(tzinfo=dt.UTC)
     if locked is not None and locked > now:
-        minutes = max(1, int((locked - now).total_seconds() // 60) + 1)
-        raise LoginRefused("account_locked", f"连续登录失败次数过多，账户已锁定，请 {minutes} 分钟后再试",
-                           f"too many failed sign-ins: the account is locked for {minutes} more minutes", 429,
-                           retry_after=minutes * 60)
+        _dummy_check(password or "")
+        raise _locked(locked, now)
     if not user.check_password(password or ""):
         user.failed_logins += 1
         after = {"failed_logins": user.failed_logins}
@@ -102,3 +146,12 @@ def sign_in(username: str, password: str, now: dt.datetime, *, max_failures: int
     audit.record("login", "user", user.id, actor=user, remote_addr=remote_addr)
     db.session.commit()
     return user
+
+
+def end_sessions(user: User | None, *, remote_addr: str = "") -> None:
+    """Sign-out: raise the account's session epoch so every cookie issued to it stops working."""
+    if user is None:
+        return
+    user.session_epoch = (user.session_epoch or 0) + 1
+    audit.record("logout", "user", user.id, actor=user, remote_addr=remote_addr)
+    db.session.commit()

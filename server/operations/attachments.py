@@ -1,4 +1,10 @@
-"""Uploads from the console: stored once by content (SHA-256), images re-encoded without metadata."""
+"""Uploads from the console and the public pages: stored once by content (SHA-256), images re-encoded
+without metadata for display; anonymous residents' photos stored re-encoded only.
+
+A file stored while handling a request belongs to that request's transaction: when the transaction ends
+without a commit (the action was refused, a form error, an exception), the files it created are removed
+again, unless another committed row already names the same bytes.  So refused actions leave nothing on disk.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,14 @@ import binascii
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from server.extensions import db
 from server.models import User
 from server.operations import OperationError
+
+_NEW_FILES = "ruhu_new_attachment_files"
 
 
 def store():
@@ -20,16 +30,26 @@ def store():
     return AttachmentStore(root, max_bytes=current_app.config.get("RUHU_MAX_UPLOAD", 15 * 2**20))
 
 
-def save(data: bytes, *, declared_type: str | None, user: User, documents: bool = False) -> str:
-    """Store bytes (JPEG/PNG, and PDF when ``documents``); returns the SHA-256.  Bad bytes -> OperationError."""
+def save(data: bytes, *, declared_type: str | None, user: User, documents: bool = False,
+         public: bool = False) -> str:
+    """Store bytes (JPEG/PNG, and PDF when ``documents``); returns the SHA-256.  Bad bytes -> OperationError.
+    ``public``: an anonymous resident's photo — a lower pixel limit, and only a re-encoded copy is kept (no
+    EXIF, GPS or device data; no capture time or coordinates recorded)."""
     from server.models.attachments import Attachment
-    from server.storage import DOCUMENT_TYPES, IMAGE_TYPES, AttachmentError
+    from server.storage import DOCUMENT_TYPES, IMAGE_TYPES, PUBLIC_MAX_PIXELS, AttachmentError
 
+    st = store()
     try:
-        ingested = store().ingest(data, declared_type=declared_type,
-                                  allowed=DOCUMENT_TYPES if documents else IMAGE_TYPES)
+        if public:
+            ingested = st.ingest(data, declared_type=declared_type, allowed=IMAGE_TYPES, anonymise=True,
+                                 max_pixels=PUBLIC_MAX_PIXELS)
+        else:
+            ingested = st.ingest(data, declared_type=declared_type,
+                                 allowed=DOCUMENT_TYPES if documents else IMAGE_TYPES)
     except AttachmentError as exc:
         raise OperationError(exc.code, exc.message, exc.message_en, exc.status) from None
+    if ingested.created:
+        db.session.info.setdefault(_NEW_FILES, {})[ingested.sha256] = st.root
     if db.session.get(Attachment, ingested.sha256) is None:
         db.session.add(Attachment(sha256=ingested.sha256, size=ingested.size, mime=ingested.mime,
                                   width=ingested.width, height=ingested.height, captured_at=ingested.captured_at,
@@ -50,3 +70,28 @@ def save_data_url(value: str, *, user: User) -> str:
         raise OperationError("signature_invalid", "签名图像无效，请重新签名",
                              "the signature image is not valid: sign again") from None
     return save(data, declared_type="image/png", user=user)
+
+
+# --- files follow the transaction that stored them ------------------------------------------------
+
+@event.listens_for(Session, "after_commit")
+def _kept(session: Session) -> None:
+    session.info.pop(_NEW_FILES, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _discard_uncommitted(session: Session, transaction) -> None:
+    if transaction.parent is not None or transaction.nested:
+        return
+    created = session.info.pop(_NEW_FILES, None)
+    if not created:
+        return
+    from server.models.attachments import Attachment
+    from server.storage import AttachmentStore
+
+    bind = session.get_bind()
+    with bind.connect() as conn:  # a fresh connection: only what others committed counts
+        kept = set(conn.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(list(created)))))
+    for sha, root in created.items():
+        if sha not in kept:
+            AttachmentStore(root).discard(sha)

@@ -1,18 +1,98 @@
-"""Writing audit entries (the caller's transaction commits them together with the change)."""
+"""Writing audit entries (the caller's transaction commits them together with the change), chained.
+
+Each entry stores the SHA-256 of the previous entry (by id) and its own SHA-256 over its fields and
+that previous hash.  Writers take the chain's lock first (a transaction-scoped advisory lock on
+PostgreSQL; SQLite's single writer lock, taken by a no-op write), so entries are chained in id
+order even with many workers.  :func:`verify` walks the chain and names the first entry whose
+stored hash or link does not hold: any changed byte, a deleted or an inserted entry shows there.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import select, text
 
 from server.extensions import db
 from server.models import AuditEntry, User
 
+CHAIN_LOCK = 0x72756875  # "ruhu": the advisory-lock key that serialises audit writers on PostgreSQL
+
+
+def _utc(value: dt.datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def entry_digest(entry: AuditEntry, prev_hash: str) -> str:
+    """The SHA-256 (hex) of one entry's fields and the previous entry's hash, canonically written."""
+    fields = [prev_hash, _utc(entry.at), entry.actor_id, entry.actor_label or "", entry.action, entry.object_type,
+              entry.object_id, entry.before, entry.after, entry.remote_addr or ""]
+    data = json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def _lock_chain() -> None:
+    bind = db.session.get_bind()
+    if bind.dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK})
+    else:
+        # Any write statement takes SQLite's database write lock until the transaction ends.
+        db.session.execute(text("UPDATE audit_entries SET id = id WHERE 0 = 1"))
+
 
 def record(action: str, object_type: str, object_id: Any, *, actor: User | None = None, actor_label: str = "",
            before: dict | None = None, after: dict | None = None, remote_addr: str = "") -> AuditEntry:
-    entry = AuditEntry(actor_id=actor.id if actor else None,
-                       actor_label=actor.username if actor else (actor_label or "system"),
-                       action=action, object_type=object_type, object_id=str(object_id),
-                       before=before, after=after, remote_addr=remote_addr or "")
+    # Values are round-tripped through JSON first, so the hash covers exactly what is stored and read back.
+    before = json.loads(json.dumps(before, default=str)) if before is not None else None
+    after = json.loads(json.dumps(after, default=str)) if after is not None else None
+    entry = AuditEntry(at=dt.datetime.now(dt.UTC), actor_id=actor.id if actor else None,
+                       actor_label=(actor.username if actor else (actor_label or "system"))[:80],
+                       action=action[:60], object_type=object_type[:30], object_id=str(object_id)[:40],
+                       before=before, after=after, remote_addr=(remote_addr or "")[:45])
+    db.session.flush()          # earlier changes first (their own entries are chained before this one)
+    _lock_chain()
+    prev = db.session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)) or ""
+    entry.prev_hash = prev
+    entry.entry_hash = entry_digest(entry, prev)
     db.session.add(entry)
+    db.session.flush()
     return entry
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    entry_id: int
+    reason: str       # "changed" (its fields no longer give its hash) | "link" (previous entry missing or changed)
+
+
+def verify(batch: int = 2000) -> tuple[int, ChainBreak | None]:
+    """(entries checked, the first break or None), walking the chain in id order."""
+    prev = ""
+    checked = 0
+    last_id = 0
+    legacy = True   # entries written before the chain existed (empty hashes) may only come first
+    while True:
+        rows = db.session.scalars(select(AuditEntry).where(AuditEntry.id > last_id)
+                                  .order_by(AuditEntry.id).limit(batch)).all()
+        if not rows:
+            return checked, None
+        for entry in rows:
+            if legacy and entry.entry_hash == "" and entry.prev_hash == "":
+                checked += 1
+                last_id = entry.id
+                continue
+            legacy = False
+            if entry.prev_hash != prev:
+                return checked, ChainBreak(entry.id, "link")
+            if entry_digest(entry, entry.prev_hash) != entry.entry_hash:
+                return checked, ChainBreak(entry.id, "changed")
+            prev = entry.entry_hash
+            checked += 1
+            last_id = entry.id
+        db.session.expunge_all()

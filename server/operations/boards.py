@@ -529,7 +529,7 @@ def submit_report(board: Board, *, case_ref: str, text: str, name: str = "", pho
         if len(photo[0]) > limit:
             raise OperationError("photo_too_large", f"照片不能超过{limit // 2**20}MB",
                                  f"the photo may be at most {limit // 2**20} MB", 413, field="photo")
-        photo_sha = attachments.save(photo[0], declared_type=photo[1], user=actor)
+        photo_sha = attachments.save(photo[0], declared_type=photo[1], user=actor, public=True)
 
     kind = "objection" if case is not None and case.status in PUBLICITY_STATES else "tipoff"
     report = Report(receipt=_receipt(today), board=board, office_unit_id=office.id, case=case, kind=kind,

@@ -34,7 +34,7 @@ def state_of(case: Case) -> workflow.CaseState:
     return workflow.CaseState(
         status=case.status, office_unit_id=case.office_unit_id, lineage=lineage,
         recommendation=case.recommendation, publicity_rounds=case.publicity_rounds,
-        needs_republication=case.needs_republication, exit_month=case.exit_month,
+        needs_republication=case.needs_republication, exit_month=case.exit_month, applied_on=case.applied_on,
         **{name: getattr(case, name) for name in STATE_DATES})
 
 
@@ -90,6 +90,19 @@ def _member_from(raw: Mapping[str, Any], position: int, today: dt.date) -> Membe
                   co_residing=bool(raw.get("co_residing", True)), covered=bool(raw.get("covered", True)), **flags)
 
 
+def _hukou_code(raw: Mapping[str, Any], position: int, community: Unit) -> str:
+    """The member's registered place as an administrative-division code; blank = the community the
+    application is registered at (the window registers it where the household is registered)."""
+    code = str(raw.get("hukou_code") or "").strip()
+    if not code:
+        return community.code
+    if not code.isdigit() or not 6 <= len(code) <= 12:
+        raise OperationError("hukou_code_invalid", f"第{position + 1}位成员的户籍地行政区划代码应为6至12位数字",
+                             f"member {position + 1}'s registered-place division code must be 6 to 12 digits",
+                             field=f"members[{position}].hukou_code")
+    return code
+
+
 def register_application(*, community: Unit, members: Sequence[Mapping[str, Any]], actor: User,
                          today: dt.date, address: str = "", area: str = "urban", household_class: str = "stable",
                          phone: str = "", materials: Sequence[str] = (), declaration: Declaration | None = None,
@@ -119,6 +132,8 @@ def register_application(*, community: Unit, members: Sequence[Mapping[str, Any]
     if unknown:
         raise OperationError("material_unknown", "未知材料：" + "、".join(unknown), "unknown material: " + ", ".join(unknown))
     rows = [_member_from(raw, i, today) for i, raw in enumerate(members)]
+    for i, (raw, row) in enumerate(zip(members, rows, strict=True)):
+        row.hukou_code = _hukou_code(raw, i, community)
     numbers = [m.id_number for m in rows]
     if len(set(numbers)) != len(numbers):
         raise OperationError("id_number_duplicate", "同一家庭中身份证号码重复", "the same ID number appears twice")
@@ -188,8 +203,15 @@ def _payload_for(case: Case, action: str, payload: Mapping[str, Any], today: dt.
                 raise OperationError("investigator_unknown", f"调查人员不存在：{uid}", f"no such investigator: {uid}")
             team.append(workflow.TeamMember(user.id, user.role, user.unit_id, user.id in signed))
         p["team"] = team
+    if action == "record_meeting":
+        p["eligibility"] = eligibility_of(case, Decimal(case.assessed_income_6m), case.assessed_property or [], today)
     if action == "approve":
         p["amount"] = benefit_working(case, today).total
+        p["eligibility"] = eligibility_of(case, Decimal(case.assessed_income_6m), case.assessed_property or [], today)
+    if action == "review_opinion" and isinstance(p.get("assessed_income_6m"), Decimal):
+        found = [str(c) for c in p.get("property_found") or []]
+        p["property_found"] = found
+        p["eligibility"] = eligibility_of(case, p["assessed_income_6m"], found, today)
     if action == "record_appraisal":
         p["panel"] = [workflow.PanelMember(str(m.get("name", "")).strip(), m.get("category", ""),
                                            bool(m.get("signed"))) for m in p.get("panel") or []]
@@ -233,7 +255,8 @@ def perform(case: Case, action: str, user: User, payload: Mapping[str, Any] | No
     case.updated_at = dt.datetime.now(dt.UTC)
     seq = (db.session.scalar(select(func.max(CaseEvent.seq)).where(CaseEvent.case_id == case.id)) or 0) + 1
     ev = CaseEvent(case=case, seq=seq, action=action, from_status=outcome.event.from_status,
-                   to_status=outcome.event.to_status, actor_id=user.id, on_date=today, data=data,
+                   to_status=outcome.event.to_status, actor_id=user.id, on_date=outcome.event.on or today,
+                   recorded_on=today, data=data,
                    note=str((payload or {}).get("note") or ""))
     db.session.add(ev)
     audit.record(f"case.{action}", "case", case.id, actor=user, before=before, after=_snapshot(case),
@@ -249,7 +272,8 @@ def _record_details(case: Case, action: str, payload: Mapping[str, Any], data: d
         case.verification = {**(case.verification or {}), "members": list(payload.get("members") or []),
                              "requested_on": data["requested_on"]}
     elif action == "record_verification_report":
-        report = {k: payload[k] for k in ("found_income_6m", "found_property", "file", "note") if payload.get(k)}
+        report = {k: payload[k] for k in ("found_property", "file", "note") if payload.get(k)}
+        report.update({k: data[k] for k in ("found_income_6m", "no_income_found") if k in data})
         report["report_on"] = data["report_on"]
         case.verification = {**(case.verification or {}), "report": report}
         data["report"] = report
@@ -259,6 +283,8 @@ def _record_details(case: Case, action: str, payload: Mapping[str, Any], data: d
     elif action == "review_opinion" and payload.get("assessed_income_6m") is not None:
         data["assessed_income_6m"] = str(payload["assessed_income_6m"])
         case.assessed_income_6m = Decimal(payload["assessed_income_6m"])
+        case.assessed_property = list(payload.get("property_found") or [])
+        data["property_found"] = case.assessed_property
     for key in ("signature_file", "scan_file", "fingerprint_file", "applicant_signature_file", "notice_file",
                 "visit_id", "findings"):
         if payload.get(key):
@@ -309,6 +335,28 @@ def benefit_working(case: Case, on: dt.date):
         people=len(covered), method=profile.benefit.method, tiers=profile.tiers,
         supplement_rates=dict(profile.benefit.supplements),
         member_categories=[member_categories(m, on, profile) for m in covered], percentage=percentage)
+
+
+def eligibility_of(case: Case, income_6m: Decimal, property_found: Sequence[str], on: dt.date):
+    """The household's eligibility (server.domain.eligibility) from the case's members and profile."""
+    from server.domain.benefit import NoStandardInForce, standard_in_force
+    from server.domain.eligibility import MemberHukou, assess
+
+    profile = services().profiles[case.profile_id]
+    members = case.household.members
+    try:
+        standard = standard_in_force(profile.standards, case.household.area, on)
+    except NoStandardInForce as exc:
+        raise OperationError("no_standard", str(exc), str(exc)) from None
+    try:
+        return assess(income_6m=income_6m, co_residing=sum(1 for m in members if m.co_residing),
+                      standard_monthly=standard.monthly(),
+                      members=[MemberHukou(m.name, m.relation, m.hukou_code or "") for m in members],
+                      hukou_prefixes=profile.eligibility.hukou_prefixes, property_found=property_found,
+                      property_rules=profile.property_rules)
+    except ValueError:
+        raise OperationError("property_unknown", "财产情形无效（不在规则列表中）", "unknown property item",
+                             field="property_found") from None
 
 
 def visible_cases(user: User):

@@ -504,6 +504,8 @@ class Measures:
 
 MEASURED_ACTIONS = ("approve", "refuse", "abandon", "record_objection", "resolve_objection", "complete_rereview",
                     "stop", "finish_gradual_exit")
+# Steps with their own time limit; one recorded late (server.domain.workflow.step_timing) makes the case late.
+TIMED_STEPS = ("request_verification", "record_home_visit", "record_appraisal")
 
 
 def measures(units: Sequence[Unit], year: int, today: dt.date) -> dict[int, Measures]:
@@ -520,7 +522,7 @@ def measures(units: Sequence[Unit], year: int, today: dt.date) -> dict[int, Meas
     events: dict[int, list[CaseEvent]] = defaultdict(list)
     for ev in db.session.scalars(select(CaseEvent).where(
             CaseEvent.case_id.in_(select(Case.id).where(Case.office_unit_id.in_(ids))),
-            CaseEvent.action.in_(MEASURED_ACTIONS)).order_by(CaseEvent.case_id, CaseEvent.seq)):
+            CaseEvent.action.in_(MEASURED_ACTIONS + TIMED_STEPS)).order_by(CaseEvent.case_id, CaseEvent.seq)):
         events[ev.case_id].append(ev)
     for case in cases:
         m, profile, evs = out[case.office_unit_id], svc.profiles[case.profile_id], events[case.id]
@@ -530,7 +532,10 @@ def measures(units: Sequence[Unit], year: int, today: dt.date) -> dict[int, Meas
 
         if case.accepted_on is not None:
             deadline = cal.add_workdays(case.accepted_on, profile.deadlines.overall).date
-            m.on_time.append(scoring.judge(deadline, first(("approve", "refuse")), first(("abandon",)), today))
+            judged = scoring.judge(deadline, first(("approve", "refuse")), first(("abandon",)), today)
+            if judged is not None and judged.in_time and any(e.data.get("late") for e in evs):
+                judged = scoring.Judgement(judged.on, False)   # a step kept late stays late (backdated or not)
+            m.on_time.append(judged)
         approved = first(("approve",))
         if approved is not None:
             ended = next((e.on_date for e in evs if e.to_status == "stopped"), None)

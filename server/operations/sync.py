@@ -24,8 +24,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased, selectinload
 
 from server import services
 from server.domain import workflow
@@ -35,11 +36,13 @@ from server.models import (
     Case,
     Device,
     EnrolmentCode,
+    Household,
     RecordSnapshot,
     User,
     Visit,
     VisitAssignment,
 )
+from server.models.visits import assignment_members
 from server.operations import OperationError, audit
 from server.operations.cases import perform, state_of
 from server.operations.visits import DEADLINE_STEP
@@ -164,21 +167,37 @@ def revoke(device: Device, actor: User | None, *, actor_label: str = "") -> None
 
 # --- pull ---------------------------------------------------------------------------------------
 
+def _cursor_mac(body: str) -> str:
+    """HMAC-SHA256 of a cursor's body with the app's secret key (a forged or altered cursor fails it)."""
+    import hmac
+
+    key = ("ruhu-pull-cursor:" + str(current_app.config["SECRET_KEY"])).encode()
+    mac = hmac.new(key, body.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
 def _cursor(user_id: int, stamp: dt.datetime | None) -> str:
     body = json.dumps({"v": 1, "u": user_id, "t": stamp.isoformat() if stamp else None}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
+    encoded = base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
+    return f"{encoded}.{_cursor_mac(encoded)}"
 
 
 def _read_cursor(cursor: str | None, user_id: int) -> tuple[bool, dt.datetime | None]:
-    """(valid, since).  Anything we did not issue to this user is invalid: the phone gets everything."""
-    if not cursor:
+    """(valid, since).  Anything we did not issue to this user (unsigned, forged, altered) is invalid:
+    the phone gets everything."""
+    import hmac
+
+    if not cursor or cursor.count(".") != 1:
+        return False, None
+    encoded, mac = cursor.split(".")
+    if not hmac.compare_digest(mac.encode(), _cursor_mac(encoded).encode()):
         return False, None
     try:
-        body = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        body = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
         if body.get("v") != 1 or body.get("u") != user_id or body.get("t") is None:
             return False, None
         return True, _aware(dt.datetime.fromisoformat(body["t"]))
-    except (ValueError, TypeError, KeyError, binascii.Error, json.JSONDecodeError, AttributeError):
+    except (ValueError, TypeError, KeyError, binascii.Error, json.JSONDecodeError, AttributeError, OverflowError):
         return False, None
 
 
@@ -238,46 +257,72 @@ def _latest_forms() -> dict[str, tuple[str, int]]:
     return out
 
 
-def pull(device: Device, since: str | None) -> dict[str, Any]:
-    """The device user's assignments changed since the cursor (all open ones when the cursor is not ours)."""
+def forms_version() -> str:
+    """A version (ETag) of the loaded form definitions: the phone sends it back and gets no forms while it
+    is unchanged.  Computed once per loaded set."""
+    loaded = forms()
+    cached = current_app.extensions.get("ruhu_forms_version")
+    if cached is None or cached[0] is not loaded:
+        body = json.dumps([loaded[k] for k in sorted(loaded)], sort_keys=True, ensure_ascii=False)
+        cached = (loaded, hashlib.sha256(body.encode()).hexdigest()[:32])
+        current_app.extensions["ruhu_forms_version"] = cached
+    return cached[1]
+
+
+def pull(device: Device, since: str | None, known_forms: str | None = None) -> dict[str, Any]:
+    """The device user's assignments changed since the cursor (all open ones when the cursor is not ours).
+    ``known_forms``: the ``forms_version`` the phone already holds — the forms are then left out."""
     user_id = device.user_id
     valid, stamp = _read_cursor(since, user_id)
-    mine = select(VisitAssignment).where(VisitAssignment.team.any(User.id == user_id))
+    # By index: the user's assignment ids (assignment_members by user), then those rows with what the
+    # payload reads loaded in a few IN queries rather than one query per assignment.
+    my_ids = select(assignment_members.c.assignment_id).where(assignment_members.c.user_id == user_id)
+    mine = select(VisitAssignment).where(VisitAssignment.id.in_(my_ids)).options(
+        selectinload(VisitAssignment.team),
+        selectinload(VisitAssignment.case).selectinload(Case.household).selectinload(Household.members),
+        selectinload(VisitAssignment.case).selectinload(Case.community))
     if valid:
         rows = db.session.scalars(mine.where(VisitAssignment.updated_at > stamp)
                                   .order_by(VisitAssignment.updated_at)).all()
     else:
         rows = db.session.scalars(mine.where(VisitAssignment.status == "open")
                                   .order_by(VisitAssignment.updated_at)).all()
-    newest = db.session.scalar(select(VisitAssignment.updated_at).where(VisitAssignment.team.any(User.id == user_id))
-                               .order_by(VisitAssignment.updated_at.desc()).limit(1))
+    newest = db.session.scalar(select(func.max(VisitAssignment.updated_at)).where(VisitAssignment.id.in_(my_ids)))
     kinds = _latest_forms()
+    version = forms_version()
     open_rows = [a for a in rows if a.status == "open"]
     # The sweep at pull time: visits of this user's open assignments that qualify are accepted now.
     if open_rows:
         sweep(visit_ids=select(Visit.id).where(Visit.assignment_id.in_([a.id for a in open_rows])))
         open_rows = [a for a in open_rows if db.session.get(VisitAssignment, a.id).status == "open"]
     records = _live_records_of([a.id for a in open_rows])
-    device.last_seen_at = _now()
-    db.session.commit()
-    return {
+    body = {
         "cursor": _cursor(user_id, _aware(newest) or stamp),
         "full": not valid,
         "to_attest": _waiting_for(user_id),
         "assignments": [_assignment_payload(a, kinds, records) for a in open_rows],
         "revoked": [a.id for a in rows if a.status != "open"],
-        "forms": [forms()[k] for k in sorted(set(kinds.values()))],
+        "forms": [] if known_forms and known_forms == version else [forms()[k] for k in sorted(set(kinds.values()))],
+        "forms_version": version,
     }
+    device.last_seen_at = _now()
+    db.session.commit()  # after the payload: a commit expires every loaded row (one reload per assignment)
+    return body
 
 
 def _waiting_for(user_id: int) -> list[dict[str, Any]]:
     """Visits this investigator was on, sent by a partner's phone, that still lack this investigator's
     attestation (the online path of the two-person rule: the partner's phone pulls and signs)."""
+    # Only visits of the user's own assignments (an investigator must be on the assignment's team), by
+    # index; the JSON list of investigators is checked on those few rows.
     signed = select(Attestation.visit_id).where(Attestation.user_id == user_id)
-    amended = select(Visit.supersedes_id).where(Visit.supersedes_id.is_not(None), Visit.status != "superseded")
-    rows = db.session.scalars(select(Visit).where(Visit.source == "device",
+    # Amended visits are left out: one with a standing revision (by the supersedes_id index, per visit).
+    revision = aliased(Visit)
+    amended = select(revision.id).where(revision.supersedes_id == Visit.id, revision.status != "superseded").exists()
+    my_ids = select(assignment_members.c.assignment_id).where(assignment_members.c.user_id == user_id)
+    rows = db.session.scalars(select(Visit).where(Visit.assignment_id.in_(my_ids), Visit.source == "device",
                                                   Visit.status.in_(("incomplete", "complete")),
-                                                  Visit.id.not_in(signed), Visit.id.not_in(amended))
+                                                  Visit.id.not_in(signed), ~amended)
                               .order_by(Visit.created_at))
     return [{"visit_id": v.id, "content_hash": v.content_hash, "assignment_id": v.assignment_id,
              "case_id": v.case_id, "visit_on": v.visit_on.isoformat(), "summary": (v.findings or {}).get("summary"),
@@ -289,7 +334,7 @@ def _waiting_for(user_id: int) -> list[dict[str, Any]]:
 
 def put_attachment(device: Device, sha: str, data: bytes, content_type: str | None) -> tuple[int, dict[str, Any]]:
     """Store bytes under their SHA-256: 201 new, 200 already there; afterwards complete waiting visits."""
-    from server.models.attachments import Attachment
+    from server.models.attachments import Attachment, PendingAttachment
     from server.operations.attachments import store
     from server.storage import AttachmentError
 
@@ -308,9 +353,15 @@ def put_attachment(device: Device, sha: str, data: bytes, content_type: str | No
         except IntegrityError:   # the same bytes arrived from another request at the same moment
             db.session.rollback()
             existing = db.session.get(Attachment, ingested.sha256)
-    for visit in db.session.scalars(select(Visit).where(Visit.status == "incomplete")):
-        if ingested.sha256 in _listed(visit):
-            _refresh(visit)
+    # The visits waiting for these bytes, by the pending-attachment key (never every incomplete visit).
+    waiting = db.session.scalars(select(Visit).join(PendingAttachment, PendingAttachment.visit_id == Visit.id)
+                                 .where(PendingAttachment.sha256 == ingested.sha256,
+                                        Visit.status == "incomplete")).all()
+    if waiting:
+        db.session.execute(delete(PendingAttachment).where(PendingAttachment.sha256 == ingested.sha256))
+        db.session.commit()
+    for visit in waiting:
+        _refresh(visit)
     return (200 if existing is not None else 201), {"sha256": ingested.sha256, "size": ingested.size,
                                                     "type": ingested.mime}
 

@@ -2,7 +2,8 @@
 say whether they know the dibao policy and whether they are satisfied.
 
 Anonymous (no name, phone or address is asked or kept), CSRF-protected, rate-limited per client, and
-one answer per unit and year from one browser.  Answers count as source "public" and are reported
+one answer per unit and year from one browser (a random cookie, and the session), and a few per
+client address and day — both kept only as keyed hashes in ``survey_marks``, see ``_claim_marks``.  Answers count as source "public" and are reported
 beside the visit and paper answers, never mixed into them silently.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 from flask import current_app, make_response, render_template, request, session
 from flask_limiter.util import get_remote_address
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from server import today
@@ -23,6 +25,51 @@ from server.operations.oversight import public_response
 from server.public import bp
 
 SESSION_KEY = "two_rates_done"
+DEVICE_COOKIE = "ruhu_survey"          # a random value naming nothing but "this browser", for a year
+DEVICE_COOKIE_AGE = 400 * 24 * 3600
+
+
+def _mark(*parts: str) -> str:
+    """A keyed hash (HMAC-SHA256 with the secret key) of what limits answers: unlinkable to anyone."""
+    import hashlib
+    import hmac
+
+    key = ("ruhu-survey-mark:" + str(current_app.config["SECRET_KEY"])).encode()
+    return hmac.new(key, "|".join(parts).encode(), hashlib.sha256).hexdigest()
+
+
+def _claim_marks(unit: Unit, device: str) -> bool:
+    """Spend this browser's answer for the unit and year, and one of the client address's answers for
+    the unit and day (``RUHU_SURVEY_ADDRESS_DAILY``, several: households and carriers share addresses).
+    False when either is spent.  The marks are added to the session: the answer's commit keeps them."""
+    from server.models.oversight import SurveyMark
+
+    on = today()
+    device_key = _mark("device", unit.code, str(on.year), device)
+    slots = int(current_app.config.get("RUHU_SURVEY_ADDRESS_DAILY", 3))
+    address = request.remote_addr or ""
+    address_keys = [_mark("address", unit.code, on.isoformat(), address, str(n)) for n in range(slots)]
+    taken = set(db.session.scalars(select(SurveyMark.key).where(SurveyMark.key.in_([device_key, *address_keys]))))
+    free = [k for k in address_keys if k not in taken]
+    if device_key in taken or not free:
+        return False
+    db.session.add_all([SurveyMark(key=device_key), SurveyMark(key=free[0])])
+    return True
+
+
+def _with_device_cookie(response, device: str):
+    response.set_cookie(DEVICE_COOKIE, device, max_age=DEVICE_COOKIE_AGE, httponly=True, samesite="Lax",
+                        secure=request.is_secure, path="/survey")
+    return response
+
+
+def _device() -> str:
+    value = request.cookies.get(DEVICE_COOKIE, "")
+    if len(value) == 43 and all(c.isalnum() or c in "-_" for c in value):
+        return value
+    import secrets
+
+    return secrets.token_urlsafe(32)
 
 
 def _page(template: str, status: int = 200, **context):
@@ -57,7 +104,7 @@ def two_rates_survey(code: str):
     unit = _unit(code)
     if unit is None:
         return _page("public/not_found.html", 404)
-    return _form(unit)
+    return _with_device_cookie(_form(unit), _device())
 
 
 @bp.post("/survey/<code>")
@@ -70,11 +117,18 @@ def two_rates_submit(code: str):
     if _done_key(unit) in done:
         return _page("oversight/survey_thanks.html", unit=unit, again=True)
     form = request.form
+    device = _device()
+    if not _claim_marks(unit, device):
+        db.session.rollback()
+        return _with_device_cookie(_page("oversight/survey_thanks.html", unit=unit, again=True), device)
     try:
         public_response(unit, respondent=form.get("respondent"), knows=form.get("knows"), rating=form.get("rating"),
                         today=today(), remote_addr=request.remote_addr or "")
     except OperationError as exc:
         db.session.rollback()
-        return _form(unit, form, exc, exc.status)
+        return _with_device_cookie(_form(unit, form, exc, exc.status), device)
+    except IntegrityError:     # the same mark claimed by a simultaneous answer
+        db.session.rollback()
+        return _with_device_cookie(_page("oversight/survey_thanks.html", unit=unit, again=True), device)
     session[SESSION_KEY] = (done + [_done_key(unit)])[-20:]
-    return _page("oversight/survey_thanks.html", unit=unit, again=False)
+    return _with_device_cookie(_page("oversight/survey_thanks.html", unit=unit, again=False), device)

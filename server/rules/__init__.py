@@ -49,6 +49,7 @@ _STANDARD = {"area": ("choice", ("urban", "rural")), "effective": "date", "amoun
              "period": ("choice", ("month", "year"))}
 _TIER = {"max_per_capita_income": "money_or_empty", "per_person": "money"}
 _ASSESSMENT_ITEM = {"key": "ident", "name": "str", "name_en": "str", "points": "nonneg"}
+_PROPERTY_RULE = {"code": "ident", "name": "str", "name_en": "str"}
 
 SCHEMA: dict[str, Any] = {
     "profile": {
@@ -95,6 +96,8 @@ SCHEMA: dict[str, Any] = {
         "payment_day": "day_or_zero", "finance_day": "day_or_zero",
     },
     "certificate": {"validity_months": "posint", "title": "str"},
+    "eligibility": {"hukou_prefixes": ("list", "str"), "property_exclusions": ("tables", _PROPERTY_RULE)},
+    "dates": {"backdating_workdays": "nonneg"},
     "spot_check": {"share": "share"},
     "assessment": {
         "enabled": "bool", "quarterly_points": "nonneg", "quarters": "nonneg",
@@ -288,6 +291,11 @@ class Profile:
     def has_meeting(self) -> bool:
         return bool(self.data.meeting.required)
 
+    @property
+    def property_rules(self) -> dict[str, tuple[str, str]]:
+        """The property exclusions a caseworker ticks at review: code -> (zh, en), in the profile's order."""
+        return {r["code"]: (r["name"], r["name_en"]) for r in self.data.eligibility.property_exclusions}
+
     def review_interval(self, household_class: str) -> int:
         intervals = self.data.review_intervals
         return intervals[household_class] if household_class in intervals else intervals["default"]
@@ -337,6 +345,13 @@ def _semantics(source: str, d: dict) -> None:
     if a["last_place_share"] < d["spot_check"]["share"]:
         raise ProfileError(source, "assessment.last_place_share", "不能低于 spot_check.share",
                            "must not be below spot_check.share")
+    e = d["eligibility"]
+    if not e["hukou_prefixes"] or not all(p.isdigit() and 2 <= len(p) <= 12 for p in e["hukou_prefixes"]):
+        raise ProfileError(source, "eligibility.hukou_prefixes", "应为至少一个2至12位数字的行政区划代码前缀",
+                           "must list at least one administrative-division code prefix of 2 to 12 digits")
+    codes = [r["code"] for r in e["property_exclusions"]]
+    if len(set(codes)) != len(codes):
+        raise ProfileError(source, "eligibility.property_exclusions", "财产情形代码重复", "duplicate code")
     if not d["publicity"]["board_levels"]:
         raise ProfileError(source, "publicity.board_levels", "不能为空", "must not be empty")
 

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from server.web import boards, cases, devices, oversight, rosters, views  # noqa: E402,F401
+from server.web import boards, cases, devices, imports, oversight, rosters, views  # noqa: E402,F401

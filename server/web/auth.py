@@ -8,13 +8,17 @@ from flask import abort, g, redirect, request, session, url_for
 
 from server.extensions import db
 from server.models import User
+from server.security import session_is_current
 
 
 def current_user() -> User | None:
     if "user" not in g:
         uid = session.get("uid")
-        user = db.session.get(User, uid) if uid else None
-        g.user = user if user is not None and user.active else None
+        user = db.session.get(User, uid) if isinstance(uid, int) else None
+        if user is not None and not (user.active and session_is_current(user)):
+            session.pop("uid", None)   # signed out elsewhere, or idle too long: sign in again
+            user = None
+        g.user = user
     return g.user
 
 

@@ -15,7 +15,7 @@ from werkzeug.datastructures import MultiDict
 from server import services, today
 from server.domain import workflow
 from server.domain.declaration import INCOME_SOURCES, MONTHS, PROPERTY_ITEMS, parse_declaration
-from server.domain.roster import add_months_to_date
+from server.domain.eligibility import to_fen
 from server.extensions import db
 from server.models import Case, CaseEvent, Unit, User, Visit, VisitAssignment
 from server.models.households import HOUSEHOLD_CLASSES, MEMBER_FLAGS, RELATIONS
@@ -25,6 +25,7 @@ from server.operations import OperationError
 from server.operations.cases import (
     actor_of,
     benefit_working,
+    eligibility_of,
     perform,
     register_application,
     state_of,
@@ -276,7 +277,7 @@ def intake_submit():
         if not name and not number:
             continue
         member = {"name": name, "id_number": number, "relation": form.get(f"m{i}_relation") or "other",
-                  "hukou_place": form.get(f"m{i}_hukou", "").strip(),
+                  "hukou_place": form.get(f"m{i}_hukou", "").strip(), "hukou_code": form.get(f"m{i}_hukou_code", "").strip(),
                   "co_residing": form.get(f"m{i}_co_residing") == "1", "covered": form.get(f"m{i}_covered") == "1"}
         member.update({flag: form.get(f"m{i}_{flag}") == "1" for flag in MEMBER_FLAGS})
         members.append(member)
@@ -330,6 +331,12 @@ def _detail(case: Case, error=None, status: int = 200, form=None):
         User.id.in_({e.actor_id for e in case.events if e.actor_id} | {i for v in visits for i in v.investigator_ids}
                     | {u.id for u in investigators})))}
     missing = workflow.missing_materials(profile, case.materials)
+    eligibility = None
+    if {"review_opinion", "sign_review", "approve", "refuse", "return_for_correction"} & set(actions):
+        try:
+            eligibility = eligibility_of(case, case.assessed_income_6m, case.assessed_property or [], today())
+        except OperationError:
+            eligibility = None
     visit_view = _visit_view(case, visits)
     return render_template(
         "cases/detail.html", **visit_view, case=case, profile=profile, actions=actions, state=state,
@@ -343,8 +350,10 @@ def _detail(case: Case, error=None, status: int = 200, form=None):
         can_paper_visit=user.role == "caseworker" and "record_home_visit" in actions,
         office_staff=user.role in OFFICE_ROLES, today=today(),   # investigators: masked IDs, no phone
         level_names=LEVEL_NAMES, relations=RELATIONS, classes=HOUSEHOLD_CLASSES, **_story(case),
-        default_valid_until=add_months_to_date(today(), profile.certificate.validity_months)
-        - dt.timedelta(days=1)), status
+        default_valid_until=workflow.certificate_valid_until(case.decided_on or today(),
+                                                             profile.certificate.validity_months),
+        eligibility=eligibility, to_fen=to_fen, objection_outcomes=workflow.OBJECTION_OUTCOMES,
+        return_targets=workflow.RETURN_TARGETS), status
 
 
 def _story(case: Case) -> dict:
@@ -623,6 +632,7 @@ def case_print(case_id: int, doc: str):
     return render_template(f"print/{doc}.html", case=case, profile=profile, events=events, users=users, **extra,
                            rounds=rounds,
                            working=working, qr_svg=qr_svg, panel_categories=workflow.PANEL_CATEGORIES,
+                           return_targets=workflow.RETURN_TARGETS,
                            relations=RELATIONS, sources=INCOME_SOURCES, items=PROPERTY_ITEMS, today=today())
 
 

@@ -86,6 +86,12 @@ class Reader:
             self.fail(key, f"{zh}应为不小于0、最多两位小数的金额", f"{en} must be an amount (0 or more, 2 decimals)")
         return value
 
+    def optional_money(self, key: str, zh: str, en: str):
+        """An amount, or None when the field was left blank (a blank figure is never read as 0)."""
+        if not (self.form.get(key) or "").strip():
+            return None
+        return self.money(key, zh, en)
+
     def upload(self, key: str, *, documents: bool = False, required: bool = False) -> str | None:
         f: FileStorage | None = self.files.get(key)
         if f is None or not f.filename:
@@ -141,9 +147,10 @@ def _request_verification(r: Reader, case: Case) -> dict[str, Any]:
 
 
 def _record_verification_report(r: Reader, case: Case) -> dict[str, Any]:
-    found = r.money("found_income_6m", "核对出的6个月收入", "Income found over 6 months")
+    found = r.optional_money("found_income_6m", "核对出的6个月收入", "Income found over 6 months")
     return {"report_on": r.date("report_on", "报告日期", "Report date", r.today),
             "found_income_6m": str(found) if found is not None else None,
+            "no_income_found": r.flag("no_income_found"),
             "found_property": r.text("found_property"), "note": r.text("note"),
             "file": r.upload("report_file", documents=True)}
 
@@ -159,9 +166,14 @@ def _record_appraisal(r: Reader, case: Case) -> dict[str, Any]:
 
 
 def _review_opinion(r: Reader, case: Case) -> dict[str, Any]:
-    assessed = r.money("assessed_income_6m", "认定的6个月家庭收入", "Assessed 6-month income")
+    assessed = r.optional_money("assessed_income_6m", "认定的6个月家庭收入", "Assessed 6-month income")
     return {"recommendation": r.form.get("recommendation"), "opinion": r.text("opinion"),
-            "assessed_income_6m": assessed}
+            "assessed_income_6m": assessed, "property_found": r.form.getlist("property_found"),
+            "property_checked": r.flag("property_checked")}
+
+
+def _return_for_correction(r: Reader, case: Case) -> dict[str, Any]:
+    return {"to": r.form.get("to"), "reasons": r.text("reasons")}
 
 
 def _signed(r: Reader, case: Case) -> dict[str, Any]:
@@ -191,7 +203,7 @@ def _refuse(r: Reader, case: Case) -> dict[str, Any]:
 
 def _issue_certificate(r: Reader, case: Case) -> dict[str, Any]:
     return {"number": r.text("number", 40),
-            "valid_from": r.date("valid_from", "有效期起", "Valid from", r.today),
+            "valid_from": r.date("valid_from", "有效期起", "Valid from", case.decided_on or r.today),
             "valid_until": r.date("valid_until", "有效期至", "Valid until")}
 
 
@@ -215,5 +227,5 @@ READERS: dict[str, Callable[[Reader, Case], dict[str, Any]]] = {
     "resolve_objection": _resolve_objection, "close_publicity": _nothing, "approve": _signed, "refuse": _refuse,
     "issue_certificate": _issue_certificate, "start_payment": _nothing, "start_rereview": _reasons,
     "complete_rereview": _complete_rereview, "start_gradual_exit": _reasons, "finish_gradual_exit": _nothing,
-    "stop": _reasons,
+    "stop": _reasons, "return_for_correction": _return_for_correction,
 }

@@ -24,10 +24,10 @@ from server.web.auth import current_user, login_required
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths are followed after sign-in (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("web.index")
+    """Only same-site paths are followed after sign-in (no open redirect): see ``security.safe_next``."""
+    from server.security import safe_next
+
+    return safe_next(target)
 
 
 @bp.get("/")
@@ -59,6 +59,13 @@ def home(user):
                            role_names=ROLE_NAMES)
 
 
+@bp.get("/login")
+def login_form():
+    """``/login`` typed or bookmarked: the sign-in form lives on the start page."""
+    target = request.args.get("next")
+    return redirect(url_for("web.index", next=target) if target else url_for("web.index"))
+
+
 @bp.post("/login")
 @limiter.limit(lambda: current_app.config["RUHU_LOGIN_RATE"])
 def login():
@@ -74,7 +81,9 @@ def login():
                                next=request.form.get("next", "")), exc.status, headers
     lang = session.get("lang")
     session.clear()  # a fresh session on sign-in (no fixation)
-    session["uid"] = user.id
+    from server.security import start_session
+
+    start_session(user)
     if lang:
         session["lang"] = lang
     return redirect(_safe_next(request.form.get("next")))
@@ -83,6 +92,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    from server.operations.accounts import end_sessions
+
+    end_sessions(current_user(), remote_addr=request.remote_addr or "")
     lang = session.get("lang")
     session.clear()
     if lang:

@@ -126,6 +126,8 @@ def walk(app, browser, live_server, org, profile: str, tmp_path):
     page.locator("form#record_appraisal select[name=panel_category]").nth(5).select_option("committee")
     page.fill("form#record_appraisal textarea[name=minutes]", "宣讲政策，申请人陈述，调查人员介绍，现场评议，一致认为属实。")
     cw.submit("record_appraisal")
+    assert page.locator("form#review_opinion .eligibility").get_attribute("data-eligible") == "yes"
+    page.check("form#review_opinion input[name=property_checked]")
     page.fill("form#review_opinion textarea[name=opinion]", "经核对报告复核，符合条件，拟批准。")
     cw.submit("review_opinion")
     assert cw.status() == "review_signing"

@@ -27,6 +27,7 @@ PHONE = {"viewport": {"width": 360, "height": 780}, "is_mobile": True, "has_touc
          "locale": "zh-CN", "timezone_id": "Asia/Shanghai", "bypass_csp": True, "permissions": ["geolocation"],
          "geolocation": {"latitude": 34.7466, "longitude": 113.6253, "accuracy": 12}}
 TODAY = dt.date.today()   # the phone reads its own clock; the server is pinned to the same day
+TAKEN = dt.datetime.combine(TODAY - dt.timedelta(days=1), dt.time(9, 15))   # a camera's EXIF capture time
 
 
 # --- fixtures ------------------------------------------------------------------------------------
@@ -84,8 +85,10 @@ def field_case(pwa_app, org):
 
 # --- test data -------------------------------------------------------------------------------------
 
-def camera_jpeg(size=(3000, 2000), colour=(150, 90, 40), orientation: int | None = None, seed: int = 0) -> bytes:
-    """A camera-like JPEG: large, with detail (so it compresses like a photo), optionally EXIF-rotated."""
+def camera_jpeg(size=(3000, 2000), colour=(150, 90, 40), orientation: int | None = None, seed: int = 0,
+                taken: str | None = None, gps: tuple[tuple, tuple, float] | None = None) -> bytes:
+    """A camera-like JPEG: large, with detail (so it compresses like a photo), optionally EXIF-rotated and
+    with the camera's capture time ("YYYY:MM:DD HH:MM:SS", China time) and GPS ((d, m, s) N, (d, m, s) E, error m)."""
     img = Image.new("RGB", size, colour)
     px = img.load()
     w, h = size
@@ -94,9 +97,17 @@ def camera_jpeg(size=(3000, 2000), colour=(150, 90, 40), orientation: int | None
             px[i, j] = ((i * 7 + seed) % 256, (j * 3) % 256, (i + j + seed) % 256)
     img = img.resize((w // 2, h // 2)).resize(size)
     buf = io.BytesIO()
-    if orientation:
+    if orientation or taken or gps:
         exif = Image.Exif()
-        exif[0x0112] = orientation
+        if orientation:
+            exif[0x0112] = orientation
+        if taken:
+            sub = exif.get_ifd(0x8769)
+            sub[0x9003] = taken
+            sub[0x9011] = "+08:00"
+        if gps:
+            sub = exif.get_ifd(0x8825)
+            sub[1], sub[2], sub[3], sub[4], sub[0x1F] = "N", gps[0], "E", gps[1], gps[2]
         img.save(buf, "JPEG", quality=90, exif=exif)
     else:
         img.save(buf, "JPEG", quality=90)
@@ -279,7 +290,9 @@ def test_two_investigators_complete_attest_and_sync_a_visit_done_offline(browser
         card.click()
         a.page.click("#start-visit")
         a.page.wait_for_selector("[data-path='members/0/name']")
-        photos = {"house_outside": [camera_jpeg(seed=1), camera_jpeg((3000, 2000), seed=2, orientation=6)],
+        photos = {"house_outside": [camera_jpeg(seed=1), camera_jpeg((3000, 2000), seed=2, orientation=6,
+                                                                    taken=TAKEN.strftime("%Y:%m:%d %H:%M:%S"),
+                                                                    gps=((34.0, 44.0, 48.0), (113.0, 37.0, 30.0), 8.5))],
                   "kitchen": [camera_jpeg((4000, 3000), (90, 120, 60), seed=3)]}
         fill_survey(a, photos, [field_case["inv1"], field_case["inv2"]])
         visit_url = a.page.url
@@ -311,6 +324,13 @@ def test_two_investigators_complete_attest_and_sync_a_visit_done_offline(browser
         b.page.set_input_files("#scan-file", {"name": "qr.png", "mimeType": "image/png", "buffer": qr_png})
         b.page.wait_for_selector("#confirm-sign")
         assert "张建国" in b.page.locator("#confirm-household").inner_text()
+        # what the partner signs, read from the record itself (the QR), and how it got here, said truthfully
+        assert b.page.locator("#confirm-via").get_attribute("data-via") == "qr"
+        assert "扫码" in b.page.locator("#confirm-via").inner_text()
+        assert b.page.locator("#confirm-members").inner_text() == "张建国、李秀英"
+        assert b.page.locator("#confirm-income").inner_text() == "1350.50 元"
+        assert b.page.locator("#confirm-recommendation").inner_text() == "符合条件"
+        assert "离线" in b.page.locator("#server-check").inner_text()
         assert b.page.locator("#confirm-hash").inner_text().replace(" ", "").lower() == visit["hash"][:8]
         screenshot(b.page, "pwa-partner-confirm")
         b.page.click("#confirm-sign")
@@ -344,6 +364,15 @@ def test_two_investigators_complete_attest_and_sync_a_visit_done_offline(browser
         assert all(state["stored"][s][1] == s for s in listed)
         # at most 2048 px on the long side, and the camera's EXIF orientation applied (the turned one is upright)
         assert sorted(state["sizes"][s] for s in listed) == [(1365, 2048), (2048, 1365), (2048, 1536)]
+        # each photo carries, signed, when and where it was taken: the camera's EXIF where it wrote them
+        # (read before the downscale strips them), else the phone's clock and position at that moment
+        taken = [i for i in listed.values() if i["captured_at"] == TAKEN.strftime("%Y-%m-%dT%H:%M:%S+08:00")]
+        assert len(taken) == 1 and taken[0]["position"] == {"lat": "34.746667", "lon": "113.625000", "accuracy": "8.5"}
+        others = [i for i in listed.values() if i is not taken[0]]
+        now = dt.datetime.now(dt.UTC)
+        assert all(i["captured_at"].endswith("+08:00") and
+                   abs(dt.datetime.fromisoformat(i["captured_at"]) - now) < dt.timedelta(minutes=10) for i in others)
+        assert all(i["position"]["lat"].startswith("34.7466") for i in others)
         sigs = [item for item, _ in state["stored"].values() if item["role"] == "signature"]
         assert sorted(i["slot"] for i in sigs) == ["applicant", "investigators", "investigators"]
         answers = stored["envelope"]["answers"]

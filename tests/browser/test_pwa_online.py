@@ -38,12 +38,24 @@ def finalise_online(p: PhoneApp) -> str:
     return visit_id
 
 
-def confirm_from_pull(p: PhoneApp, visit_id: str, expect_summary: str | None = None):
+def confirm_from_pull(p: PhoneApp, visit_id: str, expect_summary: str | None = None, survey: bool = True,
+                      expect_words: tuple[str, ...] = ()):
     p.open("#/")
     p.sync()
     p.page.locator(f"#to-attest [data-visit='{visit_id}']").click()
     p.page.wait_for_selector("#confirm-sign")
-    assert "服务器上的记录与二维码一致" in p.page.locator("#server-check").inner_text()
+    # it says truthfully how the record came (the list, no QR) and shows the record's own findings
+    assert p.page.locator("#confirm-via").get_attribute("data-via") == "list"
+    assert p.page.locator("#confirm-via").get_attribute("data-source") == "list_envelope"
+    assert "未扫码" in p.page.locator("#confirm-via").inner_text()
+    assert "服务器上的记录与列表中的一致" in p.page.locator("#server-check").inner_text()
+    assert "二维码" not in p.page.locator("#server-check").inner_text()
+    if survey:
+        assert p.page.locator("#confirm-members").inner_text() == "张建国（户主）、李秀英（配偶）"
+        assert p.page.locator("#confirm-recommendation").inner_text() == "符合条件"
+        assert p.page.locator("#confirm-income").inner_text() == "0.00 元"
+    for words in expect_words:
+        assert words in p.page.locator("#confirm-answers").inner_text()
     if expect_summary:
         assert expect_summary in p.page.locator("#confirm-summary").inner_text()
     p.page.click("#confirm-sign")
@@ -77,17 +89,34 @@ def test_the_partner_signs_from_the_pull_and_a_sent_record_is_amended(browser, p
         a.page.click("#amend")
         a.page.wait_for_selector("#amends")
         summary = a.page.locator("[data-path='findings/summary'] textarea")
-        assert summary.input_value() == "情况属实"                         # everything carried over
-        assert a.page.locator("[data-signature][data-signed='1']").count() == 3
+        assert summary.input_value() == "情况属实"                         # the answers carried over
+        assert "重新签字" in a.page.locator("#amends").inner_text()
+        assert a.page.locator("[data-signature][data-signed='1']").count() == 0   # a new statement: signed afresh
         summary.fill("情况属实；补充：配偶每月打零工收入约300元")
+        a.page.click("#finalise")                                          # unsigned: refused on the phone
+        a.page.wait_for_selector("#problems li")
+        assert a.page.locator("#problems li[data-code='unsigned']").count() == 2
+        assert a.page.locator("[data-visit]").first.get_attribute("data-status") == "draft"
+        a.draw("applicant")
+        for uid in team:
+            a.draw(f"investigators:{uid}")
         a.wait_saved()
         second = finalise_online(a)
         assert second != first
         a.open(f"#/v/{first}")
-        assert "已被修改后的新记录替换" in a.page.locator("#server-status").inner_text()
-        assert a.page.locator("#amend").count() == 0
+        a.page.wait_for_selector(f"[data-visit='{first}'] #server-status")   # a hash change: wait for the redraw
+        assert "同组人员确认、记入案件后才替换本记录" in a.page.locator("#server-status").inner_text()
+        assert a.page.locator("#amend").get_attribute("href")          # the open amendment, not a second one
 
         confirm_from_pull(b, second, expect_summary="配偶每月打零工")
+        a.open(f"#/v/{second}")
+        a.page.wait_for_selector(f"[data-visit='{second}']")
+        a.sync()                                  # learns that the amendment was accepted
+        a.page.wait_for_selector(f"[data-visit='{second}'][data-server='accepted']")
+        a.open(f"#/v/{first}")
+        a.page.wait_for_selector(f"[data-visit='{first}'] #server-status")
+        assert "已被修改后的新记录替换" in a.page.locator("#server-status").inner_text()
+        assert a.page.locator("#amend").count() == 0
         assert not a.errors and not b.errors, a.errors + b.errors
         state = server_state(pwa_app, field_case["case_id"])
         statuses = {v["id"]: v["status"] for v in state["visits"]}
@@ -95,6 +124,10 @@ def test_the_partner_signs_from_the_pull_and_a_sent_record_is_amended(browser, p
         amended = next(v for v in state["visits"] if v["id"] == second)
         assert amended["envelope"]["supersedes"] == first
         assert amended["envelope"]["answers"]["findings"]["summary"].endswith("约300元")
+        old_sigs = {i["sha256"] for i in next(v for v in state["visits"] if v["id"] == first)["envelope"]["attachments"]
+                    if i["role"] == "signature"}
+        new_sigs = {i["sha256"] for i in amended["envelope"]["attachments"] if i["role"] == "signature"}
+        assert len(new_sigs) == 3 and not (old_sigs & new_sigs)            # fresh signatures, none reused
         signers = sorted(x["user"] for x in state["attestations"] if x["visit"] == second)
         assert signers == sorted(team) and all(x["valid"] for x in state["attestations"])
     finally:
@@ -162,8 +195,8 @@ def test_a_spot_check_and_a_two_rates_survey_on_a_bureau_phone(browser, pwa_app,
         a.page.wait_for_selector("[data-extra-form='two_rates']")
         assert a.page.locator(".record").count() == 2
 
-        confirm_from_pull(b, spot)
-        confirm_from_pull(b, survey)
+        confirm_from_pull(b, spot, survey=False)
+        confirm_from_pull(b, survey, survey=False)
         assert not a.errors and not b.errors, a.errors + b.errors
 
         with pwa_app.app_context():
@@ -223,7 +256,7 @@ def test_the_democratic_appraisal_is_recorded_from_two_phones(browser, pwa_app, 
         screenshot(a.page, "pwa-appraisal")
         visit_id = finalise_online(a)
 
-        confirm_from_pull(b, visit_id)
+        confirm_from_pull(b, visit_id, survey=False, expect_words=("情况属实", "社区二楼会议室", "3 项"))
         assert not a.errors and not b.errors, a.errors + b.errors
         with pwa_app.app_context():
             case = db.session.get(Case, field_case["case_id"])

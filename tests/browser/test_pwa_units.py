@@ -138,5 +138,76 @@ def test_qr_payload_round_trip(app_page):
         const a = await import('./attest.js');
         const text = a.qrPayload('3f1c2b9e-7d4a-4c1e-9b2f-5a6d7e8f9012', 'ab'.repeat(32), 41);
         return [text, a.parseQrPayload(text), a.parseQrPayload('RUHU1|x|y|1'), a.parseQrPayload('hello')];""")
-    assert got[1] == {"visit_id": "3f1c2b9e-7d4a-4c1e-9b2f-5a6d7e8f9012", "content_hash": "ab" * 32, "assignment_id": 41}
+    assert got[1] == {"visit_id": "3f1c2b9e-7d4a-4c1e-9b2f-5a6d7e8f9012", "content_hash": "ab" * 32, "assignment_id": 41,
+                      "digest": None}
     assert got[2] is None and got[3] is None
+
+
+def test_qr_payload_carries_the_records_digest(app_page):
+    """The partner's phone reads, offline, the record's members, income total and recommendation from the QR."""
+    got = run(app_page, """
+        const a = await import('./attest.js');
+        const answers = {members: [{name: '张建国', relation: 'head'}, {name: '李小宝', relation: 'grandchild'}],
+                         income: {wages: ['300', '300', '0', '450.50', '300', '0'], pensions: ['0.5', '0', '0', '0', '0', '0']},
+                         findings: {summary: '情况属实', recommendation: 'eligible'}};
+        const digest = a.recordDigest(answers);
+        const text = a.qrPayload('3f1c2b9e-7d4a-4c1e-9b2f-5a6d7e8f9012', 'ab'.repeat(32), 41, digest);
+        const bad = text.slice(0, -4) + '!!!!';
+        return [digest, text, a.parseQrPayload(text), a.parseQrPayload(bad), a.recordDigest({})];""")
+    digest, text, parsed, bad, empty = got
+    assert digest["income_total"] == "1351.00" and digest["months"] == 6 and digest["recommendation"] == "eligible"
+    assert [m["name"] for m in digest["members"]] == ["张建国", "李小宝"] and digest["summary"] == "情况属实"
+    assert text.startswith("RUHU2|") and len(text) < 300
+    assert parsed["digest"] == {"members": [{"name": "张建国", "relation": ""}, {"name": "李小宝", "relation": ""}],
+                                "income_total": "1351.00", "recommendation": "eligible", "summary": None}
+    assert bad is None
+    assert empty["members"] == [] and empty["income_total"] is None
+
+
+def test_exif_capture_time_and_position_are_read(app_page):
+    """The camera's DateTimeOriginal/OffsetTimeOriginal and GPS, as the envelope carries them; junk gives nulls."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    img = Image.new("RGB", (64, 48), (10, 20, 30))
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "2026:11:20 09:15:07"
+    exif.get_ifd(0x8769)[0x9011] = "+08:00"
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2], gps[3], gps[4] = "S", (34.0, 30.0, 0.0), "W", (113.0, 15.0, 0.0)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", exif=exif)
+    plain = io.BytesIO()
+    img.save(plain, "JPEG")
+    got = run(app_page, f"""
+        const e = await import('./exif.js');
+        const bytes = (b64) => Uint8Array.from(atob(b64), c => c.charCodeAt(0)).buffer;
+        return [e.readExif(bytes('{base64.b64encode(buf.getvalue()).decode()}')),
+                e.readExif(bytes('{base64.b64encode(plain.getvalue()).decode()}')),
+                e.readExif(new Uint8Array([0xff, 0xd8, 0xff, 0xe1, 0, 4, 1, 2]).buffer), e.UNSTATED_ACCURACY];""")
+    assert got[0] == {"captured_at": "2026-11-20T09:15:07+08:00",
+                      "position": {"lat": "-34.500000", "lon": "-113.250000", "accuracy": got[3]}}
+    assert got[1] == {"captured_at": None, "position": None} and got[2] == {"captured_at": None, "position": None}
+
+
+def test_numbers_as_chinese_users_type_them(app_page):
+    """Full-width digits, thousands separators, ¥ and 元 become the plain amount; anything else is left for the
+    validator to name; an ID number loses full-width forms and spaces."""
+    got = run(app_page, """
+        const r = await import('./forms/renderer.js');
+        return [['money6', '１２００'], ['money6', '1,200'], ['money', '１，２００．５０'], ['money', '¥300元'],
+                ['money6', '12,00'], ['money6', ' 45 0 '], ['integer', '２'], ['id_number', '４１０１０４ １９６２０５０１０１１Ｘ'],
+                ['text', '１２']].map(([type, raw]) => r.normaliseTyped(type, raw));""")
+    assert got == ["1200", "1200", "1200.50", "300", "12,00", "450", "2", "41010419620501011X", "12"]
+
+
+def test_a_closed_assignment_is_worded_for_what_happened(app_page):
+    got = run(app_page, """
+        const { revokedText } = await import('./ui/home.js');
+        return [revokedText({}, {status: 'synced'}), revokedText({records: [{status: 'accepted'}]}, null),
+                revokedText({}, {status: 'ready'}), revokedText({}, null)];""")
+    assert got[0] == "此任务已完成：记录已上传" and got[1] == "此任务已完成：同组人员的记录已记入案件"
+    assert got[2] == got[3] and "已完成、撤销或改派" in got[2]
+    assert all("此任务已被撤销或改派" != text for text in got)

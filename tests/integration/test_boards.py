@@ -476,7 +476,7 @@ def test_open_publicity_offers_the_real_boards(app, org):
     cw = Console(app, "gc_case")
     case_id = register(app, cw, org)
     walk_to_review(app, org, cw, case_id)
-    Console(app, "gc_lead").act(case_id, "sign_review", {"signature": signature()})
+    Console(app, "gc_lead").act(case_id, "sign_review", {"signature": signature(), "opinion": "同意"})
     page = cw.get(f"/cases/{case_id}").get_data(as_text=True)
     assert 'name="boards" value="410104005001" checked' in page            # no boards yet: the unit
     make_board(app, "410104005001", "community", "和平社区公示栏")
@@ -504,7 +504,7 @@ def test_yijun_offers_township_village_and_natural_village_boards(app, org):
     yj = Console(app, "yj_case")
     case_id = register(app, yj, org, unit="village", region="610222")
     walk_to_review(app, org, yj, case_id, prefix="yj_", fingerprint=True)
-    Console(app, "yj_lead").act(case_id, "sign_review", {"signature": signature()})
+    Console(app, "yj_lead").act(case_id, "sign_review", {"signature": signature(), "opinion": "同意"})
     yj.act(case_id, "record_meeting", {"record": "会议研究同意", "decision": "approve"})
     page = yj.get(f"/cases/{case_id}").get_data(as_text=True)
     offered = re.findall(r'name="boards" value="([^"]+)"', page)
@@ -519,7 +519,7 @@ def test_certificate_check_states(app, org, public, gc_board):
     on(app, dt.date(2025, 11, 13))
     cw, director = Console(app, "gc_case"), Console(app, "gc_dir")
     cw.act(case_id, "close_publicity")
-    director.act(case_id, "approve", {"signature": signature()})
+    director.act(case_id, "approve", {"signature": signature(), "opinion": "同意"})
     assert cw.act(case_id, "issue_certificate", {"number": "GC-0007", "valid_from": "2025-11-20",
                                                  "valid_until": "2026-11-19"}).status_code == 302
     with app.app_context():

@@ -70,18 +70,19 @@ def approval_steps(case, org, prefix, inv=("inv1", "inv2"), meeting=False):
         ("accept", "case", {"applicant_signed": True, "fingerprint": True}),
         ("request_verification", "case", {"members": [m.id for m in case.household.members]}),
         ("record_home_visit", inv[0], {"investigators": ids, "signed": ids, "applicant_signed": True}),
-        ("record_verification_report", "case", {}),
+        ("record_verification_report", "case", {"found_income_6m": str(case.declared_income_6m)}),
         ("record_appraisal", "case", {"panel": [{"name": "甲", "category": "office_staff", "signed": True}]
                                       + [{"name": f"民{i}", "category": "resident", "signed": True} for i in range(2)],
                                       "minutes": "评议记录", "conclusion": "agree"}),
-        ("review_opinion", "case", {"recommendation": "approve", "opinion": "拟批准"}),
-        ("sign_review", "lead", {"signature": "drawn"}),
+        ("review_opinion", "case", {"recommendation": "approve", "opinion": "拟批准",
+                                    "assessed_income_6m": case.declared_income_6m, "property_checked": True}),
+        ("sign_review", "lead", {"signature": "drawn", "opinion": "同意"}),
     ]
     if meeting:
         steps.append(("record_meeting", "case", {"record": "会议记录", "decision": "approve"}))
     steps += [("open_publicity", "case", {"boards": ["b1"]}), ("close_publicity", "case", {}),
-              ("approve", "dir", {"signature": "drawn"}),
-              ("issue_certificate", "case", {"number": f"C-{case.id}", "valid_until": dt.date(2027, 1, 1)}),
+              ("approve", "dir", {"signature": "drawn", "opinion": "同意"}),
+              ("issue_certificate", "case", {"number": f"C-{case.id}", "valid_until": dt.date(2026, 10, 31)}),
               ("start_payment", "case", {})]
     return steps
 

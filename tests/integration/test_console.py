@@ -230,7 +230,7 @@ def walk_to_review(app, org, console, case_id, prefix="gc_", fingerprint=False):
     panel["panel_signed"] += ["4", "5"]
     assert console.act(case_id, "record_appraisal", panel).status_code == 302
     r = console.act(case_id, "review_opinion", {"recommendation": "approve", "opinion": "拟批准",
-                                                 "assessed_income_6m": "2400"})
+                                                 "assessed_income_6m": "2400", "property_checked": "1"})
     assert r.status_code == 302
 
 
@@ -284,7 +284,7 @@ def test_guancheng_walk_from_intake_to_certificate(app, org, gc):
 def test_refusal_with_reasons_and_notice(app, org, gc):
     case_id = register(app, gc, org)
     walk_to_review(app, org, gc, case_id)
-    Console(app, "gc_lead").act(case_id, "sign_review", {"signature": signature()})
+    Console(app, "gc_lead").act(case_id, "sign_review", {"signature": signature(), "opinion": "同意"})
     director = Console(app, "gc_dir")
     r = director.act(case_id, "refuse", {"reasons": "   "})
     assert r.status_code == 422 and status_of(app, case_id) == "reviewed"
@@ -296,7 +296,7 @@ def test_refusal_with_reasons_and_notice(app, org, gc):
 def test_objection_reopens_and_requires_new_publicity(app, org, gc):
     case_id = register(app, gc, org)
     walk_to_review(app, org, gc, case_id)
-    Console(app, "gc_lead").act(case_id, "sign_review", {"signature": signature()})
+    Console(app, "gc_lead").act(case_id, "sign_review", {"signature": signature(), "opinion": "同意"})
     assert gc.act(case_id, "open_publicity", {"boards": ["410104005001"]}).status_code == 302
     assert gc.act(case_id, "record_objection", {"text": "有车未申报", "source": "board"}).status_code == 302
     page = gc.get(f"/cases/{case_id}").get_data(as_text=True)
@@ -315,7 +315,7 @@ def test_yijun_walk_needs_fingerprint_and_meeting(app, org):
     r = yj.act(case_id, "accept", {"materials": intake_form(org)["materials"], "applicant_signature": signature()})
     assert r.status_code == 422 and "手印" in r.get_data(as_text=True)
     walk_to_review(app, org, yj, case_id, prefix="yj_", fingerprint=True)
-    Console(app, "yj_lead").act(case_id, "sign_review", {"signature": signature()})
+    Console(app, "yj_lead").act(case_id, "sign_review", {"signature": signature(), "opinion": "同意"})
     r = yj.act(case_id, "open_publicity", {"boards": ["610222002001"]})
     assert r.status_code == 422 and "会议" in r.get_data(as_text=True)
     assert yj.act(case_id, "record_meeting", {"record": "会议研究同意", "decision": "approve"}).status_code == 302

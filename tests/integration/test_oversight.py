@@ -780,9 +780,10 @@ def yijun_case(app, org, n: int, accepted: dt.date, decided: dt.date, refuse: bo
                  ("request_verification", cw, {"members": [case.household.members[0].id], "requested_on": day}),
                  ("record_home_visit", inv1, {"investigators": [inv1.id, inv2.id], "signed": [inv1.id, inv2.id],
                                               "applicant_signed": True, "visit_on": day}),
-                 ("record_verification_report", cw, {"report_on": day}),
+                 ("record_verification_report", cw, {"report_on": day, "found_income_6m": "600"}),
                  ("record_appraisal", cw, {"panel": panel, "conclusion": "agree", "appraisal_on": day, "minutes": "评议"}),
-                 ("review_opinion", cw, {"recommendation": "refuse" if refuse else "approve", "opinion": "复核"}),
+                 ("review_opinion", cw, {"recommendation": "refuse" if refuse else "approve", "opinion": "复核",
+                                         "assessed_income_6m": Decimal("600"), "property_checked": True}),
                  ("sign_review", lead, {"signature": "x", "opinion": "同意"})]
         for action, actor, payload in steps:
             perform(case, action, actor, payload, today=day)

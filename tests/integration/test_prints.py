@@ -104,7 +104,7 @@ def test_the_yijun_meeting_record_prints(app, org):
     yj = Console(app, "yj_case")
     case_id = register(app, yj, org, unit="village", region="610222")
     walk_to_review(app, org, yj, case_id, prefix="yj_", fingerprint=True)
-    Console(app, "yj_lead").act(case_id, "sign_review", {"signature": signature()})
+    Console(app, "yj_lead").act(case_id, "sign_review", {"signature": signature(), "opinion": "同意"})
     assert yj.act(case_id, "record_meeting", {"record": "会议研究同意", "decision": "approve"}).status_code == 302
     assert f"/cases/{case_id}/print/meeting_record" in yj.get(f"/cases/{case_id}").get_data(as_text=True)
     page = yj.get(f"/cases/{case_id}/print/meeting_record").get_data(as_text=True)
@@ -119,7 +119,7 @@ def test_the_refusal_names_who_hears_the_review(app, org):
     gc = Console(app, "gc_case")
     case_id = register(app, gc, org)
     walk_to_review(app, org, gc, case_id)
-    Console(app, "gc_lead").act(case_id, "sign_review", {"signature": signature()})
+    Console(app, "gc_lead").act(case_id, "sign_review", {"signature": signature(), "opinion": "同意"})
     assert Console(app, "gc_dir").act(case_id, "refuse", {"reasons": "人均收入高于标准"}).status_code == 302
     page = gc.get(f"/cases/{case_id}/print/refusal_notice").get_data(as_text=True)
     assert "向管城回族区人民政府申请行政复议" in page and h1(page) == "不予批准最低生活保障决定通知书"

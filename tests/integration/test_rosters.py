@@ -58,14 +58,16 @@ def paid_case(app, org, *, office: str = "gc", people: int = 2, income_6m: str =
             ("record_home_visit", caseworker, {"investigators": [users[inv1].id, users[inv2].id],
                                                "signed": [users[inv1].id, users[inv2].id], "applicant_signed": True,
                                                "visit_on": day}, day),
-            ("record_verification_report", caseworker, {"report_on": day}, day),
+            ("record_verification_report", caseworker,
+             {"report_on": day, **({"found_income_6m": income_6m} if D(income_6m) else
+                                   {"no_income_found": True, "file": "report"})}, day),
             ("record_appraisal", caseworker, {"panel": [{"name": "街道", "category": "office_staff", "signed": True}]
                                               + [{"name": f"居民{i}", "category": "resident", "signed": True}
                                                  for i in range(2)],
                                               "minutes": "评议属实", "conclusion": "agree", "appraisal_on": day}, day),
             ("review_opinion", caseworker, {"recommendation": "approve", "opinion": "拟批准",
-                                            "assessed_income_6m": D(income_6m)}, day),
-            ("sign_review", leader, {"signature": "x"}, day),
+                                            "assessed_income_6m": D(income_6m), "property_checked": True}, day),
+            ("sign_review", leader, {"signature": "x", "opinion": "同意"}, day),
         ]
         if office == "yj":
             steps.append(("record_meeting", caseworker, {"record": "会议研究", "decision": "approve"}, day))
@@ -74,7 +76,7 @@ def paid_case(app, org, *, office: str = "gc", people: int = 2, income_6m: str =
             ("close_publicity", caseworker, {}, later),
             ("approve", director, {"signature": "x", "opinion": "同意"}, later),
             ("issue_certificate", caseworker, {"number": f"DB-{office}-{seq}", "valid_from": later,
-                                               "valid_until": later + dt.timedelta(days=365)}, later),
+                                               "valid_until": later + dt.timedelta(days=364)}, later),
             ("start_payment", caseworker, {}, later),
         ]
         extra = {"rereview": [("start_rereview", caseworker, {"reason": "定期复核"}, later)],

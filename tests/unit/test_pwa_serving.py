@@ -97,3 +97,69 @@ def test_conditional_requests(web):
     again = web.get("/app/app.js", headers={"If-None-Match": r.headers["ETag"]})
     assert again.status_code == 304
     assert web.get("/app").status_code in (301, 308)
+
+
+# --- compression and caching ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("accept, encoding", [("br, gzip", "br"), ("gzip, deflate", "gzip"), ("", None),
+                                              ("br;q=0, gzip", "gzip"), ("identity", None)])
+def test_text_files_are_sent_compressed_as_the_phone_accepts(web, accept, encoding):
+    import gzip
+
+    import brotli
+
+    original = (PWA / "node_modules" / "jsqr" / "dist" / "jsQR.js").read_bytes()
+    r = web.get("/app/vendor/jsqr/dist/jsQR.js", headers={"Accept-Encoding": accept})
+    assert r.status_code == 200 and "Accept-Encoding" in r.headers["Vary"]
+    assert r.headers.get("Content-Encoding") == encoding
+    body = r.get_data()
+    decoded = {"br": brotli.decompress, "gzip": gzip.decompress, None: lambda b: b}[encoding](body)
+    assert decoded == original
+    if encoding:
+        assert len(body) < len(original) / 3
+    again = web.get("/app/vendor/jsqr/dist/jsQR.js", headers={"Accept-Encoding": accept,
+                                                                "If-None-Match": r.headers["ETag"].strip('"')})
+    assert again.status_code == 304
+
+
+def test_each_encoding_has_its_own_etag_and_png_is_never_recompressed(web):
+    tags = {web.get("/app/app.js", headers={"Accept-Encoding": a}).headers["ETag"] for a in ("br", "gzip", "")}
+    assert len(tags) == 3
+    icon = web.get("/app/icons/icon-192.png", headers={"Accept-Encoding": "br, gzip"})
+    assert icon.status_code == 200 and "Content-Encoding" not in icon.headers
+
+
+def test_compressed_copies_are_kept_outside_git_and_reused(app, web, monkeypatch):
+    from server import pwa
+
+    pwa._MEMORY.clear()
+    target = Path(app.instance_path) / "pwa-compressed"
+    data = (PWA / "app.css").read_bytes()
+    digest = __import__("hashlib").sha256(data).hexdigest()
+    assert web.get("/app/app.css", headers={"Accept-Encoding": "br"}).status_code == 200
+    assert (target / f"{digest}.br").is_file()
+    pwa._MEMORY.clear()
+    monkeypatch.setattr(pwa, "_compress", lambda *a: pytest.fail("compressed twice"))
+    assert web.get("/app/app.css", headers={"Accept-Encoding": "br"}).headers["Content-Encoding"] == "br"
+
+
+def test_a_versioned_url_is_cached_for_good(web):
+    files = web.get("/app/version.json").json["files"]
+    version = files["vendor/idb/build/index.js"]
+    r = web.get(f"/app/vendor/idb/build/index.js?v={version}")
+    assert r.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert web.get("/app/vendor/idb/build/index.js?v=0000000000000000").headers["Cache-Control"] == "no-cache"
+    assert web.get("/app/vendor/idb/build/index.js").headers["Cache-Control"] == "no-cache"
+    assert set(files) == set(web.get("/app/version.json").json["precache"])
+
+
+def test_a_cold_load_transfers_at_most_150_kb(web):
+    """Everything a phone downloads on first opening the app (the shell and every precached file, each
+    once, brotli where it applies) — the service worker revalidates what the page already has."""
+    precache = web.get("/app/version.json").json["precache"]
+    total = 0
+    for entry in [*precache, "service-worker.js"]:
+        r = web.get("/app/" + ("" if entry == "./" else entry), headers={"Accept-Encoding": "br, gzip"})
+        assert r.status_code == 200, entry
+        total += len(r.get_data())
+    assert total <= 150 * 1024, total

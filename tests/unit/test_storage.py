@@ -149,7 +149,7 @@ def test_jpeg_with_exif_is_stored_with_metadata_as_data_and_a_clean_upright_disp
             assert "exif" not in shown.info
             assert shown.width < shown.height  # rotated: 60x40 stored sideways, 40x60 upright
         assert b"Exif" not in raw
-    with Image.open(store.root / result.display_path) as shown:
+    with Image.open(store.display_path(result.sha256)) as shown:
         assert shown.size == (40, 60)
 
 
@@ -162,19 +162,58 @@ def test_the_same_bytes_twice_are_stored_once(store):
 
     assert (first.created, second.created) == (True, False)
     assert second.sha256 == first.sha256 and second.display_path == first.display_path
-    assert len(before) == 3  # original, display, thumbnail
+    # The upload stores the original and the thumbnail its checking decode gave; the display copy of a
+    # JPEG is made on first view (storing it in the request doubled the decoding work).
+    assert sorted(n.split("/")[0] for n in before) == ["originals", "thumbs"]
     assert {name: (store.root / name).stat().st_mtime_ns for name in files_under(store.root)} == before
 
 
-def test_a_missing_display_copy_is_made_again_on_the_next_upload(store):
-    data = png()
-    first = store.ingest(data, declared_type="image/png")
-    (store.root / first.display_path).unlink()
+def test_a_resend_is_never_decoded_again(store, monkeypatch):
+    data = jpeg(exif=make_exif(original="2024:03:15 09:30:00", gps=GPS_TAGS))
+    first = store.ingest(data, declared_type="image/jpeg")
 
-    again = store.ingest(data, declared_type="image/png")
+    def no_decoding(self):
+        raise AssertionError("the stored bytes were decoded again")
 
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    again = store.ingest(data, declared_type="image/jpeg", expected_sha256=sha(data))
     assert again.created is False
-    assert (store.root / first.display_path).is_file()
+    assert (again.width, again.height, again.captured_at, again.gps) == \
+        (first.width, first.height, first.captured_at, first.gps)
+
+
+@pytest.mark.parametrize("make", [png, jpeg])
+def test_lost_copies_are_rebuilt_from_the_original_on_the_next_view(store, make):
+    data = make(gradient((1000, 500)))
+    first = store.ingest(data, declared_type=None)
+    for path in (store.display_path(first.sha256), store.thumb_path(first.sha256)):
+        path.unlink()
+
+    assert store.ingest(data, declared_type=None).created is False
+    display, thumb = store.display_path(first.sha256), store.thumb_path(first.sha256)
+
+    assert display == store.root / first.display_path and thumb == store.root / first.thumb_path
+    with Image.open(display) as shown, Image.open(thumb) as small:
+        assert (shown.size, small.size) == ((1000, 500), (320, 160))
+
+
+def test_the_display_copy_is_at_most_display_size_by_reduced_decoding(store):
+    data = jpeg(gradient((5000, 2500)))
+    result = store.ingest(data, declared_type="image/jpeg")
+    assert (result.width, result.height) == (5000, 2500)  # the original's size, as data
+    with Image.open(store.display_path(result.sha256)) as shown:
+        assert shown.size == (storage.DISPLAY_SIZE, storage.DISPLAY_SIZE // 2)
+    with Image.open(store.thumb_path(result.sha256)) as thumb:
+        assert thumb.size == (320, 160)
+
+
+def test_a_pdf_or_a_missing_original_has_no_copies_to_rebuild(store):
+    result = store.ingest(pdf(), declared_type=None, allowed=DOCUMENT_TYPES)
+    assert store.display_path(result.sha256) is None and store.thumb_path(result.sha256) is None
+    image = store.ingest(jpeg(), declared_type=None)
+    store.original_path(image.sha256).unlink()
+    (store.root / image.thumb_path).unlink()
+    assert store.display_path(image.sha256) is None and store.thumb_path(image.sha256) is None
 
 
 @pytest.mark.parametrize("chunk", ["tEXt", "zTXt", "iTXt"])
@@ -194,11 +233,11 @@ def test_png_text_chunks_and_exif_are_not_in_the_display_copy(store, chunk):
     result = store.ingest(data, declared_type="image/png")
 
     assert result.captured_at == "2023-01-02T03:04:05"  # PNG eXIf read before stripping
-    for relative in (result.display_path, result.thumb_path):
-        raw = (store.root / relative).read_bytes()
+    for path in (store.display_path(result.sha256), store.thumb_path(result.sha256)):
+        raw = path.read_bytes()
         for marker in (b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"secret", b"Comment"):
             assert marker not in raw
-        with Image.open(store.root / relative) as shown:
+        with Image.open(path) as shown:
             shown.load()
             assert shown.text == {}
             assert len(shown.getexif()) == 0
@@ -211,16 +250,16 @@ def test_jpeg_comment_icc_and_xmp_are_not_in_the_display_copy(store):
 
     result = store.ingest(data, declared_type="image/jpeg")
 
-    raw = (store.root / result.display_path).read_bytes()
+    raw = store.display_path(result.sha256).read_bytes()
     assert b"secret" not in raw
-    with Image.open(store.root / result.display_path) as shown:
+    with Image.open(store.display_path(result.sha256)) as shown:
         assert not {"comment", "icc_profile", "xmp", "exif"} & set(shown.info)
 
 
 def test_thumbnail_is_at_most_320_on_the_long_side(store):
     data = png(gradient((1000, 500)))
     result = store.ingest(data, declared_type="image/png")
-    with Image.open(store.root / result.display_path) as shown:
+    with Image.open(store.display_path(result.sha256)) as shown:
         assert shown.size == (1000, 500)
     with Image.open(store.root / result.thumb_path) as thumb:
         assert thumb.size == (320, 160)
@@ -236,13 +275,13 @@ def test_thumbnail_is_at_most_320_on_the_long_side(store):
 ])
 def test_png_modes_are_kept_or_made_displayable(store, image, mode):
     result = store.ingest(png(image), declared_type="image/png")
-    with Image.open(store.root / result.display_path) as shown:
+    with Image.open(store.display_path(result.sha256)) as shown:
         assert shown.mode == mode
 
 
 def test_cmyk_jpeg_gets_an_rgb_display_copy(store):
     result = store.ingest(jpeg(gradient().convert("CMYK")), declared_type="image/jpeg")
-    with Image.open(store.root / result.display_path) as shown:
+    with Image.open(store.display_path(result.sha256)) as shown:
         assert shown.mode == "RGB"
 
 
@@ -251,7 +290,7 @@ def test_jpeg_with_junk_after_eoi_is_kept_as_sent_but_displayed_re_encoded(store
     result = store.ingest(data, declared_type="image/jpeg")
     with store.open_original(result.sha256) as handle:
         assert handle.read() == data
-    assert b"<script>" not in (store.root / result.display_path).read_bytes()
+    assert b"<script>" not in store.display_path(result.sha256).read_bytes()
 
 
 @pytest.mark.parametrize("declared", [None, "", "image/jpeg", "IMAGE/JPEG", "image/jpeg; charset=binary",
@@ -409,8 +448,9 @@ def test_helpers_on_an_unknown_name(store):
 
 
 def test_no_temporary_files_after_success(store):
-    store.ingest(jpeg(), declared_type="image/jpeg")
+    image = store.ingest(jpeg(), declared_type="image/jpeg")
     store.ingest(pdf(), declared_type=None, allowed=DOCUMENT_TYPES)
+    store.display_path(image.sha256)  # made on first view
     names = files_under(store.root)
     assert len(names) == 4
     assert not [n for n in names if ".tmp" in n or n.endswith(".part")]
@@ -433,7 +473,8 @@ def test_a_failed_write_leaves_no_temporary_file_and_no_original(store, monkeypa
     assert not store.exists(sha(data))
     assert not [n for n in files_under(store.root) if "originals" in n or ".tmp" in n]
     assert store.ingest(data, declared_type="image/jpeg").created is True  # the retry completes the set
-    assert len(files_under(store.root)) == 3
+    assert len(files_under(store.root)) == 2  # original and thumbnail; the display copy on first view
+    assert store.display_path(sha(data)) is not None
 
 
 # ---------------------------------------------------------------------- purity
@@ -442,3 +483,96 @@ def test_a_failed_write_leaves_no_temporary_file_and_no_original(store, monkeypa
 def test_the_store_imports_no_flask_or_database():
     assert offending(imported_modules(Path(storage.__file__))) == []
     assert IMAGE_TYPES < DOCUMENT_TYPES
+
+
+# ---------------------------------------------------------------------- bounded decoding, anonymous photos
+
+
+def test_an_anonymised_photo_is_stored_re_encoded_without_any_metadata(store):
+    exif = make_exif(orientation=6, original="2024:03:15 09:30:00", gps=GPS_TAGS)
+    exif[0x0110] = "PhoneModel-X"  # Model
+    exif[0x010F] = "Maker"
+    data = jpeg(gradient((3000, 1500)), exif=exif, comment=b"secret-comment")
+
+    result = store.ingest(data, declared_type="image/jpeg", anonymise=True)
+
+    assert result.sha256 != sha(data)  # not the bytes as sent
+    assert (result.captured_at, result.gps) == (None, None)
+    stored = store.original_path(result.sha256).read_bytes()
+    assert sha(stored) == result.sha256 and len(stored) == result.size
+    for marker in (b"Exif", b"PhoneModel", b"Maker", b"secret-comment", b"GPS"):
+        assert marker not in stored
+    with Image.open(io.BytesIO(stored)) as kept:
+        assert len(kept.getexif()) == 0
+        assert max(kept.size) <= storage.PUBLIC_SIZE and kept.width < kept.height  # upright, reduced
+        assert (result.width, result.height) == kept.size
+    assert files_under(store.root) == sorted([f"originals/{result.sha256[:2]}/{result.sha256[2:4]}/{result.sha256}",
+                                             result.thumb_path])
+
+
+def test_a_lower_pixel_limit_for_one_upload(store):
+    data = jpeg(gradient((1000, 1000)))
+    with pytest.raises(AttachmentError) as caught:
+        store.ingest(data, declared_type=None, anonymise=True, max_pixels=999_999)
+    assert caught.value.code == "too_many_pixels"
+    assert not store.root.exists() or files_under(store.root) == []
+    assert store.ingest(data, declared_type=None, anonymise=True, max_pixels=1_000_000).created
+
+
+def test_decoding_takes_one_of_a_few_slots(store, monkeypatch):
+    """At most DECODE_CONCURRENCY decodes at once per process: the decode waits for a free slot."""
+    slots = storage.threading.BoundedSemaphore(1)
+    monkeypatch.setattr(storage, "_DECODE_SLOTS", slots)
+    slots.acquire()
+    import threading
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (store.ingest(jpeg(), declared_type=None), done.set()))
+    worker.start()
+    assert not done.wait(0.5)  # blocked while the only slot is taken
+    slots.release()
+    worker.join(5)
+    assert done.is_set()
+
+
+_MEMORY_PROBE = r"""
+import sys, pathlib
+from server.storage import AttachmentStore
+
+def high_water_mb():  # VmHWM: this process's own peak (ru_maxrss would carry the parent's over exec)
+    for line in pathlib.Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    raise SystemExit("no /proc/self/status")
+
+data = pathlib.Path(sys.argv[1]).read_bytes()
+base = high_water_mb()
+store = AttachmentStore(pathlib.Path(sys.argv[2]))
+staff = store.ingest(data, declared_type="image/jpeg")
+store.display_path(staff.sha256)
+store.thumb_path(staff.sha256)
+public = store.ingest(data, declared_type="image/jpeg", anonymise=True)
+print(base, high_water_mb(), staff.width, staff.height, public.width, public.height)
+"""
+
+_MAKE_40MP = r"""
+import sys
+from PIL import Image
+base = Image.linear_gradient("L").resize((7300, 5470))
+Image.merge("RGB", (base, base.rotate(90, expand=False), base.transpose(Image.Transpose.FLIP_LEFT_RIGHT))) \
+    .save(sys.argv[1], "JPEG", quality=80)
+"""
+
+
+def test_a_40_megapixel_upload_stays_under_200_mb(tmp_path):
+    """Peak RSS of a fresh process storing a 40 MP JPEG (staff and anonymised), display copy and thumbnail
+    included: reduced decoding keeps it far below the 1.1 GB a full decode and copies reached."""
+    import subprocess
+    import sys
+    photo = tmp_path / "big.jpg"
+    subprocess.run([sys.executable, "-c", _MAKE_40MP, str(photo)], check=True)
+    out = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, str(photo), str(tmp_path / "store")],
+                         check=True, capture_output=True, text=True).stdout.split()
+    base_mb, peak_mb, width, height, public_w, public_h = map(int, out)
+    assert (width, height) == (7300, 5470)
+    assert max(public_w, public_h) == storage.PUBLIC_SIZE
+    assert peak_mb < 200, f"peak {peak_mb} MB (baseline {base_mb} MB)"

@@ -375,6 +375,8 @@ ATT = VALID["attachments"][0]
     ({"attachments": [{**ATT, "sha256": ATT["sha256"].upper()}]}, {("attachments/0/sha256", "invalid_sha256")}),
     ({"attachments": [{**ATT, "sha256": ATT["sha256"][:-1]}]}, {("attachments/0/sha256", "invalid_sha256")}),
     ({"attachments": [{**ATT, "size": 0}]}, {("attachments/0/size", "too_small")}),
+    ({"attachments": [{k: v for k, v in ATT.items() if k != "size"}]}, {("attachments/0/size", "missing")}),
+    ({"attachments": [{k: v for k, v in ATT.items() if k != "type"}]}, {("attachments/0/type", "missing")}),
     ({"attachments": [{**ATT, "type": "image/gif"}]}, {("attachments/0/type", "invalid_choice")}),
     ({"attachments": [{**ATT, "role": "video"}]}, {("attachments/0/role", "invalid_choice")}),
     ({"attachments": [{**ATT, "slot": "House Outside"}]}, {("attachments/0/slot", "invalid_slot")}),

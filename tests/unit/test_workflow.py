@@ -79,10 +79,11 @@ GOOD: dict[str, dict] = {
     "accept": {"materials": ALL_MATERIALS, "applicant_signed": True, "fingerprint": True},
     "abandon": {"reason": "拒绝配合入户调查"},
     "request_verification": {"members": ["申请人", "配偶"]},
-    "record_verification_report": {},
+    "record_verification_report": {"found_income_6m": "1200.00"},
     "record_home_visit": {"team": TEAM, "applicant_signed": True},
     "record_appraisal": {"panel": panel(4, 2), "minutes": "政策宣讲、申请人陈述、评议、表决。", "conclusion": "agree"},
-    "review_opinion": {"recommendation": "approve", "opinion": "经核对，家庭人均收入低于当地标准。"},
+    "review_opinion": {"recommendation": "approve", "opinion": "经核对，家庭人均收入低于当地标准。",
+                       "assessed_income_6m": Decimal("1200.00"), "property_checked": True},
     "sign_review": {"signature": True, "opinion": "同意"},
     "record_meeting": {"record": "班子会议研究，同意拟保障意见。", "decision": "approve"},
     "open_publicity": {"boards": ["某社区社会救助公示栏"]},
@@ -99,6 +100,7 @@ GOOD: dict[str, dict] = {
     "start_gradual_exit": {"reasons": "家庭人均收入超过标准"},
     "finish_gradual_exit": {},
     "stop": {"reasons": "家庭人均收入超过标准"},
+    "return_for_correction": {"to": "review", "reasons": "认定收入与核对报告不一致，请重新核算"},
 }
 
 TODAY = D("2025-11-03")  # after every date case_in() puts on a case
@@ -167,7 +169,7 @@ HAPPY = [
     ("accept", "caseworker", "2025-09-26", GOOD["accept"], "accepted"),
     ("request_verification", "caseworker", "2025-09-28", GOOD["request_verification"], "accepted"),
     ("record_home_visit", "investigator", "2025-09-29", GOOD["record_home_visit"], "visited"),
-    ("record_verification_report", "caseworker", "2025-09-30", {}, "visited"),
+    ("record_verification_report", "caseworker", "2025-09-30", GOOD["record_verification_report"], "visited"),
     ("record_appraisal", "caseworker", "2025-10-09", GOOD["record_appraisal"], "appraised"),
     ("review_opinion", "caseworker", "2025-10-10", GOOD["review_opinion"], "review_signing"),
     ("sign_review", "leader", "2025-10-11", GOOD["sign_review"], "reviewed"),
@@ -226,7 +228,7 @@ def test_happy_path_event_data():
     assert out.event.data == {"accepted_on": "2025-09-26"}
     out = apply(case_in("accepted"), "record_home_visit", ACTORS["investigator"], profile, NATIONAL,
                 D("2025-09-29"), GOOD["record_home_visit"])
-    assert out.event.data == {"visit_on": "2025-09-29", "team": [1, 12]}
+    assert out.event.data == {"visit_on": "2025-09-29", "team": [1, 12], "due": "2025-10-10"}
     out = apply(case_in("reviewed"), "open_publicity", ACTORS["caseworker"], profile, NATIONAL, D("2025-10-14"),
                 GOOD["open_publicity"])
     assert out.event.data == {"boards": ["某社区社会救助公示栏"], "earliest_close": "2025-10-21",
@@ -392,9 +394,13 @@ def test_investigator_of_a_community_under_the_office_records_the_visit():
     ("guancheng", "accepted", "investigator", False, {"record_home_visit"}),
     ("guancheng", "accepted", "director", False, set()),
     ("guancheng", "reviewed", "caseworker", False, {"open_publicity"}),
-    ("guancheng", "reviewed", "director", False, {"refuse"}),
+    ("guancheng", "reviewed", "director", False, {"refuse", "return_for_correction"}),
+    ("guancheng", "review_signing", "leader", False, {"sign_review", "return_for_correction"}),
+    ("guancheng", "review_signing", "director", False, set()),
+    ("guancheng", "publicity_closed", "director", False, {"approve", "refuse", "return_for_correction"}),
+    ("guancheng", "publicity_closed", "leader", False, set()),
     ("yijun", "reviewed", "caseworker", False, {"record_meeting"}),
-    ("yijun", "reviewed", "director", False, {"record_meeting", "refuse"}),
+    ("yijun", "reviewed", "director", False, {"record_meeting", "refuse", "return_for_correction"}),
     ("yijun", "reviewed", "caseworker", True, {"record_meeting", "open_publicity"}),
     ("yijun", "meeting_held", "caseworker", False, {"open_publicity"}),
     ("yijun", "objection", "leader", False, {"resolve_objection"}),
@@ -1041,10 +1047,10 @@ def test_a_datetime_is_not_a_date(key, action):
 
 
 @pytest.mark.parametrize("state, action, payload", [
-    ("publicity_closed", "approve", {"signature": True, "amount": "abc"}),
-    ("publicity_closed", "approve", {"signature": True, "amount": Decimal("-5")}),
-    ("publicity_closed", "approve", {"signature": True, "amount": 320.5}),
-    ("publicity_closed", "approve", {"signature": True}),
+    ("publicity_closed", "approve", {"signature": True, "opinion": "同意", "amount": "abc"}),
+    ("publicity_closed", "approve", {"signature": True, "opinion": "同意", "amount": Decimal("-5")}),
+    ("publicity_closed", "approve", {"signature": True, "opinion": "同意", "amount": 320.5}),
+    ("publicity_closed", "approve", {"signature": True, "opinion": "同意"}),
     ("rereview", "complete_rereview", {"outcome": "change", "reasons": "收入变化"}),
     ("in_payment", "record_change", {"direction": "raise", "reasons": "新增重病成员"}),
 ])

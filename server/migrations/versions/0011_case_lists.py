@@ -7,7 +7,7 @@ Create Date: 2026-11-30
 from alembic import op
 
 revision = '0011'
-down_revision = '0004'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,211 @@
+"""The phones' path scales with the work, not the data: every query on it by index (EXPLAIN on SQLite and
+PostgreSQL), uploads find the visits waiting for them by key, the pull in a fixed number of queries, and
+form definitions sent only when they changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+from sqlalchemy import event, select
+
+from server.extensions import db
+from server.models import Case, User, Visit
+from server.models.attachments import PendingAttachment
+from server.operations.cases import perform, register_application
+from server.operations.visits import assign_visit
+from tests.conftest import id_number
+from tests.integration.test_sync_api import (  # noqa: F401 (the fixture)
+    TODAY,
+    att,
+    envelope,
+    field,
+    jpeg,
+    png,
+)
+
+WATCHED = {"visits", "attestations", "assignment_members", "visit_assignments", "visit_pending_attachments",
+           "attachments", "devices", "record_snapshots", "members", "households", "cases"}
+
+
+class Statements:
+    """Every SQL statement the app's engine runs while recording, with its parameters."""
+
+    def __init__(self, app):
+        self.app, self.seen, self.on = app, [], False
+        with app.app_context():
+            self.engine = db.engine
+        event.listen(self.engine, "before_cursor_execute", self._keep)
+
+    def _keep(self, conn, cursor, statement, parameters, context, executemany):
+        if self.on and not executemany:
+            self.seen.append((statement, parameters))
+
+    def __enter__(self):
+        self.seen, self.on = [], True
+        return self
+
+    def __exit__(self, *exc):
+        self.on = False
+
+    def close(self):
+        event.remove(self.engine, "before_cursor_execute", self._keep)
+
+
+def _full_scans_sqlite(conn, statement, parameters) -> list[str]:
+    plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+    bad = []
+    for row in plan:
+        detail = row[-1]
+        match = re.match(r"SCAN (\w+)", detail)
+        if match and match.group(1) in WATCHED:   # a whole table, or a whole index walked in order
+            bad.append(detail)
+    return bad
+
+
+def _full_scans_postgres(conn, statement, parameters) -> list[str]:
+    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    [[plan]] = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters).all()
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    bad = []
+
+    def walk(node):
+        table = node.get("Relation Name")
+        kind = node["Node Type"]
+        if table in WATCHED and (kind == "Seq Scan" or (kind in ("Index Scan", "Index Only Scan", "Bitmap Index Scan")
+                                                         and "Index Cond" not in node)):
+            bad.append(f"{kind} on {table}")
+        if kind == "Bitmap Index Scan" and "Index Cond" not in node:
+            bad.append(f"{kind} {node.get('Index Name')}")
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan[0]["Plan"])
+    return bad
+
+
+def full_scans(app, seen) -> dict[str, list[str]]:
+    found = {}
+    with app.app_context(), db.engine.connect() as conn:
+        postgres = conn.dialect.name == "postgresql"
+        for statement, parameters in seen:
+            verb = statement.lstrip().split(None, 1)[0].upper()
+            if verb not in ("SELECT", "UPDATE", "DELETE"):
+                continue
+            with conn.begin():
+                scans = (_full_scans_postgres if postgres else _full_scans_sqlite)(conn, statement, parameters)
+            if scans:
+                text = " ".join(statement.split())
+                found[text if len(text) < 400 else text[:80] + " … " + text[-300:]] = scans
+    return found
+
+
+def test_every_query_on_the_phones_path_uses_an_index(app, field):  # noqa: F811
+    a, b = field["phones"]
+    org = field["org"]
+    recorder = Statements(app)
+    try:
+        with recorder:
+            first = a.pull().json
+            assignment = first["assignments"][0]
+            a.pull(first["cursor"])
+            photo, signature = jpeg(), png()
+            assert a.put(signature, "image/png").status_code == 201
+            env = envelope(assignment, [att(photo, "photo", "house_outside"),
+                                        att(signature, "signature", "applicant", "image/png")], [org.gc_inv1, org.gc_inv2])
+            assert a.post_visit(env).json["status"] == "incomplete"
+            assert b.pull().json["to_attest"][0]["visit_id"] == env["visit_id"]
+            assert a.put(photo).status_code == 201
+            content_hash = a.post_visit(env).json["content_hash"]
+            assert a.attest(env["visit_id"], content_hash).status_code == 201
+            assert b.attest(env["visit_id"], content_hash).json["status"] == "accepted"
+            assert a.put(photo).status_code == 200
+    finally:
+        recorder.close()
+    assert len(recorder.seen) > 20
+    assert full_scans(app, recorder.seen) == {}
+
+
+def test_an_upload_completes_the_visits_waiting_for_it_by_key(app, field):  # noqa: F811
+    a = field["phones"][0]
+    org = field["org"]
+    assignment = a.pull().json["assignments"][0]
+    photo, signature = jpeg(), png()
+    assert a.put(signature, "image/png").status_code == 201
+    env = envelope(assignment, [att(photo, "photo", "house_outside"), att(signature, "signature", "applicant", "image/png")],
+                   [org.gc_inv1, org.gc_inv2])
+    assert a.post_visit(env).json["status"] == "incomplete"
+    with app.app_context():
+        pending = db.session.execute(select(PendingAttachment.sha256, PendingAttachment.visit_id)).all()
+        assert pending == [(att(photo, "p", "s")["sha256"], env["visit_id"])]   # only what is missing
+
+    recorder = Statements(app)
+    try:
+        with recorder:
+            assert a.put(jpeg(colour=(1, 2, 3))).status_code == 201   # bytes nobody waits for
+    finally:
+        recorder.close()
+    # Not a single read of the visits table without the pending key (the old code read every incomplete visit).
+    assert not [s for s, _ in recorder.seen if re.search(r"FROM visits\b", s) and "visit_pending_attachments" not in s]
+
+    assert a.put(photo).status_code == 201
+    with app.app_context():
+        assert db.session.get(Visit, env["visit_id"]).status == "complete"
+        assert db.session.scalars(select(PendingAttachment)).all() == []
+
+
+def _more_assignments(app, org, count: int) -> None:
+    with app.app_context():
+        from server.domain.declaration import parse_declaration
+        from server.models import Unit
+
+        caseworker = db.session.get(User, org.gc_case)
+        for n in range(count):
+            declaration, _ = parse_declaration({"income_wages_1": "300"})
+            case = register_application(
+                community=db.session.get(Unit, org.c1), actor=caseworker, today=TODAY, declaration=declaration,
+                members=[{"name": f"王{n}", "relation": "head",
+                          "id_number": id_number("410104", dt.date(1970, 1, 1 + n), 100 + n)}],
+                materials=["application", "hukou_id", "income_property_statement", "integrity_pledge",
+                           "verification_authorisation"])
+            perform(case, "accept", caseworker, {"applicant_signed": True}, today=TODAY)
+            assign_visit(db.session.get(Case, case.id), caseworker, [org.gc_inv1, org.gc_inv2], today=TODAY)
+
+
+def test_a_full_pull_takes_the_same_few_queries_for_1_or_6_assignments(app, field):  # noqa: F811
+    a = field["phones"][0]
+    recorder = Statements(app)
+    try:
+        with recorder:
+            assert len(a.pull().json["assignments"]) == 1
+        one = len(recorder.seen)
+        _more_assignments(app, field["org"], 5)
+        with recorder:
+            assert len(a.pull().json["assignments"]) == 6
+        six = len(recorder.seen)
+    finally:
+        recorder.close()
+    assert six == one, (one, six)
+    assert one <= 20
+
+
+def test_form_definitions_are_sent_only_when_they_changed(app, field):  # noqa: F811
+    a = field["phones"][0]
+    first = a.pull().json
+    version = first["forms_version"]
+    assert first["forms"] and re.fullmatch(r"[0-9a-f]{32}", version)
+    auth = a.auth
+    same = field["client"].get(f"/api/v1/sync/pull?since={first['cursor']}&forms={version}", headers=auth).json
+    assert same["forms"] == [] and same["forms_version"] == version
+    other = field["client"].get(f"/api/v1/sync/pull?forms={'0' * 32}", headers=auth).json
+    assert [f["id"] for f in other["forms"]] == [f["id"] for f in first["forms"]]
+    assert a.pull(first["cursor"]).json["forms"] == first["forms"]            # older phones: every time
+    with app.app_context():                                                 # a changed definition: a new version
+        loaded = dict(app.extensions["ruhu_forms"])
+        key = next(iter(loaded))
+        loaded[key] = {**loaded[key], "title": "changed"}
+        app.extensions["ruhu_forms"] = loaded
+    changed = field["client"].get(f"/api/v1/sync/pull?forms={version}", headers=auth).json
+    assert changed["forms_version"] != version and changed["forms"]
