@@ -94,4 +94,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(public_bp)
     app.register_blueprint(pwa_bp)
     register(app)
+
+    from server.logfilter import install as mask_access_logs
+
+    mask_access_logs()
     return app

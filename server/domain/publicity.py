@@ -4,8 +4,11 @@ Given a profile's ``public_list`` settings and plain data about the cases a boar
 decides the columns and the text of every cell.  The operations layer hands it nothing it may not
 show in the first place (no ID numbers, phone numbers, bank accounts, addresses or diagnoses ever
 reach these dataclasses); on top of that, every column is switched on by a profile setting, names
-go through :func:`server.domain.masking.display_name`, and free text written by staff (review
-opinions) goes through :func:`scrub`, which blanks any run of seven or more digits.
+go through :func:`server.domain.masking.display_name`, and **no free text typed by staff is ever
+published**: where a profile shows the review and approval opinions (yijun), the cell is built from
+their structured conclusion (拟批准 / 拟不予批准, the proposed amount and the supplement categories
+when the profile shows those, whether the leader signed, the meeting's decision), never from the
+opinion as typed, which may name an illness or a number.  Public output is built, not filtered.
 
 Two lists:
 
@@ -13,7 +16,7 @@ Two lists:
   opened, each with its earliest end and the calendar days left.  Always: number, head of the
   household (masked by profile), household size (``show_household_size``), proposed monthly amount
   (``show_amount``); optionally household income, supplement categories, the home visit, the
-  democratic appraisal and the review opinions.
+  democratic appraisal and the review opinions (their structured conclusion).
 - **Long-term** (长期公示): families in payment.  Number, head, people covered, monthly amount,
   income and category if the profile says so, and since when (the day of approval).
 
@@ -23,7 +26,6 @@ Output is plain strings in the requested language ("zh" or "en"), so a template 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -123,10 +125,9 @@ class PublicityCase:
     appraisal_conclusion: str | None = None
     appraisal_residents: int = 0
     appraisal_panel: int = 0
-    recommendation: str | None = None
-    review_opinion: str = ""
-    leader_opinion: str = ""
-    meeting_decision: str | None = None
+    recommendation: str | None = None       # the caseworker's review conclusion: "approve" or "refuse"
+    leader_signed: bool = False             # the leader in charge signed the review
+    meeting_decision: str | None = None     # yijun: the meeting's decision, "approve" or "refuse"
 
 
 @dataclass(frozen=True)
@@ -179,27 +180,6 @@ def _pick(pair: tuple[str, str], lang: str) -> str:
 def _check_lang(lang: str) -> None:
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {LANGS}, not {lang!r}")
-
-
-_DIGIT_RUN = re.compile(r"[0-9０-９](?:[0-9０-９ \-－]*[0-9０-９])?(?:[Xx])?")
-_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")   # 2025-11-05 is a date, not a number to hide
-_BLANK = "＊＊＊"
-
-
-def scrub(text: str) -> str:
-    """Free text for a public page: any run of 7 or more digits (spaces and dashes inside allowed,
-    a trailing X of an ID number included) becomes ＊＊＊, so no ID, phone or account number in an
-    opinion can reach a board.  Dates written YYYY-MM-DD and amounts (fewer digits) stay readable."""
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a str, not {type(text).__name__}")
-
-    def blank(match: re.Match) -> str:
-        run = match.group(0)
-        if _DATE.fullmatch(run) or sum(ch.isdigit() for ch in run) < 7:
-            return run
-        return _BLANK
-
-    return _DIGIT_RUN.sub(blank, text.strip())
 
 
 def days_left(earliest_close: dt.date, today: dt.date) -> int:
@@ -271,19 +251,25 @@ def _appraisal(c: PublicityCase, lang: str) -> str:
            f"其中居（村）民代表{c.appraisal_residents}人）"
 
 
-def _sentence(text: str) -> str:
-    """An opinion scrubbed and without its closing full stop (the parts are joined with ；)."""
-    return scrub(text).rstrip("。.；;，, ")
-
-
-def _opinions(c: PublicityCase, lang: str) -> str:
+def _opinions(c: PublicityCase, settings: ListSettings, lang: str) -> str:
+    """The review and approval opinions as their structured conclusion, never as typed (the typed
+    opinion may name an illness, a debt or a number).  "拟批准（拟保障金额1000.00元/月，分类施保：老年人）；
+    分管领导已签署；会议研究：拟批准"."""
     sep = ": " if lang == "en" else "："
     parts = []
     if c.recommendation in _RECOMMENDATION:
-        rec, text = _pick(_RECOMMENDATION[c.recommendation], lang), _sentence(c.review_opinion)
-        parts.append(rec + sep + text if text else rec)
-    if _sentence(c.leader_opinion):
-        parts.append(_pick(("分管领导", "Leader in charge"), lang) + sep + _sentence(c.leader_opinion))
+        facts = []
+        if c.recommendation == "approve" and settings.show_amount and c.proposed_amount is not None:
+            amount = _money(c.proposed_amount)
+            facts.append(f"proposed amount {amount} yuan/month" if lang == "en" else f"拟保障金额{amount}元/月")
+        if c.recommendation == "approve" and settings.show_category and c.categories:
+            facts.append(_pick(COLUMNS["category"], lang) + sep + _categories(c.categories, lang))
+        conclusion = _pick(_RECOMMENDATION[c.recommendation], lang)
+        if facts:
+            conclusion += f" ({'; '.join(facts)})" if lang == "en" else f"（{'，'.join(facts)}）"
+        parts.append(conclusion)
+    if c.leader_signed:
+        parts.append(_pick(("分管领导已签署", "signed by the leader in charge"), lang))
     if c.meeting_decision in _RECOMMENDATION:
         parts.append(_pick(("会议研究", "Meeting"), lang) + sep + _pick(_RECOMMENDATION[c.meeting_decision], lang))
     return ("; " if lang == "en" else "；").join(parts) if parts else NONE
@@ -307,7 +293,7 @@ _PUBLICITY_CELLS: dict[str, _Cell] = {
     "amount": lambda no, c, settings, lang: _money(c.proposed_amount),
     "visit": lambda no, c, settings, lang: _visit(c, lang),
     "appraisal": lambda no, c, settings, lang: _appraisal(c, lang),
-    "opinions": lambda no, c, settings, lang: _opinions(c, lang),
+    "opinions": lambda no, c, settings, lang: _opinions(c, settings, lang),
 }
 
 _LONG_TERM_CELLS: dict[str, _Cell] = {

@@ -43,7 +43,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from server import services
-from server.domain import publicity
+from server.domain import numberguard, publicity
 from server.domain.declaration import MONTHS
 from server.extensions import db
 from server.models import Case, CaseEvent, Member, Unit, User
@@ -164,6 +164,11 @@ def _clean_name(name: str) -> str:
     if len(name) > NAME_MAX:
         raise OperationError("board_name_too_long", f"公示栏名称最长{NAME_MAX}个字",
                              f"the board name may have at most {NAME_MAX} characters", field="name")
+    if numberguard.find(name, allowed=published_numbers()):
+        raise OperationError("board_name_has_numbers",
+                             "公示栏名称会显示在公开页面上，不能含有身份证号码、电话号码等号码",
+                             "the board name is shown on public pages: it may not contain an ID, phone or "
+                             "account number", field="name")
     return name
 
 
@@ -228,6 +233,17 @@ def find_by_token(token: str) -> tuple[Board | None, bool]:
 
 
 # --- what a board lists --------------------------------------------------------------------------
+
+def published_numbers() -> tuple[str, ...]:
+    """The numbers a public page may carry: the tip-off lines the profiles publish (the number guard
+    lets these through and nothing else)."""
+    out = []
+    for profile in services().profiles.values():
+        tipoff = publicity.ListSettings.from_mapping(profile.public_list).tipoff
+        if tipoff:
+            out.append(tipoff)
+    return tuple(out)
+
 
 def settings_for(board: Board) -> publicity.ListSettings:
     return publicity.ListSettings.from_mapping(services().profiles[board.unit.profile_id].public_list)
@@ -302,7 +318,6 @@ def _publicity_entry(case: Case, events: dict, today: dt.date, settings: publici
             amount = None
     visit = events.get((case.id, "record_home_visit"))
     appraisal = events.get((case.id, "record_appraisal"))
-    review = events.get((case.id, "review_opinion"))
     signed = events.get((case.id, "sign_review"))
     meeting = events.get((case.id, "record_meeting"))
     return publicity.PublicityCase(
@@ -318,8 +333,7 @@ def _publicity_entry(case: Case, events: dict, today: dt.date, settings: publici
         appraisal_residents=int(appraisal.data.get("residents", 0)) if appraisal else 0,
         appraisal_panel=int(appraisal.data.get("panel", 0)) if appraisal else 0,
         recommendation=case.recommendation,
-        review_opinion=str(review.data.get("opinion", "")) if review else "",
-        leader_opinion=str(signed.data.get("opinion", "")) if signed else "",
+        leader_signed=signed is not None,
         meeting_decision=meeting.data.get("decision") if meeting else None)
 
 
@@ -380,7 +394,7 @@ def board_page(board: Board, today: dt.date, lang: str = "zh") -> BoardPage:
     """Everything ``/b/<token>`` shows for ``board`` today."""
     settings = settings_for(board)
     cases = publicity_cases(board)
-    events = _latest_events([c.id for c in cases], ("record_home_visit", "record_appraisal", "review_opinion",
+    events = _latest_events([c.id for c in cases], ("record_home_visit", "record_appraisal",
                                                      "sign_review", "record_meeting"))
     entries = [_publicity_entry(c, events, today, settings) for c in cases]
     long_term = long_term_entries(board, today, settings)
@@ -621,7 +635,7 @@ def answer_report(actor: User, report: Report, answer: str) -> Report:
     if len(answer) > ANSWER_MAX:
         raise OperationError("answer_too_long", f"答复最长{ANSWER_MAX}个字",
                              f"the answer may have at most {ANSWER_MAX} characters", field="answer")
-    if publicity.scrub(answer) != answer:
+    if numberguard.find(answer, allowed=published_numbers()):
         raise OperationError("answer_has_numbers",
                              "答复会显示在公开的回执查询页面，不能含有7位以上的数字（身份证号码、电话号码等）",
                              "the answer is shown on the public receipt page: it may not contain runs of 7 or more "

@@ -55,11 +55,12 @@ class CaseFilter:
     page: int = 1
     per: int = DEFAULT_PAGE_SIZE
     errors: list[tuple[str, str, str]] = field(default_factory=list)
+    search_key: str = ""         # the session key the search text is kept under (links carry it, not q)
 
     def args(self, **changes: Any) -> dict[str, Any]:
         """The query-string arguments that reproduce this filter (with ``changes``), for links."""
         out: dict[str, Any] = {
-            "q": self.q, "status": self.status, "community": self.community or "", "office": self.office or "",
+            "q": "" if self.search_key else self.q, "s": self.search_key, "status": self.status, "community": self.community or "", "office": self.office or "",
             "urgency": self.urgency, "within": self.within if self.within is not None else "",
             "staff_relative": "1" if self.staff_relative else "",
             "applied_from": _iso(self.applied_from), "applied_to": _iso(self.applied_to),

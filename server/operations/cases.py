@@ -50,6 +50,26 @@ def _snapshot(case: Case) -> dict[str, Any]:
     return out
 
 
+def _refuse_clash(clash, numbers: list[str], rows: list[Member], office: Unit) -> None:
+    """A member's ID number is already in an open case.  The message names only what the caseworker
+    typed (which member of the form) and, for a case of their own office, its number; a case elsewhere
+    is never described (no name as stored there, no office): only whom to ask."""
+    position = numbers.index(clash.id_number)
+    who = rows[position].name
+    field = f"members[{position}].id_number"
+    if clash.office_unit_id == office.id:
+        raise OperationError("already_applied",
+                             f"第{position + 1}位成员{who}的身份证号码已在本街道（乡镇）的在办或在保案件{clash.number}中",
+                             f"the ID number of member {position + 1} ({who}) is already in this office's open "
+                             f"case {clash.number}", 409, field=field)
+    raise OperationError("already_applied",
+                         f"第{position + 1}位成员{who}的身份证号码已在其他街道（乡镇）的在办或在保案件中。"
+                         "请与申请人核实；需要核查的，请联系区（县）民政局。",
+                         f"the ID number of member {position + 1} ({who}) is already in an open case elsewhere. "
+                         "Check with the applicant; to have it looked into, contact the district / county civil "
+                         "affairs bureau.", 409, field=field)
+
+
 def _member_from(raw: Mapping[str, Any], position: int, today: dt.date) -> Member:
     name = str(raw.get("name") or "").strip()
     if not name:
@@ -126,7 +146,7 @@ def register_application(*, community: Unit, members: Sequence[Mapping[str, Any]
         raise OperationError("id_number_duplicate", "同一家庭中身份证号码重复", "the same ID number appears twice")
     if sum(1 for m in rows if m.relation == "head") != 1:
         raise OperationError("head_required", "须且只能有一名户主", "exactly one member must be the head")
-    _refuse_if_open(numbers)
+    _refuse_if_open(numbers, rows, office)
     for attempt in range(3):
         try:
             return _insert_application(office, community, rows, actor, today, address, area, household_class,
@@ -136,7 +156,7 @@ def register_application(*, community: Unit, members: Sequence[Mapping[str, Any]
             # Another request registered at the same moment: the database let one in.  The same person
             # -> the same answer as a sequential duplicate; else the case number was taken -> try again.
             db.session.rollback()
-            _refuse_if_open(numbers)
+            _refuse_if_open(numbers, rows, office)
             if attempt == 2:
                 raise OperationError("register_conflict", "同时提交的登记过多，请重试",
                                      "too many registrations at the same moment: try again", 409) from None
@@ -144,19 +164,23 @@ def register_application(*, community: Unit, members: Sequence[Mapping[str, Any]
     raise AssertionError("unreachable")
 
 
-def _refuse_if_open(numbers: Sequence[str]) -> None:
-    """A person may be in one open case only (the open_applicants table enforces it in the database)."""
-    clash = db.session.scalar(
-        select(Member.name).join(OpenApplicant, OpenApplicant.id_number == Member.id_number)
-        .where(Member.id_number.in_(numbers)).limit(1))
-    if clash is None:
-        open_states = set(workflow.STATES) - workflow.TERMINAL
-        clash = db.session.scalar(
-            select(Member.name).join(Household).join(Case, Case.household_id == Household.id)
-            .where(Member.id_number.in_(numbers), Case.status.in_(open_states)).limit(1))
-    if clash:
-        raise OperationError("already_applied", f"{clash}已在其他在办或在保案件中",
-                             f"{clash} is already in an open case", 409)
+def _refuse_if_open(numbers: Sequence[str], rows: list[Member], office: Unit) -> None:
+    """A person may be in one open case only (the open_applicants table enforces it in the database);
+    the refusal names only what the caseworker typed (``_refuse_clash``)."""
+    numbers = list(numbers)
+    open_states = set(workflow.STATES) - workflow.TERMINAL
+    clashes = db.session.execute(
+        select(Member.id_number, Case.office_unit_id, Case.number).select_from(Member)
+        .join(Household, Member.household_id == Household.id).join(Case, Case.household_id == Household.id)
+        .where(Member.id_number.in_(numbers), Case.status.in_(open_states)).order_by(Case.id)).all()
+    if not clashes:
+        clashes = db.session.execute(
+            select(OpenApplicant.id_number, Case.office_unit_id, Case.number)
+            .join(Case, Case.id == OpenApplicant.case_id)
+            .where(OpenApplicant.id_number.in_(numbers))).all()
+    if clashes:
+        clash = min(clashes, key=lambda c: numbers.index(c.id_number))   # the first member of the form
+        _refuse_clash(clash, numbers, rows, office)
 
 
 def _insert_application(office, community, rows, actor, today, address, area, household_class, phone, materials,
@@ -432,13 +456,22 @@ def eligibility_of(case: Case, income_6m: Decimal, property_found: Sequence[str]
 
 
 def visible_cases(user: User):
-    """A query of the cases this user may see: their office's; the bureau's whole district; else none."""
+    """A query of the cases this user may see: their office's; an investigator's own assignments; the
+    bureau's whole district; else none.  Every console page of a case checks against this same query,
+    so a list never shows a case whose page would answer 404."""
     query = select(Case)
     if user.role in ("caseworker", "leader", "director"):
         return query.where(Case.office_unit_id == user.unit_id)
     if user.role == "investigator":
+        # Investigators work on phones; in the console they see only the cases they are assigned to
+        # (an open or finished assignment, not a cancelled one), in their office.
+        from server.models.visits import VisitAssignment, assignment_members
+
         office = user.unit.office()
-        return query.where(Case.office_unit_id == (office.id if office else -1))
+        mine = (select(VisitAssignment.case_id)
+                .join(assignment_members, assignment_members.c.assignment_id == VisitAssignment.id)
+                .where(assignment_members.c.user_id == user.id, VisitAssignment.status != "cancelled"))
+        return query.where(Case.office_unit_id == (office.id if office else -1), Case.id.in_(mine))
     if user.role == "bureau_supervisor":
         return query.where(Case.office_unit_id.in_(select(Unit.id).where(Unit.parent_id == user.unit_id)))
     return query.where(Case.id == -1)

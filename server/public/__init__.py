@@ -9,15 +9,27 @@
   and board and per client): see :func:`server.operations.boards.submit_report`.
 - ``/r`` and ``/r/<receipt>`` — the status of a report by its receipt number (rate-limited).
 - ``/v/<token>`` — the check behind the QR code on a 低保证.
+
+Every response of this blueprint (the survey's too) passes the **number guard** on its way out
+(:func:`number_guard`): a page whose visible text holds an ID-number-like or phone-number-like run
+(:mod:`server.domain.numberguard`: NFKC, any separator, any digit script) is not sent.  The pages are
+built from structured fields, so this never fires unless something upstream is wrong; when it does,
+the reader gets **451** with a page saying the page is withheld, and the log gets an error naming the
+endpoint and the kind of number, never the number.  Two exceptions: the tip-off lines the profiles
+publish, the identifiers a view publishes by design (:func:`publishes`: a certificate's number), and
+what the request itself sent (a form shown again with the reporter's own phone number,
+a receipt number typed into the lookup).
 """
 
 from __future__ import annotations
 
 import gzip
+import logging
 
 from flask import (
     Blueprint,
     current_app,
+    g,
     make_response,
     redirect,
     render_template,
@@ -30,8 +42,10 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 
 from server import today
+from server.domain import numberguard
 from server.extensions import db, limiter
 from server.models import Case
 from server.operations import OperationError
@@ -41,6 +55,9 @@ bp = Blueprint("public", __name__)
 
 GZIP_MIN = 1400   # bytes; smaller pages are not worth compressing
 CERTIFICATE_IN_FORCE = ("certified", "in_payment", "rereview", "gradual_exit")
+
+
+log = logging.getLogger("ruhu.public")
 
 
 def _lang() -> str:
@@ -201,6 +218,12 @@ def certificate_check(token: str):
         return _page("public/certificate_check.html", 404, case=None)
     head = case.household.head
     on = today()
+    # The certificate's number (office code, year, serial) is published by design, unless someone typed a
+    # family member's ID number or the household's phone into it: then the guard withholds the page.
+    number = numberguard.digits_of([case.certificate_number or ""])
+    private = numberguard.digits_of([m.id_number for m in case.household.members] + [case.household.phone or ""])
+    if not any(p[:15] in n or n in p for p in private for n in number):
+        publishes(case.certificate_number or "")
     return _page("public/certificate_check.html", case=case, state=certificate_state(case, on),
                  holder=mask_name(head.name) if head else "", people=len(case.household.covered), today=on)
 
@@ -228,3 +251,52 @@ def csrf_failed(exc):
 @bp.errorhandler(404)
 def not_found(exc):
     return _page("public/not_found.html", 404)
+
+
+# --- the number guard: the last line of defence ------------------------------------------------------
+
+_SCANNED = ("text/html", "text/plain", "application/json")
+
+
+def publishes(*numbers: str) -> None:
+    """A view shows these structured identifiers by design (a certificate's number, which holds the
+    office code and year): the guard lets them through on this response only."""
+    g.public_numbers = (*g.get("public_numbers", ()), *numbers)
+
+
+def _own_input() -> tuple[str, ...]:
+    """Everything this request sent that a page may show back to the sender."""
+    values = [v for _, v in request.args.items(multi=True)]
+    try:
+        values += [v for _, v in request.form.items(multi=True)]
+    except HTTPException:   # a body refused as too large (413): nothing of it is shown back either
+        pass
+    values += [str(v) for v in (request.view_args or {}).values()]
+    return numberguard.digits_of(values)
+
+
+@bp.after_request
+def number_guard(response):
+    """Withhold a public response whose visible text holds an ID-, phone- or account-number-like run."""
+    if (response.direct_passthrough or response.is_streamed or response.mimetype not in _SCANNED
+            or 300 <= response.status_code < 400):   # a redirect's body is Werkzeug's stub naming our own URL
+        return response
+    body = response.get_data()
+    if not body:
+        return response
+    if response.headers.get("Content-Encoding") == "gzip":
+        body = gzip.decompress(body)
+    text = body.decode(response.mimetype_params.get("charset", "utf-8"), "replace")
+    if response.mimetype == "text/html":
+        text = numberguard.visible_text(text)
+    found = numberguard.find(text, allowed=(*ops.published_numbers(), *g.get("public_numbers", ())),
+                             echoed=_own_input())
+    if not found:
+        return response
+    # The log names where and what kind, never the number (nor the path, which may hold it).
+    log.error("public response withheld by the number guard: endpoint=%s status=%s found=%s",
+              request.endpoint, response.status_code,
+              ", ".join(f"{f.kind}/{len(f.digits)} digits" for f in found))
+    withheld = _page("public/withheld.html", 451)
+    withheld.headers["Cache-Control"] = "no-store"
+    return withheld

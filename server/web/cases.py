@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from decimal import Decimal
 from fractions import Fraction
 
-from flask import abort, redirect, render_template, request, send_file, url_for
+from flask import abort, redirect, render_template, request, send_file, session, url_for
 from flask_babel import get_locale
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
@@ -41,6 +42,7 @@ from server.operations.visits import (
 from server.web import bp
 from server.web.auth import current_user, login_required
 from server.web.forms import READERS, FormError, Reader
+from server.web.scope import is_visible, may_read_file
 
 MEMBER_ROWS = 8
 OFFICE_ROLES = ("caseworker", "leader", "director")
@@ -49,9 +51,46 @@ OFFICE_ROLES = ("caseworker", "leader", "director")
 def _case_or_404(case_id: int) -> Case:
     """The case if the signed-in user may see it; otherwise 404 (other units' cases do not exist for them)."""
     case = db.session.get(Case, case_id)
-    if case is None or not workflow.can_read(actor_of(current_user()), state_of(case)):
+    user = current_user()
+    if case is None or not workflow.can_read(actor_of(user), state_of(case)) or not is_visible(user, case.id):
         abort(404)
     return case
+
+
+SEARCH_SLOTS = 5   # recent searches kept in the session, each under a random key
+
+
+@bp.post("/cases")
+@login_required
+def case_search():
+    """The search form posts here: what was typed in the search box (often an ID number) is kept in the
+    session under a random key and the browser is sent to ``/cases?s=<key>&<the other filters>``, so no
+    name or ID number ever appears in a URL — not in access logs (ours, gunicorn's, the reverse
+    proxy's), browser history or Referer.  Sort and page links carry the key, never the query."""
+    q = (request.form.get("q") or "").strip()[:100]
+    args = {k: v for k, v in request.form.items() if k not in ("csrf_token", "q", "s") and v}
+    if q:
+        key = secrets.token_urlsafe(9)
+        saved = dict(list(session.get("case_searches", {}).items())[-(SEARCH_SLOTS - 1):])
+        saved[key] = q
+        session["case_searches"] = saved
+        args["s"] = key
+    return redirect(url_for("web.case_list", **args), 303)
+
+
+def _case_filter():
+    """The list's filter from the query string, the search text taken from the session when the URL
+    names a search key (``?q=`` still works for old links and scripts).  Also: did the key expire?"""
+    from server.operations import case_lists
+
+    key = request.args.get("s") or ""
+    args = request.args
+    if key:
+        args = MultiDict(request.args)
+        args["q"] = session.get("case_searches", {}).get(key, "")
+    f = case_lists.parse_filter(args)
+    f.search_key = key if f.q else ""
+    return f, bool(key) and not f.q
 
 
 @bp.get("/cases")
@@ -61,7 +100,7 @@ def case_list():
     from server.operations import case_lists
 
     user = current_user()
-    f = case_lists.parse_filter(request.args)
+    f, expired = _case_filter()
     page = case_lists.list_page(user, f, today())
     error = FormError(f.errors) if f.errors else None
     profile = services().profiles.get(user.unit.profile_id)
@@ -69,7 +108,7 @@ def case_list():
         "cases/list.html", page=page, f=f, error=error, stages=case_lists.stage_choices(user),
         communities=case_lists.community_choices(user), offices=case_lists.scope_units(user),
         sorts=case_lists.SORTS, page_sizes=case_lists.PAGE_SIZES,
-        warn_days=profile.deadlines.warn_workdays if profile else 2), 400 if error else 200
+        warn_days=profile.deadlines.warn_workdays if profile else 2, expired=expired), 400 if error else 200
 
 
 @bp.get("/cases/export.<fmt>")
@@ -85,7 +124,7 @@ def case_export(fmt: str):
     user = current_user()
     if user.role not in OFFICE_ROLES + ("bureau_supervisor",):
         abort(403)
-    f = case_lists.parse_filter(request.args)
+    f, _expired = _case_filter()
     if f.errors:
         abort(400)
     lang = "en" if str(get_locale() or "zh") == "en" else "zh"
@@ -314,7 +353,7 @@ def _detail(case: Case, error=None, status: int = 200, form=None):
         can_assign_appraisal=user.role == "caseworker" and assignable("appraisal", case.status),
         visit_kinds=VISIT_KINDS,
         can_paper_visit=user.role == "caseworker" and "record_home_visit" in actions,
-        office_staff=user.role in OFFICE_ROLES or user.role == "investigator", today=today(),
+        office_staff=user.role in OFFICE_ROLES, today=today(),   # investigators: masked IDs, no phone
         level_names=LEVEL_NAMES, relations=RELATIONS, classes=HOUSEHOLD_CLASSES, **_story(case),
         default_valid_until=workflow.certificate_valid_until(case.decided_on or today(),
                                                              profile.certificate.validity_months),
@@ -562,6 +601,8 @@ def case_print(case_id: int, doc: str):
     case = _case_or_404(case_id)
     if doc not in PRINTS:
         abort(404)
+    if current_user().role == "investigator":
+        abort(403)   # prints carry full ID numbers; investigators work from their phones
     profile = services().profiles[case.profile_id]
     events = {a: _last_event(case, a) for a in workflow.RULES}
     needed = {"missing_notice": "notify_missing", "refusal_notice": "refuse", "visit_form": "record_home_visit",
@@ -605,7 +646,7 @@ def case_print(case_id: int, doc: str):
 @bp.get("/files/<sha>/<variant>")
 @login_required
 def attachment(sha: str, variant: str):
-    """An uploaded file, for staff of the uploader's office (and the bureau above it)."""
+    """An uploaded file, for whoever may read a case or record that uses it (see :mod:`server.web.scope`)."""
     from server.models.attachments import Attachment
     from server.operations.attachments import store
 
@@ -614,13 +655,7 @@ def attachment(sha: str, variant: str):
     att = db.session.get(Attachment, sha.lower())
     if att is None:
         abort(404)
-    user = current_user()
-    uploader = db.session.get(User, att.uploaded_by_id) if att.uploaded_by_id else None
-    office = uploader.unit.office() if uploader else None
-    viewer_office = user.unit.office()
-    allowed = office is not None and ((viewer_office is not None and viewer_office.id == office.id) or
-                                      (user.role == "bureau_supervisor" and user.unit_id == office.parent_id))
-    if not allowed:
+    if not may_read_file(current_user(), att.sha256):
         abort(404)
     st = store()
     path = {"original": st.original_path, "display": st.display_path, "thumb": st.thumb_path}[variant](att.sha256)

@@ -213,7 +213,7 @@ def test_simultaneous_intakes_of_one_person_make_one_case(app, org):
     assert codes == [302, 409, 409, 409], codes
     for code, body in results:
         if code == 409:   # the same clear answer as a sequential duplicate, with what was typed
-            assert "张建国已在其他在办或在保案件中" in body and "和平路1号" in body
+            assert "张建国的身份证号码已在本街道（乡镇）的在办或在保案件" in body and "和平路1号" in body
     with app.app_context():
         assert db.session.scalar(select(func.count(Case.id))) == 1
         case = db.session.scalar(select(Case))
@@ -221,7 +221,7 @@ def test_simultaneous_intakes_of_one_person_make_one_case(app, org):
             {m.id_number for m in case.household.members}
     # sequentially: the same answer
     r = Console(app, "gc_case").post("/cases/new", form)
-    assert r.status_code == 409 and "张建国已在其他在办或在保案件中" in r.get_data(as_text=True)
+    assert r.status_code == 409 and "张建国的身份证号码已在本街道（乡镇）的在办或在保案件" in r.get_data(as_text=True)
 
 
 def test_a_person_may_apply_again_once_the_case_ended(app, org):

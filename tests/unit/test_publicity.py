@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
 from fractions import Fraction
 
@@ -22,14 +21,11 @@ from server.domain.publicity import (
     long_term_rows,
     publicity_columns,
     publicity_rows,
-    scrub,
 )
 from server.rules import load_profiles
 
 TODAY = dt.date(2025, 11, 10)
 PROFILES = load_profiles()
-ID_NUMBER = "410104196205010113"
-PHONE = "13912345678"
 
 
 def settings(profile_id: str) -> ListSettings:
@@ -42,7 +38,7 @@ def pub_case(**kw) -> PublicityCase:
                 monthly_income=Fraction(2400, 6), categories=("seriously_ill", "elderly"),
                 visit_on=dt.date(2025, 11, 4), visit_team=2, appraisal_on=dt.date(2025, 11, 5),
                 appraisal_conclusion="agree", appraisal_residents=4, appraisal_panel=6, recommendation="approve",
-                review_opinion="经核对，申报属实，拟批准。", leader_opinion="同意", meeting_decision=None)
+                leader_signed=True, meeting_decision=None)
     base.update(kw)
     return PublicityCase(**base)
 
@@ -102,11 +98,12 @@ def test_privacy_preserving_defaults():
     ("yijun", "zh", ("1", "张**", "3", "1000.00", "400.00", "老年人、重病患者",
                      "2025-11-04，2名调查人员入户核实",
                      "2025-11-05，评议结论：属实（评议6人，其中居（村）民代表4人）",
-                     "拟批准：经核对，申报属实，拟批准；分管领导：同意")),
+                     "拟批准（拟保障金额1000.00元/月，分类施保：老年人、重病患者）；分管领导已签署")),
     ("yijun", "en", ("1", "张**", "3", "1000.00", "400.00", "Elderly, Seriously ill",
                      "2025-11-04, 2 investigators",
                      "2025-11-05, Confirmed (4 of 6 members resident representatives)",
-                     "Proposed for approval: 经核对，申报属实，拟批准; Leader in charge: 同意")),
+                     "Proposed for approval (proposed amount 1000.00 yuan/month; Supplement category: "
+                     "Elderly, Seriously ill); signed by the leader in charge")),
 ])
 def test_publicity_cells_per_profile(profile, lang, expected):
     (batch,) = publicity_rows(settings(profile), [pub_case()], TODAY, lang=lang)
@@ -131,8 +128,11 @@ def test_long_term_cells_per_profile(profile, expected):
     (pub_case(categories=()), "category", "—"),
     (pub_case(visit_on=None), "visit", "—"),
     (pub_case(appraisal_conclusion=None), "appraisal", "—"),
-    (pub_case(recommendation=None, review_opinion="", leader_opinion=""), "opinions", "—"),
-    (pub_case(meeting_decision="approve", leader_opinion=""), "opinions", "拟批准：经核对，申报属实，拟批准；会议研究：拟批准"),
+    (pub_case(recommendation=None, leader_signed=False), "opinions", "—"),
+    (pub_case(meeting_decision="approve", leader_signed=False, categories=()), "opinions",
+     "拟批准（拟保障金额1000.00元/月）；会议研究：拟批准"),
+    (pub_case(recommendation="refuse", meeting_decision="refuse"), "opinions",
+     "拟不予批准；分管领导已签署；会议研究：拟不予批准"),   # no amount or category for a refusal
     (pub_case(head_name=""), "head", "—"),
 ])
 def test_publicity_cell_edge_cases(case, column, expected):
@@ -175,39 +175,20 @@ def test_tipoff_phone_only_when_the_profile_publishes_it(profile, expected):
     assert ListSettings(show_tipoff_phone=False, tipoff_phone="12345").tipoff == ""
 
 
-# --- scrubbing free text ----------------------------------------------------------------------------
+# --- opinions are published as their structured conclusion -----------------------------------------
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("经核对，申报属实。", "经核对，申报属实。"),
-    (f"户主身份证{ID_NUMBER}", "户主身份证＊＊＊"),
-    ("户主身份证11010519491231002X，属实", "户主身份证＊＊＊，属实"),
-    (f"联系电话{PHONE}", "联系电话＊＊＊"),
-    ("电话 139 1234 5678 已核实", "电话 ＊＊＊ 已核实"),
-    ("座机0371-66123456", "座机＊＊＊"),
-    ("账号 6222 0202 0000 1234 567", "账号 ＊＊＊"),
-    ("全角１３９１２３４５６７８", "全角＊＊＊"),
-    ("2025-11-05评议，收入2400元", "2025-11-05评议，收入2400元"),   # dates and amounts stay
-    ("人均1234567", "人均＊＊＊"),                                      # seven digits in a row: blanked
-    ("123456", "123456"),
-    ("  同意  ", "同意"),
-    ("", ""),
-])
-def test_scrub(text, expected):
-    assert scrub(text) == expected
+def test_opinions_follow_the_profiles_amount_and_category_switches():
+    (batch,) = publicity_rows(ListSettings(show_opinions=True, show_amount=False, show_category=False),
+                              [pub_case()], TODAY)
+    assert batch.rows[0].cells[-1] == "拟批准；分管领导已签署"
 
 
-def test_scrub_refuses_non_text():
+def test_publicity_case_has_no_place_for_typed_text():
+    """The typed opinions cannot even be handed to the core: only structured facts have fields."""
+    fields = set(PublicityCase.__dataclass_fields__)
+    assert not {"review_opinion", "leader_opinion", "opinion", "text"} & fields
     with pytest.raises(TypeError):
-        scrub(None)
-
-
-def test_opinions_never_carry_id_or_phone_numbers():
-    s = ListSettings(show_opinions=True)
-    case = pub_case(review_opinion=f"经核实，{ID_NUMBER}的家庭收入属实，电话{PHONE}",
-                    leader_opinion=f"同意（经办人电话 {PHONE[:3]} {PHONE[3:7]} {PHONE[7:]}）")
-    text = " ".join(c for b in publicity_rows(s, [case], TODAY) for r in b.rows for c in r.cells)
-    assert ID_NUMBER not in text and PHONE not in text
-    assert not re.search(r"\d{7}", text.replace(" ", ""))
+        pub_case(review_opinion="户主患宫颈癌晚期，化疗中")
 
 
 # --- batches and days left --------------------------------------------------------------------------
