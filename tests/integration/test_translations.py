@@ -28,3 +28,11 @@ def test_every_string_has_an_english_translation():
     translated = {m.id for m in catalog if m.id and m.string and not m.fuzzy}
     missing = sorted(extracted() - translated)
     assert missing == [], f"untranslated: {missing}"
+
+
+def test_no_message_is_translated_twice():
+    """Parallel work appends to the catalogue (merged by union): a msgid added twice is caught here,
+    since the compiled catalogue would keep only one of the two English texts."""
+    lines = (ROOT / "server/translations/en/LC_MESSAGES/messages.po").read_text(encoding="utf-8").splitlines()
+    ids = [line for line in lines if line.startswith('msgid "') and line != 'msgid ""']
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []
