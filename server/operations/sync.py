@@ -459,11 +459,15 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
     db.session.add(visit)
     # An amendment is a new statement: the original stays the case's visit until the amendment itself is
     # accepted (attested); ``_try_accept`` marks the original superseded then.
+    visit_id = visit.id
     try:
         db.session.flush()
     except IntegrityError:
         # The same visit id arrived twice at once: the primary key let one in; answer as for a resend.
+        # Any other integrity failure is not a race to retry (retrying it would never end).
         db.session.rollback()
+        if db.session.get(Visit, visit_id) is None:
+            raise
         return submit_visit(device, raw, idempotency_key, today)
     audit.record("visit.submit", "visit", visit.id, actor=db.session.get(User, device.user_id),
                  after={"case_id": visit.case_id, "content_hash": visit.content_hash, "device": device.id})
