@@ -10,6 +10,7 @@ from typing import Any
 
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from server import services
 from server.domain.declaration import amount
 from server.models import Case, User
 from server.operations import OperationError
@@ -182,8 +183,35 @@ def _signed(r: Reader, case: Case) -> dict[str, Any]:
     return {"signature": sha, "signature_file": sha, "opinion": r.text("opinion")}
 
 
+MEETING_DECISIONS = ("approve", "refuse")
+
+
 def _record_meeting(r: Reader, case: Case) -> dict[str, Any]:
-    return {"record": r.text("record", 20000), "decision": r.form.get("decision")}
+    """The meeting record: every problem is reported at once (the workflow then checks the same rules)."""
+    need = services().profiles[case.profile_id].meeting.min_attendees
+    on = r.date("meeting_on", "会议日期", "Meeting date", r.today)
+    if on is not None and on > r.today:
+        r.fail("meeting_on", "会议日期不能晚于今天", "the meeting date cannot be in the future")
+    elif on is not None and case.reviewed_on and on < case.reviewed_on:
+        r.fail("meeting_on", f"会议日期不能早于分管领导签署审核意见日期（{case.reviewed_on.isoformat()}）",
+               f"the meeting date cannot precede the leader's signed review ({case.reviewed_on.isoformat()})")
+    attendees = [a.strip() for a in r.form.getlist("attendee") if a.strip()]
+    for a in attendees:
+        if len(a) > 40:
+            r.fail("attendee", f"参会人员姓名不能超过40个字：{a[:40]}…", f"an attendee's name exceeds 40 characters: {a[:40]}…")
+    if len(set(attendees)) != len(attendees):
+        r.fail("attendee", "参会人员姓名重复", "an attendee is named twice")
+    elif len(attendees) < need:
+        r.fail("attendee", f"参会人员至少{need}人（现有{len(attendees)}人）",
+               f"at least {need} attendees are required (there are {len(attendees)})")
+    decision = r.form.get("decision")
+    if decision not in MEETING_DECISIONS:
+        r.fail("decision", "请选择研究结论", "choose the meeting's conclusion")
+    record = r.text("record", 20000)
+    if not record:
+        r.fail("record", "请填写会议记录", "the minutes are required")
+    return {"record": record, "decision": decision, "meeting_on": on, "attendees": attendees,
+            "scan_file": r.upload("scan", documents=True)}
 
 
 def _open_publicity(r: Reader, case: Case) -> dict[str, Any]:

@@ -117,7 +117,7 @@ def to_publicity(app, org, profile: str, boards: list[str]) -> int:
         case_id = register(app, cw, org, unit="village", region="610222")
         walk_to_review(app, org, cw, case_id, prefix="yj_", fingerprint=True)
         Console(app, "yj_lead").act(case_id, "sign_review", {"signature": signature(), "opinion": "同意"})
-        assert cw.act(case_id, "record_meeting", {"record": "会议研究同意", "decision": "approve"}).status_code == 302
+        assert cw.act(case_id, "record_meeting", {"record": "会议研究同意", "decision": "approve", "attendee": ["王镇长", "李干事"]}).status_code == 302
     on(app, START + dt.timedelta(days=3))
     if profile == "yijun":   # the seed's township level too (彭镇, named by its unit code: no hall board here)
         boards = [*boards, "610222002"]
@@ -507,7 +507,7 @@ def test_yijun_offers_township_village_and_natural_village_boards(app, org):
     case_id = register(app, yj, org, unit="village", region="610222")
     walk_to_review(app, org, yj, case_id, prefix="yj_", fingerprint=True)
     Console(app, "yj_lead").act(case_id, "sign_review", {"signature": signature(), "opinion": "同意"})
-    yj.act(case_id, "record_meeting", {"record": "会议研究同意", "decision": "approve"})
+    yj.act(case_id, "record_meeting", {"record": "会议研究同意", "decision": "approve", "attendee": ["王镇长", "李干事"]})
     page = yj.get(f"/cases/{case_id}").get_data(as_text=True)
     offered = re.findall(r'name="boards" value="([^"]+)"', page)
     assert sorted(offered) == sorted([codes[0], codes[2], codes[3]])       # busy places: long-term list only

@@ -85,7 +85,7 @@ GOOD: dict[str, dict] = {
     "review_opinion": {"recommendation": "approve", "opinion": "经核对，家庭人均收入低于当地标准。",
                        "assessed_income_6m": Decimal("1200.00"), "property_checked": True},
     "sign_review": {"signature": True, "opinion": "同意"},
-    "record_meeting": {"record": "班子会议研究，同意拟保障意见。", "decision": "approve"},
+    "record_meeting": {"record": "班子会议研究，同意拟保障意见。", "decision": "approve", "attendees": ["王镇长", "李干事"]},
     "open_publicity": {"boards": ["B1"], "required_levels": ["community"], "board_levels": {"B1": "community"}},
     "record_objection": {"text": "该户有营运车辆", "source": "phone"},
     "resolve_objection": {"finding": "车辆已于2024年转让，异议不成立", "outcome": "uphold"},
