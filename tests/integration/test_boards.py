@@ -605,3 +605,17 @@ def test_console_pages_render_in_both_languages(app, org, public, gc_board):
             r = cw.get(f"{path}{'&' if '?' in path else '?'}lang={lang}")
             assert r.status_code == 200, (path, lang)
             assert ('lang="en"' in r.get_data(as_text=True)) == (lang == "en") or "poster" in path
+
+
+def test_the_boards_list_pages_with_a_total(app, org):
+    for i in range(23):
+        make_board(app, "410104005001", "community", f"公示栏{i:02d}")
+    cw = Console(app, "gc_case")
+    first = cw.get("/boards?per=20").get_data(as_text=True)
+    assert 'data-total="23"' in first and "共 23 条" in first
+    assert first.count("data-board=") == 20 and 'rel="next"' in first and 'rel="prev"' not in first
+    second = cw.get("/boards?per=20&page=2").get_data(as_text=True)
+    assert second.count("data-board=") == 3 and 'rel="prev"' in second and 'rel="next"' not in second
+    assert cw.get("/boards?per=20&page=99").get_data(as_text=True).count("data-board=") == 3   # past the end: last
+    bad = cw.get("/boards?per=7&page=x")
+    assert bad.status_code == 200 and bad.get_data(as_text=True).count("data-board=") == 23  # default size 50

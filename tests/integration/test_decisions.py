@@ -203,7 +203,7 @@ def test_a_household_above_the_standard_is_proposed_for_refusal_with_the_numbers
     sign(app, case_id)
     director = Console(app, "gc_dir")
     page = director.get(f"/cases/{case_id}").get_data(as_text=True)
-    reasons = re.search(r'id="refuse".*?<textarea name="reasons">([^<]*)</textarea>', page, re.S).group(1)
+    reasons = re.search(r'id="refuse".*?<textarea name="reasons"[^>]*>([^<]*)</textarea>', page, re.S).group(1)
     assert "1192.34" in reasons and "700.00" in reasons                          # the reason, written out
     assert director.act(case_id, "refuse", {"reasons": reasons}).status_code == 302
     r = gc.get(f"/cases/{case_id}/print/refusal_notice")
