@@ -1,0 +1,26 @@
+"""The console's other growing lists page like the case list (issue 14): a total, previous / next, the same
+page sizes; a page past the end shows the last page and an unreadable number the first."""
+
+from __future__ import annotations
+
+from server.extensions import db
+from tests.conftest import PASSWORD
+from tests.integration.test_console import Console
+
+
+def test_the_devices_list_pages_with_a_total(app, org):
+    from server.operations.accounts import add_user
+
+    with app.app_context():
+        for i in range(22):
+            add_user(f"gc_more{i:02d}", "investigator", "410104005001", PASSWORD, f"调查员{i:02d}")
+        db.session.commit()
+    cw = Console(app, "gc_case")
+    first = cw.get("/devices?per=20").get_data(as_text=True)      # 3 investigators of the fixture + 22
+    assert 'data-total="25"' in first and "共 25 条" in first
+    assert first.count("data-user=") == 20 and 'rel="next"' in first and 'rel="prev"' not in first
+    second = cw.get("/devices?per=20&page=2").get_data(as_text=True)
+    assert second.count("data-user=") == 5 and 'rel="prev"' in second and 'rel="next"' not in second
+    assert cw.get("/devices?per=20&page=9").get_data(as_text=True).count("data-user=") == 5
+    assert cw.get("/devices?page=-1&per=x").get_data(as_text=True).count("data-user=") == 25
+    assert 'data-user="other_inv"' not in cw.get("/devices?per=100").get_data(as_text=True)   # scope kept
