@@ -24,3 +24,23 @@ def test_the_devices_list_pages_with_a_total(app, org):
     assert cw.get("/devices?per=20&page=9").get_data(as_text=True).count("data-user=") == 5
     assert cw.get("/devices?page=-1&per=x").get_data(as_text=True).count("data-user=") == 25
     assert 'data-user="other_inv"' not in cw.get("/devices?per=100").get_data(as_text=True)   # scope kept
+
+
+def test_the_rosters_list_pages_with_a_total(app, org):
+    import datetime as dt
+
+    from server.models.money import Roster
+
+    with app.app_context():
+        for i in range(23):
+            year, month = 2024 + i // 12, i % 12 + 1
+            db.session.add(Roster(unit_id=org.office, month=f"{year}-{month:02d}", profile_id="guancheng",
+                                  due_on=dt.date(year, month, 1)))
+        db.session.commit()
+    cw = Console(app, "gc_case")
+    first = cw.get("/rosters?per=20").get_data(as_text=True)
+    assert 'data-total="23"' in first and first.count("data-month=") == 20 and 'rel="next"' in first
+    assert 'data-month="2025-11"' in first and 'data-month="2024-01"' not in first     # newest first
+    second = cw.get("/rosters?per=20&page=2").get_data(as_text=True)
+    assert second.count("data-month=") == 3 and 'data-month="2024-01"' in second and 'rel="prev"' in second
+    assert "共 23 条" in second and 'rel="next"' not in second
