@@ -3,6 +3,8 @@ page sizes; a page past the end shows the last page and an unreadable number the
 
 from __future__ import annotations
 
+import re
+
 from server.extensions import db
 from tests.conftest import PASSWORD
 from tests.integration.test_console import Console
@@ -44,3 +46,22 @@ def test_the_rosters_list_pages_with_a_total(app, org):
     second = cw.get("/rosters?per=20&page=2").get_data(as_text=True)
     assert second.count("data-month=") == 3 and 'data-month="2024-01"' in second and 'rel="prev"' in second
     assert "共 23 条" in second and 'rel="next"' not in second
+
+
+def test_the_dynamic_management_list_pages_with_a_total(app, org):
+    import datetime as dt
+
+    from tests.integration.test_console import on
+    from tests.integration.test_rosters import paid_case
+
+    for seq in range(1, 22):
+        paid_case(app, org, seq=seq)
+    on(app, dt.date(2027, 3, 1))
+    cw = Console(app, "gc_case")
+    first = cw.get("/dynamic?until=next_month&per=20").get_data(as_text=True)
+    assert 'data-total="21"' in first and "共 21 条" in first and 'rel="next"' in first
+    assert "until=next_month" in re.search(r'rel="next" href="([^"]+)"', first).group(1)   # the filter is kept
+    second = cw.get("/dynamic?until=next_month&per=20&page=2").get_data(as_text=True)
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+    numbers = {n for p in (first, second) for n in re.findall(r'data-case="([^"]+)"', p)}
+    assert len(numbers) == 21                                               # every household on one page or the other
