@@ -98,6 +98,22 @@ def assert_images_loaded(locator, n: int) -> None:
     assert locator.evaluate_all("imgs => imgs.every(i => i.complete && i.naturalWidth > 0)")
 
 
+def appraise(app, case_id: int) -> None:
+    """The democratic appraisal, recorded as the caseworker would (not this test's subject)."""
+    from server.models import Case, User
+    from server.operations.cases import perform
+
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        caseworker = db.session.scalar(select(User).where(User.username == "gc_case"))
+        panel = [{"name": "街道干部", "category": "office_staff", "signed": True}] + \
+            [{"name": f"居民代表{i}", "category": "resident", "signed": True} for i in range(4)]
+        day = max(case.visit_on, app.config["RUHU_TODAY"])   # the visit's China date may be a day ahead of UTC's
+        perform(case, "record_appraisal", caseworker, {"panel": panel, "conclusion": "agree", "minutes": "评议属实",
+                                                       "appraisal_on": day}, today=day)
+        db.session.commit()
+
+
 def test_a_visit_done_offline_is_read_reconciled_and_printed_in_the_office(browser, pwa_app, pwa_server,  # noqa: F811
                                                                           field_case):  # noqa: F811
     team = [field_case["inv1"], field_case["inv2"]]
@@ -205,6 +221,14 @@ def test_a_visit_done_offline_is_read_reconciled_and_printed_in_the_office(brows
         assert "核对入户调查结果" in page.locator("#history").inner_text()
         assert_plain_chinese(page)
         screenshot(page, "seam-case-after-reconcile")
+
+        # the caseworker's review (经办人审核, after the democratic appraisal) checks eligibility on that family
+        appraise(pwa_app, field_case["case_id"])
+        page.reload()
+        review = page.locator("form:has(input[name=assessed_income_6m])")
+        assert review.locator("input[name=assessed_income_6m]").input_value() == f"{total:.2f}"
+        assert f"家庭月人均收入 {expected} 元" in review.locator(".eligibility").inner_text()
+        assert_plain_chinese(page)
     finally:
         for ctx in (a.context, b.context, office):
             if ctx is not None:
