@@ -224,7 +224,7 @@ class AttachmentStore:
                 if mime == "image/jpeg":
                     img.draft(None, _draft_box(img.size, box))
                 img.load()
-                image = _fit(_clean_copy(img, mime), box)
+                image = _fit(_clean_copy(img, mime), box, in_place=True)
                 encoded = _encode(image, mime, optimize=kind == "display")
         except AttachmentError:
             return None
@@ -379,11 +379,13 @@ class AttachmentStore:
                         img.load()  # a truncated or damaged file fails here
                         clean = _clean_copy(img, mime)
                         if keep is not None:
-                            clean = _fit(clean, keep)
+                            clean = _fit(clean, keep, in_place=True)  # the decoded pixels are ours
                             out.clean = _encode(clean, mime)
                             out.width, out.height = clean.size
                         elif mime == "image/png":
-                            out.display = _encode(_fit(clean, DISPLAY_SIZE), mime)
+                            # reduced in place (no second full-size copy), the thumbnail from that
+                            clean = _fit(clean, DISPLAY_SIZE, in_place=True)
+                            out.display = _encode(clean, mime)
                         out.thumb = _encode(_fit(clean, THUMB_SIZE), mime)
         except AttachmentError:
             raise
@@ -610,12 +612,15 @@ def _draft_box(size: tuple[int, int], box: int) -> tuple[int, int]:
     return max(1, -(-width * box // longest)), max(1, -(-height * box // longest))
 
 
-def _fit(image: Image.Image, box: int) -> Image.Image:
+def _fit(image: Image.Image, box: int, *, in_place: bool = False) -> Image.Image:
     """At most ``box`` px on the long side (reducing first; LANCZOS for the display copy, bilinear for the
     thumbnail, where the difference does not show and the time does)."""
     if max(image.size) <= box:
         return image
-    smaller = image.copy() if image.mode != "1" else image.convert("L")
+    if image.mode == "1":
+        smaller = image.convert("L")
+    else:  # ``in_place``: the caller no longer needs the full size (a full-size copy is the largest cost)
+        smaller = image if in_place else image.copy()
     method = Image.Resampling.BILINEAR if box <= THUMB_SIZE else Image.Resampling.LANCZOS
     smaller.thumbnail((box, box), method, reducing_gap=2.0)
     return smaller

@@ -334,3 +334,23 @@ def test_console_import_of_hostile_files(app, org, gc):
         r = worker.post("/imports", {}, files={"file": (make(), filename, mime)})
         assert 400 <= r.status_code < 500, (name, r.status_code)
         assert_nothing_stored(app, before, rows, name)
+
+
+def test_roster_signature(app, org):
+    """The leader's drawn signature on a payment roster: hostile data URLs refused, nothing stored."""
+    from tests.integration.test_rosters import TODAY, generate, paid_case, roster_row
+
+    paid_case(app, org, people=2, income_6m="1800.00", seq=1)
+    on(app, TODAY)
+    rid = generate(Console(app, "gc_case"), "2026-12")
+    lead = Console(app, "gc_dir")
+    hostile = [make() for name, (make, _, _) in REFUSED.items() if name not in ("zero_bytes", "png_declared_jpeg")]
+    urls = ["data:image/png;base64," + base64.b64encode(data).decode() for data in hostile]
+    urls += ["data:image/svg+xml;base64," + base64.b64encode(SVG).decode(), "javascript:alert(1)"]
+    for url in urls:
+        before, rows = stored_files(app), attachment_rows(app)
+        r = lead.post(f"/rosters/{rid}/submit", {"signature": url, "opinion": "属实"})
+        assert r.status_code in (413, 415, 422), (url[:60], r.status_code)
+        assert any(m in r.get_data(as_text=True) for m in MESSAGES), url[:60]
+        assert roster_row(app, rid)["status"] == "draft"
+        assert_nothing_stored(app, before, rows, url[:60])
