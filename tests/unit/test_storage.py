@@ -385,6 +385,14 @@ REFUSALS = [
      "unsupported_type", 415),
     ("pdf-without-eof", lambda: pdf(trailer=b"trailer"), {"allowed": DOCUMENT_TYPES}, {}, "corrupt", 422),
     ("jpeg-not-allowed", lambda: jpeg(), {"allowed": frozenset({"image/png"})}, {}, "unsupported_type", 415),
+    ("pdf-javascript", lambda: b"%PDF-1.4\n<< /S /JavaScript /JS (app.alert(1)) >>\n%%EOF\n",
+     {"allowed": DOCUMENT_TYPES}, {}, "pdf_active", 415),
+    ("pdf-javascript-escaped", lambda: b"%PDF-1.4\n<< /S /J#61vaScript /J#53 (x) >>\n%%EOF\n",
+     {"allowed": DOCUMENT_TYPES}, {}, "pdf_active", 415),
+    ("pdf-launch", lambda: b"%PDF-1.4\n<< /S /Launch /F (cmd.exe) >>\n%%EOF\n", {"allowed": DOCUMENT_TYPES},
+     {}, "pdf_active", 415),
+    ("pdf-embedded-file", lambda: b"%PDF-1.4\n<< /Type /EmbeddedFile >>\n%%EOF\n", {"allowed": DOCUMENT_TYPES},
+     {}, "pdf_active", 415),
 ]
 
 
