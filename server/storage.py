@@ -52,6 +52,10 @@ THUMB_SIZE = 320
 DISPLAY_SIZE = 2048  # the display copy's long side: a screen's worth, never the camera's full resolution
 PUBLIC_SIZE = 2048  # anonymous photos are kept re-encoded at most this size
 PUBLIC_MAX_PIXELS = 24_000_000  # anonymous uploads: a lower pixel limit (a 24 MP phone photo still passes)
+# PNG cannot be decoded at a reduced scale (JPEG can, with draft()), so its pixels cost their full size in
+# memory: PNGs (drawn signatures, screenshots; phone photos are JPEG) get the lower limit for everyone,
+# which keeps a worker's peak under 200 MB (a 40 MP PNG peaked near 230 MB).
+PNG_MAX_PIXELS = 24_000_000
 JPEG_QUALITY = 85
 DECODE_CONCURRENCY = 2  # images decoded at once per process (each decode's memory is bounded by the limits)
 PDF_EOF_WINDOW = 1024  # "%%EOF" must appear within the last this many bytes
@@ -271,6 +275,8 @@ class AttachmentStore:
                             captured_at=None, gps=None, display_path=None, thumb_path=None)
 
         limit = self._pixel_limit(max_pixels)
+        if mime == "image/png":
+            limit = min(limit, PNG_MAX_PIXELS)
         if anonymise:
             return self._ingest_anonymised(data, mime, allowed, limit)
         suffix = _SUFFIX[mime]

@@ -626,3 +626,17 @@ def test_an_anonymous_png_at_the_public_pixel_limit_stays_under_200_mb(tmp_path)
     peak_mb, width, height = map(int, out)
     assert max(width, height) == storage.PUBLIC_SIZE
     assert peak_mb < 200, f"peak {peak_mb} MB"
+
+
+@pytest.mark.parametrize(("size", "refused"), [
+    ((6000, 4100), True),     # 24.6 MP: over the PNG limit, whoever uploads it
+    ((6000, 3900), False),    # 23.4 MP: within it
+])
+def test_png_has_the_lower_pixel_limit_for_everyone(store, size, refused):
+    """A PNG's pixels cost their full size in memory (no reduced decoding, unlike JPEG), so every PNG gets
+    the 24 MP limit: a staff upload is judged like an anonymous one.  Only the header is real here, so a PNG
+    within the limit fails later, at the decode, with another code."""
+    data = with_new_ihdr_size(png(), *size)
+    with pytest.raises(AttachmentError) as exc:
+        store.ingest(data, declared_type="image/png")
+    assert (exc.value.code == "too_many_pixels") is refused
