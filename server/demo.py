@@ -209,7 +209,7 @@ def _payload(action: str, case, target: str, info: dict, day: dt.date) -> dict:
                            else "经核对报告复核，申报属实，符合低保条件，拟批准。"},
         "sign_review": {"signature": "demo", "opinion": "同意经办人意见。"},
         "refuse": {"reasons": "家庭人均收入高于当地最低生活保障标准，不符合条件。"},
-        "record_meeting": {"record": "会议研究了拟保障意见，同意公示。", "decision": "approve"},
+        "record_meeting": {"record": "会议研究了拟保障意见，同意公示。", "decision": "approve", "attendees": ["王镇长", "李干事"]},
         "open_publicity": {"boards": _publicity_units(case, profile)},
         "record_objection": {"text": "邻居反映该户有一辆自用小汽车未申报。", "source": "board"},
         "close_publicity": {},

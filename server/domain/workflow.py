@@ -570,6 +570,16 @@ def _record_meeting(case, actor, profile, cal, today, p):
     if not profile.has_meeting:
         raise IllegalTransition("本规则不设会议研究环节", "this profile has no meeting step", code="no_meeting_step")
     record = _need_text(p, "record", "会议记录", "The meeting record")
+    on = _need_date(p, "meeting_on", today, "会议日期", "meeting date")
+    _not_before(on, case.reviewed_on, "meeting_on", "会议日期", "meeting date", "分管领导签署审核意见日期",
+                "the leader's signed review")
+    attendees = [str(a).strip() for a in p.get("attendees") or [] if str(a).strip()]
+    if len(set(attendees)) != len(attendees):
+        raise PreconditionFailed("参会人员姓名重复", "an attendee is named twice", code="attendees_duplicate")
+    need = profile.meeting.min_attendees
+    if len(attendees) < need:
+        raise PreconditionFailed(f"参会人员至少{need}人", f"at least {need} attendees are required",
+                                 code="attendees_too_few", minimum=need)
     decision = p.get("decision")
     if decision not in ("approve", "refuse"):
         raise PreconditionFailed("会议意见须为“拟批准”或“拟不予批准”", "the decision must be approve or refuse",
@@ -579,7 +589,10 @@ def _record_meeting(case, actor, profile, cal, today, p):
         raise PreconditionFailed("家庭不符合低保条件，会议不能提出拟批准意见：" + elig.text("zh"),
                                  "the household does not qualify; the meeting cannot propose approval: "
                                  + elig.text("en"), code="not_eligible", **elig.as_json())
-    return {"meeting_on": today, "recommendation": decision}, {"record": record, "decision": decision}, None
+    data = {"record": record, "decision": decision, "meeting_on": on.isoformat(), "attendees": attendees}
+    if p.get("scan_file"):
+        data["scan_file"] = p["scan_file"]
+    return {"meeting_on": on, "recommendation": decision}, data, None
 
 
 def _open_publicity(case, actor, profile, cal, today, p):

@@ -239,6 +239,11 @@ class Page:
     per: int
 
     @property
+    def items(self) -> list:
+        """The page's rows (any list's, not only cases')."""
+        return self.cases
+
+    @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per))
 
@@ -249,6 +254,16 @@ class Page:
     @property
     def last(self) -> int:
         return min(self.total, self.page * self.per)
+
+
+def page_of(items: list, args) -> Page:
+    """One page of an already-ordered list, read from the request's ``page`` and ``per`` (the case list's
+    page sizes; an unreadable number is the first page, a page past the end shows the last page)."""
+    per = _whole(args.get("per", "")) or DEFAULT_PAGE_SIZE
+    per = per if per in PAGE_SIZES else DEFAULT_PAGE_SIZE
+    pages = max(1, -(-len(items) // per))
+    page = min(max(_whole(args.get("page", "")) or 1, 1), pages)
+    return Page(items[(page - 1) * per:page * per], len(items), page, per)
 
 
 def list_page(user: User, f: CaseFilter, today: dt.date) -> Page:

@@ -87,7 +87,7 @@ SCHEMA: dict[str, Any] = {
         "resident_share_numerator": "posint", "resident_share_denominator": "posint", "min_panel": "posint",
         "all_members_sign": "bool", "disputed_returns_to_investigation": "bool",
     },
-    "meeting": {"required": "bool"},
+    "meeting": {"required": "bool", "min_attendees": "posint"},
     "standards": {"placeholder": "bool", "items": ("tables", _STANDARD)},
     "benefit": {
         "method": ("choice", ("gap", "tiers")), "tiers": ("tables", _TIER),

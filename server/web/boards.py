@@ -14,7 +14,7 @@ from server import today
 from server.extensions import db
 from server.models import Unit
 from server.models.boards import BOARD_KINDS, REPORT_KINDS, REPORT_STATUSES
-from server.operations import OperationError
+from server.operations import OperationError, case_lists
 from server.operations import boards as ops
 from server.web import bp
 from server.web.auth import current_user, login_required
@@ -39,11 +39,11 @@ def _units(user) -> list[Unit]:
 
 
 def _boards_page(user, error=None, status: int = 200, form=None):
-    boards = ops.boards_of(user)
+    page = case_lists.page_of(list(ops.boards_of(user)), request.args)
     counts = {}
     for r in ops.reports_of(user):
         counts[r.status] = counts.get(r.status, 0) + 1
-    return render_template("boards/list.html", boards=boards, units=_units(user), kinds=BOARD_KINDS,
+    return render_template("boards/list.html", page=page, page_sizes=case_lists.PAGE_SIZES, units=_units(user), kinds=BOARD_KINDS,
                            error=error, form=form or MultiDict(), can_manage=ops.can_manage(user),
                            public_url=ops.public_url, shows_publicity=ops.shows_publicity, counts=counts,
                            statuses=REPORT_STATUSES), status

@@ -41,7 +41,7 @@ from server.operations.visits import (
 )
 from server.web import bp
 from server.web.auth import current_user, login_required
-from server.web.forms import READERS, FormError, Reader
+from server.web.forms import NOTE_LIMIT, READERS, FormError, Reader
 from server.web.scope import is_visible, may_read_file
 
 MEMBER_ROWS = 8
@@ -163,6 +163,16 @@ def intake_limits() -> dict[str, int]:
 
 
 PROPERTY_TEXT_LIMIT = 500   # the declaration keeps at most this much per property item
+
+
+def case_page_limits() -> dict[str, int]:
+    """The case page's maxlength values: a column's own length where the text has a column, otherwise the
+    limit the console's form reader enforces for texts kept in a step's record (server/web/forms.py)."""
+    from server.models import Member
+    from server.web.forms import LONG_TEXT_LIMIT, NOTE_LIMIT, TEXT_LIMIT
+
+    return {"text": TEXT_LIMIT, "long": LONG_TEXT_LIMIT, "note": NOTE_LIMIT, "name": _limit(Member.name),
+            "number": _limit(Case.certificate_number), "property": PROPERTY_TEXT_LIMIT, "amount": 16}
 
 
 def intake_months(on: dt.date) -> list[tuple[int, dt.date]]:
@@ -345,6 +355,7 @@ def _detail(case: Case, error=None, status: int = 200, form=None):
     visit_view = _visit_view(case, visits)
     return render_template(
         "cases/detail.html", **visit_view, case=case, profile=profile, actions=actions, state=state,
+        limits=case_page_limits(),
         deadlines=workflow.pending_deadlines(state, profile, svc.calendar), error=error, form=form or MultiDict(),
         working=working, investigators=investigators, assignments=assignments, visits=visits, users=users,
         missing=missing, needs=needs, duty_ids=duty_ids, boards=_board_choices(case, profile), panel_categories=workflow.PANEL_CATEGORIES,
@@ -405,7 +416,7 @@ def case_assign(case_id: int):
         reader.fail("kind", "请选择派发的调查类别", "choose what to assign")
     try:
         reader.done()
-        assign_visit(case, current_user(), team, kind=kind, today=today(), note=reader.text("note", 500))
+        assign_visit(case, current_user(), team, kind=kind, today=today(), note=reader.text("note", NOTE_LIMIT))
     except (FormError, OperationError) as exc:
         db.session.rollback()
         return _detail(case, exc, exc.status, request.form)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template, url_for
+from flask import abort, render_template, request, url_for
 from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Device, Unit, User
-from server.operations import OperationError
+from server.operations import OperationError, case_lists
 from server.operations.sync import create_enrolment, revoke
 from server.qr import svg
 from server.web import bp
@@ -36,10 +36,11 @@ def enrol_link(code: str) -> str:
 @login_required
 def devices():
     user = _caseworker()
-    people = _office_investigators(user)
+    page = case_lists.page_of(list(_office_investigators(user)), request.args)
     phones = {u.id: db.session.scalars(select(Device).where(Device.user_id == u.id).order_by(Device.created_at)).all()
-              for u in people}
-    return render_template("devices/list.html", people=people, phones=phones)
+              for u in page.items}
+    return render_template("devices/list.html", people=page.items, phones=phones, page=page,
+                           page_sizes=case_lists.PAGE_SIZES)
 
 
 @bp.post("/devices/code/<int:user_id>")

@@ -10,10 +10,15 @@ from typing import Any
 
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from server import services
 from server.domain.declaration import amount
-from server.models import Case, User
+from server.models import Case, Member, User
 from server.operations import OperationError
 from server.operations import attachments as files
+
+TEXT_LIMIT = 2000        # a typed text kept in a step's record (opinions, reasons, findings)
+LONG_TEXT_LIMIT = 20000  # minutes of an appraisal or a meeting
+NOTE_LIMIT = 500         # a note on an assignment
 
 
 class FormError(Exception):
@@ -46,7 +51,7 @@ class Reader:
     def fail(self, field: str, zh: str, en: str) -> None:
         self.errors.append((field, zh, en))
 
-    def text(self, key: str, limit: int = 2000) -> str:
+    def text(self, key: str, limit: int = TEXT_LIMIT) -> str:
         """A typed text; longer than ``limit`` is a field error (never cut silently: the page keeps it all)."""
         value = (self.form.get(key) or "").strip()
         if len(value) > limit:
@@ -161,7 +166,7 @@ def _record_appraisal(r: Reader, case: Case) -> dict[str, Any]:
     signed = set(r.form.getlist("panel_signed"))
     panel = [{"name": n.strip(), "category": c, "signed": str(i) in signed}
              for i, (n, c) in enumerate(zip(names, cats, strict=False)) if n.strip()]
-    return {"panel": panel, "minutes": r.text("minutes", 20000), "conclusion": r.form.get("conclusion"),
+    return {"panel": panel, "minutes": r.text("minutes", LONG_TEXT_LIMIT), "conclusion": r.form.get("conclusion"),
             "appraisal_on": r.date("appraisal_on", "评议日期", "Appraisal date", r.today),
             "scan_file": r.upload("scan", documents=True)}
 
@@ -182,8 +187,36 @@ def _signed(r: Reader, case: Case) -> dict[str, Any]:
     return {"signature": sha, "signature_file": sha, "opinion": r.text("opinion")}
 
 
+MEETING_DECISIONS = ("approve", "refuse")
+
+
 def _record_meeting(r: Reader, case: Case) -> dict[str, Any]:
-    return {"record": r.text("record", 20000), "decision": r.form.get("decision")}
+    """The meeting record: every problem is reported at once (the workflow then checks the same rules)."""
+    need = services().profiles[case.profile_id].meeting.min_attendees
+    on = r.date("meeting_on", "会议日期", "Meeting date", r.today)
+    if on is not None and on > r.today:
+        r.fail("meeting_on", "会议日期不能晚于今天", "the meeting date cannot be in the future")
+    elif on is not None and case.reviewed_on and on < case.reviewed_on:
+        r.fail("meeting_on", f"会议日期不能早于分管领导签署审核意见日期（{case.reviewed_on.isoformat()}）",
+               f"the meeting date cannot precede the leader's signed review ({case.reviewed_on.isoformat()})")
+    attendees = [a.strip() for a in r.form.getlist("attendee") if a.strip()]
+    name_limit = Member.name.property.columns[0].type.length
+    for a in attendees:
+        if len(a) > name_limit:
+            r.fail("attendee", f"参会人员姓名不能超过{name_limit}个字", f"an attendee's name exceeds {name_limit} characters")
+    if len(set(attendees)) != len(attendees):
+        r.fail("attendee", "参会人员姓名重复", "an attendee is named twice")
+    elif len(attendees) < need:
+        r.fail("attendee", f"参会人员至少{need}人（现有{len(attendees)}人）",
+               f"at least {need} attendees are required (there are {len(attendees)})")
+    decision = r.form.get("decision")
+    if decision not in MEETING_DECISIONS:
+        r.fail("decision", "请选择研究结论", "choose the meeting's conclusion")
+    record = r.text("record", LONG_TEXT_LIMIT)
+    if not record:
+        r.fail("record", "请填写会议记录", "the minutes are required")
+    return {"record": record, "decision": decision, "meeting_on": on, "attendees": attendees,
+            "scan_file": r.upload("scan", documents=True)}
 
 
 def _open_publicity(r: Reader, case: Case) -> dict[str, Any]:
@@ -203,7 +236,7 @@ def _refuse(r: Reader, case: Case) -> dict[str, Any]:
 
 
 def _issue_certificate(r: Reader, case: Case) -> dict[str, Any]:
-    return {"number": r.text("number", 40),
+    return {"number": r.text("number", Case.certificate_number.property.columns[0].type.length),
             "valid_from": r.date("valid_from", "有效期起", "Valid from", case.decided_on or r.today),
             "valid_until": r.date("valid_until", "有效期至", "Valid until")}
 

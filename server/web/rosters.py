@@ -29,7 +29,7 @@ from server.models.money import (
     Roster,
     RosterLine,
 )
-from server.operations import OperationError
+from server.operations import OperationError, case_lists
 from server.operations import dynamic as dyn
 from server.operations import rosters as ops
 from server.operations.cases import actor_of, benefit_working, state_of
@@ -56,15 +56,17 @@ def _roster_or_404(roster_id: int) -> Roster:
 def _unit_page(user: User, error=None, status: int = 200, form=None):
     unit = user.unit
     profile = services().profiles[unit.profile_id]
-    rosters = db.session.scalars(ops.visible_rosters(user).order_by(Roster.month.desc())).all()
-    rows = [(r, ops.filing_of(r, r.due_on, today())) for r in rosters]
+    page = case_lists.page_of(list(db.session.scalars(ops.visible_rosters(user).order_by(Roster.month.desc()))),
+                              request.args)
+    rows = [(r, ops.filing_of(r, r.due_on, today())) for r in page.items]
     month = ops.default_month(unit, today()) if unit.level in ops.OFFICE_LEVELS else core.month_of(today())
     due, finance, paid = ops.due_dates(unit, month) if unit.level in ops.OFFICE_LEVELS else (None, None, None)
     waiting = db.session.scalars(select(Case).where(Case.office_unit_id == unit.id, Case.status == "certified")
                                  .order_by(Case.number)).all()
     return render_template("rosters/list.html", unit=unit, profile=profile, rows=rows, month=month, due=due,
                            finance=finance, paid=paid, waiting=waiting, error=error, form=form or MultiDict(),
-                           statuses=ROSTER_STATUSES, filing_names=ops.FILING_NAMES), status
+                           statuses=ROSTER_STATUSES, filing_names=ops.FILING_NAMES, page=page,
+                           page_sizes=case_lists.PAGE_SIZES), status
 
 
 @bp.get("/rosters")
@@ -313,12 +315,14 @@ def _dynamic_page(user: User, error=None, status: int = 200, form=None):
     choice = request.values.get("until") or "today"
     if choice not in ("today", "month", "next_month"):
         abort(400)
-    rows = dyn.rereview_rows(unit, today(), _until(choice, today()))
+    page = case_lists.page_of(list(dyn.rereview_rows(unit, today(), _until(choice, today()))), request.values)
+    rows = page.items
     exits = db.session.scalars(select(Case).where(Case.office_unit_id == unit.id, Case.status == "gradual_exit")
                                .order_by(Case.number)).all()
     reports = db.session.scalars(select(ChangeReport).join(Case).where(
         Case.office_unit_id == unit.id, ChangeReport.status == "open").order_by(ChangeReport.reported_on)).all()
-    return render_template("dynamic/index.html", unit=unit, rows=rows, until=choice,
+    return render_template("dynamic/index.html", unit=unit, rows=rows, until=choice, page=page,
+                           page_sizes=case_lists.PAGE_SIZES,
                            exits=[(c, dyn.exit_schedule(c)) for c in exits], reports=reports,
                            investigators=_investigators(unit), classes=HOUSEHOLD_CLASSES,
                            report_kinds=CHANGE_REPORT_KINDS, month=core.month_of(today()),

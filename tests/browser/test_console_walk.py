@@ -146,6 +146,8 @@ def walk(app, browser, live_server, org, profile: str, tmp_path):
     page.goto(case_url)
     if not gc:
         page.fill("form#record_meeting textarea[name=record]", "镇民政工作会议研究，同意拟保障意见。")
+        page.locator("form#record_meeting input[name=attendee]").nth(0).fill("王镇长")
+        page.locator("form#record_meeting input[name=attendee]").nth(1).fill("李干事")
         cw.submit("record_meeting")
         assert cw.status() == "meeting_held"
     cw.submit("open_publicity")

@@ -117,7 +117,7 @@ def to_publicity(app, org, profile: str, boards: list[str]) -> int:
         case_id = register(app, cw, org, unit="village", region="610222")
         walk_to_review(app, org, cw, case_id, prefix="yj_", fingerprint=True)
         Console(app, "yj_lead").act(case_id, "sign_review", {"signature": signature(), "opinion": "同意"})
-        assert cw.act(case_id, "record_meeting", {"record": "会议研究同意", "decision": "approve"}).status_code == 302
+        assert cw.act(case_id, "record_meeting", {"record": "会议研究同意", "decision": "approve", "attendee": ["王镇长", "李干事"]}).status_code == 302
     on(app, START + dt.timedelta(days=3))
     if profile == "yijun":   # the seed's township level too (彭镇, named by its unit code: no hall board here)
         boards = [*boards, "610222002"]
@@ -507,7 +507,7 @@ def test_yijun_offers_township_village_and_natural_village_boards(app, org):
     case_id = register(app, yj, org, unit="village", region="610222")
     walk_to_review(app, org, yj, case_id, prefix="yj_", fingerprint=True)
     Console(app, "yj_lead").act(case_id, "sign_review", {"signature": signature(), "opinion": "同意"})
-    yj.act(case_id, "record_meeting", {"record": "会议研究同意", "decision": "approve"})
+    yj.act(case_id, "record_meeting", {"record": "会议研究同意", "decision": "approve", "attendee": ["王镇长", "李干事"]})
     page = yj.get(f"/cases/{case_id}").get_data(as_text=True)
     offered = re.findall(r'name="boards" value="([^"]+)"', page)
     assert sorted(offered) == sorted([codes[0], codes[2], codes[3]])       # busy places: long-term list only
@@ -605,3 +605,17 @@ def test_console_pages_render_in_both_languages(app, org, public, gc_board):
             r = cw.get(f"{path}{'&' if '?' in path else '?'}lang={lang}")
             assert r.status_code == 200, (path, lang)
             assert ('lang="en"' in r.get_data(as_text=True)) == (lang == "en") or "poster" in path
+
+
+def test_the_boards_list_pages_with_a_total(app, org):
+    for i in range(23):
+        make_board(app, "410104005001", "community", f"公示栏{i:02d}")
+    cw = Console(app, "gc_case")
+    first = cw.get("/boards?per=20").get_data(as_text=True)
+    assert 'data-total="23"' in first and "共 23 条" in first
+    assert first.count("data-board=") == 20 and 'rel="next"' in first and 'rel="prev"' not in first
+    second = cw.get("/boards?per=20&page=2").get_data(as_text=True)
+    assert second.count("data-board=") == 3 and 'rel="prev"' in second and 'rel="next"' not in second
+    assert cw.get("/boards?per=20&page=99").get_data(as_text=True).count("data-board=") == 3   # past the end: last
+    bad = cw.get("/boards?per=7&page=x")
+    assert bad.status_code == 200 and bad.get_data(as_text=True).count("data-board=") == 23  # default size 50

@@ -79,7 +79,7 @@ def approval_steps(case, org, prefix, inv=("inv1", "inv2"), meeting=False):
         ("sign_review", "lead", {"signature": "drawn", "opinion": "同意"}),
     ]
     if meeting:
-        steps.append(("record_meeting", "case", {"record": "会议记录", "decision": "approve"}))
+        steps.append(("record_meeting", "case", {"record": "会议记录", "decision": "approve", "attendees": ["王镇长", "李干事"]}))
     steps += [("open_publicity", "case", {"boards": [case.office.code, case.community.code]}),
               ("close_publicity", "case", {}),
               ("approve", "dir", {"signature": "drawn", "opinion": "同意"}),
@@ -114,7 +114,7 @@ def test_yijun_case_needs_the_meeting_and_pays_the_real_standard(app, org):
         with pytest.raises(OperationError) as err:
             perform(case, "open_publicity", user(org, "yj_case"), {"boards": ["610222002"]}, today=dt.date(2025, 11, 20))
         assert err.value.code == "meeting_required"
-        walk(case, org, "yj_", [("record_meeting", "case", {"record": "会议", "decision": "approve"})] + steps[7:],
+        walk(case, org, "yj_", [("record_meeting", "case", {"record": "会议", "decision": "approve", "attendees": ["王镇长", "李干事"]})] + steps[7:],
              start=dt.date(2025, 11, 20))
         # 宜君 urban standard from 2025-10-01: 682/month; 2 people, income 500: (682 - 250) * 2 = 864.00
         assert case.status == "in_payment" and case.amount == Decimal("864.00")

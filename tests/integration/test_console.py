@@ -346,7 +346,7 @@ def test_yijun_walk_needs_fingerprint_and_meeting(app, org):
     Console(app, "yj_lead").act(case_id, "sign_review", {"signature": signature(), "opinion": "同意"})
     r = yj.act(case_id, "open_publicity", {"boards": ["610222002001"]})
     assert r.status_code == 422 and "会议" in r.get_data(as_text=True)
-    assert yj.act(case_id, "record_meeting", {"record": "会议研究同意", "decision": "approve"}).status_code == 302
+    assert yj.act(case_id, "record_meeting", {"record": "会议研究同意", "decision": "approve", "attendee": ["王镇长", "李干事"]}).status_code == 302
     with app.app_context():   # 彭村 has a natural village: the seed's third level applies
         from server import services
         from server.operations.accounts import add_unit

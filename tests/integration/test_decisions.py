@@ -203,7 +203,7 @@ def test_a_household_above_the_standard_is_proposed_for_refusal_with_the_numbers
     sign(app, case_id)
     director = Console(app, "gc_dir")
     page = director.get(f"/cases/{case_id}").get_data(as_text=True)
-    reasons = re.search(r'id="refuse".*?<textarea name="reasons">([^<]*)</textarea>', page, re.S).group(1)
+    reasons = re.search(r'id="refuse".*?<textarea name="reasons"[^>]*>([^<]*)</textarea>', page, re.S).group(1)
     assert "1192.34" in reasons and "700.00" in reasons                          # the reason, written out
     assert director.act(case_id, "refuse", {"reasons": reasons}).status_code == 302
     r = gc.get(f"/cases/{case_id}/print/refusal_notice")
@@ -237,11 +237,11 @@ def test_the_yijun_meeting_cannot_propose_approval_of_a_failing_household(app, o
     assert review(yj, case_id, income="7154.04", recommendation="refuse", opinion="拟不予批准").status_code == 302
     sign(app, case_id, who="yj_lead")
     before = counts(app)
-    r = yj.act(case_id, "record_meeting", {"record": "会议研究", "decision": "approve"})
+    r = yj.act(case_id, "record_meeting", {"record": "会议研究", "decision": "approve", "attendee": ["王镇长", "李干事"]})
     page = r.get_data(as_text=True)
     assert r.status_code == 422 and "1192.34" in page and "682.00" in page
     assert counts(app) == before
-    assert yj.act(case_id, "record_meeting", {"record": "会议研究", "decision": "refuse"}).status_code == 302
+    assert yj.act(case_id, "record_meeting", {"record": "会议研究", "decision": "refuse", "attendee": ["王镇长", "李干事"]}).status_code == 302
 
 
 def test_local_hukou_is_checked(app, org, gc):

@@ -790,7 +790,7 @@ def yijun_case(app, org, n: int, accepted: dt.date, decided: dt.date, refuse: bo
         if refuse:
             perform(case, "refuse", director, {"reasons": "收入超标"}, today=decided)
         else:
-            perform(case, "record_meeting", cw, {"record": "会议研究", "decision": "approve"}, today=day)
+            perform(case, "record_meeting", cw, {"record": "会议研究", "decision": "approve", "attendees": ["王镇长", "李干事"]}, today=day)
             perform(case, "open_publicity", cw, {"boards": [case.office.code, village.code]}, today=day)
             perform(case, "close_publicity", cw, {}, today=max(decided, day + dt.timedelta(days=7)))
             perform(case, "approve", director, {"signature": "x", "opinion": "同意"}, today=decided)

@@ -8,6 +8,8 @@ import re
 
 import pytest
 
+from server.extensions import db
+from server.models import Case
 from tests.integration.test_console import (
     START,
     Console,
@@ -16,6 +18,7 @@ from tests.integration.test_console import (
     png_bytes,
     register,
     signature,
+    status_of,
     walk_to_review,
 )
 
@@ -105,11 +108,41 @@ def test_the_yijun_meeting_record_prints(app, org):
     case_id = register(app, yj, org, unit="village", region="610222")
     walk_to_review(app, org, yj, case_id, prefix="yj_", fingerprint=True)
     Console(app, "yj_lead").act(case_id, "sign_review", {"signature": signature(), "opinion": "同意"})
-    assert yj.act(case_id, "record_meeting", {"record": "会议研究同意", "decision": "approve"}).status_code == 302
+    with app.app_context():
+        signed_on = db.session.get(Case, case_id).reviewed_on
+    today = app.config["RUHU_TODAY"]
+    # Everything wrong at once: a date in the future, one attendee named twice, no conclusion, no minutes.
+    bad = {"meeting_on": (today + dt.timedelta(days=1)).isoformat(), "attendee": ["王镇长", "王镇长"],
+           "decision": "maybe", "record": ""}
+    r = yj.act(case_id, "record_meeting", bad)
+    body = r.get_data(as_text=True)
+    assert r.status_code == 422 and status_of(app, case_id) == "reviewed"
+    for zh in ("会议日期不能晚于今天", "参会人员姓名重复", "请选择研究结论", "请填写会议记录"):
+        assert zh in body, zh
+    assert body.count('value="王镇长"') == 2                          # what was typed is kept
+    r = yj.act(case_id, "record_meeting", {"meeting_on": (signed_on - dt.timedelta(days=1)).isoformat(),
+                                           "attendee": ["王镇长"], "decision": "approve", "record": "会议研究同意"})
+    body = r.get_data(as_text=True)
+    assert r.status_code == 422 and "会议日期不能早于分管领导签署审核意见日期" in body and "参会人员至少2人" in body
+    assert "会议研究同意" in body and 'value="王镇长"' in body
+    r = yj.act(case_id, "record_meeting", {"meeting_on": "2025-13-01", "attendee": ["王镇长", "李干事"],
+                                           "decision": "approve", "record": "x"}, csrf=False)
+    assert r.status_code == 400 and status_of(app, case_id) == "reviewed"   # no CSRF token: refused
+    en = Console(app, "yj_case")
+    en.get("/?lang=en")
+    r = en.act(case_id, "record_meeting", {"attendee": ["王镇长"], "decision": "approve", "record": "x"})
+    assert r.status_code == 422 and "at least 2 attendees are required" in r.get_data(as_text=True)
+
+    good = {"meeting_on": signed_on.isoformat(), "attendee": ["王镇长", " 李干事 ", "", "赵委员"],
+            "decision": "approve", "record": "会议研究同意"}
+    scan = {"scan": (png_bytes(), "meeting.png", "image/png")}
+    assert yj.act(case_id, "record_meeting", good, files=scan).status_code == 302
     assert f"/cases/{case_id}/print/meeting_record" in yj.get(f"/cases/{case_id}").get_data(as_text=True)
     page = yj.get(f"/cases/{case_id}/print/meeting_record").get_data(as_text=True)
     assert h1(page) == "最低生活保障拟保障意见会议研究记录"
-    assert "会议研究同意" in page and "彭镇" in page and "拟批准" in page and "2025-11-0" in page
+    assert "会议研究同意" in page and "彭镇" in page and "拟批准" in page
+    assert f"会议日期：{signed_on.isoformat()}" in page and "王镇长、李干事、赵委员" in re.sub(r"<[^>]+>", "", page)
+    assert 'class="scan"' in page and "/files/" in page
     approval = yj.get(f"/cases/{case_id}/print/approval_form").get_data(as_text=True)
     assert h1(approval) == "宜君县最低生活保障申请审核审批表"
 

@@ -71,7 +71,7 @@ def paid_case(app, org, *, office: str = "gc", people: int = 2, income_6m: str =
             ("sign_review", leader, {"signature": "x", "opinion": "同意"}, day),
         ]
         if office == "yj":
-            steps.append(("record_meeting", caseworker, {"record": "会议研究", "decision": "approve"}, day))
+            steps.append(("record_meeting", caseworker, {"record": "会议研究", "decision": "approve", "attendees": ["王镇长", "李干事"]}, day))
         steps += [
             ("open_publicity", caseworker, {"boards": [community.parent.code, community.code]}, day),
             ("close_publicity", caseworker, {}, later),

@@ -195,6 +195,8 @@ BROKEN = [
     ("day-29", "roster_due_day = 25", "roster_due_day = 29", "money.roster_due_day"),
     ("zero-min-panel", "min_panel = 3", "min_panel = 0", "appraisal.min_panel"),
     ("missing-min-panel", "min_panel = 3", "", "appraisal.min_panel"),
+    ("zero-min-attendees", "min_attendees = 2", "min_attendees = 0", "meeting.min_attendees"),
+    ("missing-min-attendees", "min_attendees = 2", "", "meeting.min_attendees"),
     ("bad-roster-signer", 'roster_signer = "director"', 'roster_signer = "caseworker"', "money.roster_signer"),
     ("bool-staff-fill-forms", "staff_fill_forms = []", "staff_fill_forms = false", "intake.staff_fill_forms"),
     ("staff-fill-unknown-material", "staff_fill_forms = []", 'staff_fill_forms = ["pledge"]',
