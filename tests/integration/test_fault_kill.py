@@ -6,7 +6,9 @@ enrolled phones of its investigators, push three visits each: three distinct pic
 applicant's signature), the visit with its idempotency key, then both attestations. A phone retries every
 request the server did not answer, with the same key and the same bytes, as the field app's outbox does.
 A killer thread SIGKILLs the server five times at seeded moments (after a seeded number of answered
-writes, plus a seeded jitter so the kill lands inside requests) and starts it again. When the outboxes are
+writes, plus a seeded jitter so the kill lands inside requests) and starts it again; once, the server is
+started with the crash point of ``test_visit_crash`` and dies right after committing the next attestation,
+before answering it (the window a random kill rarely hits). When the outboxes are
 empty the database must hold each visit exactly once, every picture byte-identical under its SHA-256, every
 write that was answered 2xx, and every visit attested twice accepted into its case.
 """
@@ -37,6 +39,7 @@ from tests.integration.test_visit_crash import free_port, start
 TEAMS = 4
 VISITS_PER_TEAM = 3
 KILLS = 5
+CRASH_AFTER_KILL = 1   # after the second SIGKILL the server is started with the attestation crash point
 SEED = 13
 DEADLINE_S = 75
 
@@ -172,12 +175,16 @@ def test_sigkilled_server_loses_and_duplicates_nothing(app, org):
 
     def killer() -> None:
         try:
-            for threshold, jitter in zip(thresholds, jitters, strict=True):
+            for n, (threshold, jitter) in enumerate(zip(thresholds, jitters, strict=True)):
                 while log.count() < threshold and time.monotonic() < deadline and any(t.is_alive() for t in phones):
                     time.sleep(0.005)
                 time.sleep(jitter)
                 server["proc"].kill()
                 kills.append(server["proc"].wait(timeout=30))
+                if n == CRASH_AFTER_KILL:
+                    # One death at a known bad moment too: the next attestation is committed, never answered.
+                    server["proc"] = start(app, port, crash=True)
+                    kills.append(server["proc"].wait(timeout=max(1.0, deadline - time.monotonic())))
                 server["proc"] = start(app, port, crash=False)
         except BaseException as exc:
             errors.append(exc)
@@ -199,7 +206,8 @@ def test_sigkilled_server_loses_and_duplicates_nothing(app, org):
             proc.terminate()
             proc.wait(timeout=30)
     assert not errors, errors
-    assert kills == [-9] * KILLS          # five SIGKILLs, each while writes were still waiting
+    # five SIGKILLs while writes were still waiting, and one exit right after an attestation's commit
+    assert kills == [-9] * (CRASH_AFTER_KILL + 1) + [137] + [-9] * (KILLS - CRASH_AFTER_KILL - 1)
     assert log.bad == []                  # no 5xx, no refusal: every retry was taken as the same write
     assert log.retries > 0                # the kills did cut requests off
 
