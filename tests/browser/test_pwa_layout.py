@@ -88,10 +88,25 @@ def test_the_phone_at_360_by_740(browser, pwa_app, pwa_server, field_case):  # n
         p.page.click("#finalise")
         p.page.wait_for_selector("#attest-qr")
         p.page.wait_for_function("window.scrollY === 0")
-        qr = p.page.locator("#attest-qr").bounding_box()
-        assert qr["y"] >= p.page.locator("#top").bounding_box()["height"] and qr["y"] + qr["height"] <= 740, qr
-        assert qr["width"] >= 240
-        assert all(p.page.locator("#attest-qr").evaluate(UNCOVERED))
+        # The screen settles (the save and the outbox re-render it); then, in one step, the QR must be whole
+        # below the header, inside 740 px, at least 240 px wide and covered by nothing.  If it never
+        # settles that way, the wait times out and the test fails with the last state read.
+        state = """() => {
+            const el = document.querySelector('#attest-qr'), top = document.querySelector('#top');
+            if (!el || !top) return null;
+            const r = el.getBoundingClientRect();
+            const covered = (UNCOVERED)(el);
+            return {y: r.y, height: r.height, width: r.width, top: top.getBoundingClientRect().height,
+                    scrollY: window.scrollY, uncovered: covered.every(Boolean)};
+        }""".replace("UNCOVERED", UNCOVERED)
+        try:
+            p.page.wait_for_function(f"""() => {{ const s = ({state})();
+                return s && s.scrollY === 0 && s.uncovered && s.y >= s.top && s.y + s.height <= 740 && s.width >= 240; }}""",
+                                     timeout=10_000)
+        finally:
+            last = p.page.evaluate(state)
+        assert last["y"] >= last["top"] and last["y"] + last["height"] <= 740 and last["width"] >= 240, last
+        assert last["uncovered"] and last["scrollY"] == 0, last
         screenshot(p.page, "pwa-360-qr")
         assert not p.errors, p.errors
     finally:
