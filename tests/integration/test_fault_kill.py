@@ -100,6 +100,8 @@ class Log:
         self.acked: list[tuple[str, str]] = []
         self.bad: list[tuple[str, str, int, str]] = []
         self.retries = 0
+        self.open = threading.Event()   # cleared while the crash-point server starts: its first request kills it
+        self.open.set()
 
     def count(self) -> int:
         with self.lock:
@@ -111,6 +113,7 @@ def _send(port_of, log: Log, deadline: float, method: str, path: str, body: byte
     """One outbox item: sent until the server answers it (a dropped connection is retried with the same body
     and keys after a short pause, as the phone does); a 5xx is logged and retried too."""
     while time.monotonic() < deadline:
+        log.open.wait(timeout=max(0.0, deadline - time.monotonic()))
         conn = http.client.HTTPConnection("127.0.0.1", port_of(), timeout=20)
         try:
             conn.request(method, path, body=body, headers=headers)
@@ -183,7 +186,11 @@ def test_sigkilled_server_loses_and_duplicates_nothing(app, org):
                 kills.append(server["proc"].wait(timeout=30))
                 if n == CRASH_AFTER_KILL:
                     # One death at a known bad moment too: the next attestation is committed, never answered.
-                    server["proc"] = start(app, port, crash=True)
+                    log.open.clear()
+                    try:
+                        server["proc"] = start(app, port, crash=True)
+                    finally:
+                        log.open.set()
                     kills.append(server["proc"].wait(timeout=max(1.0, deadline - time.monotonic())))
                 server["proc"] = start(app, port, crash=False)
         except BaseException as exc:
