@@ -52,6 +52,10 @@ THUMB_SIZE = 320
 DISPLAY_SIZE = 2048  # the display copy's long side: a screen's worth, never the camera's full resolution
 PUBLIC_SIZE = 2048  # anonymous photos are kept re-encoded at most this size
 PUBLIC_MAX_PIXELS = 24_000_000  # anonymous uploads: a lower pixel limit (a 24 MP phone photo still passes)
+# PNG cannot be decoded at a reduced scale (JPEG can, with draft()), so its pixels cost their full size in
+# memory: PNGs (drawn signatures, screenshots; phone photos are JPEG) get the lower limit for everyone,
+# which keeps a worker's peak under 200 MB (a 40 MP PNG peaked near 230 MB).
+PNG_MAX_PIXELS = 24_000_000
 JPEG_QUALITY = 85
 DECODE_CONCURRENCY = 2  # images decoded at once per process (each decode's memory is bounded by the limits)
 PDF_EOF_WINDOW = 1024  # "%%EOF" must appear within the last this many bytes
@@ -60,6 +64,10 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _JPEG_SOI = b"\xff\xd8\xff"
 _PDF_HEADER = b"%PDF-"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_PDF_NAME = re.compile(rb"/([A-Za-z0-9#]+)")
+_PDF_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+_PDF_ACTIVE = frozenset({b"JS", b"JavaScript", b"Launch", b"EmbeddedFile", b"EmbeddedFiles", b"RichMedia",
+                         b"SubmitForm", b"ImportData"})
 _PILLOW_FORMATS = {"image/jpeg": ["JPEG"], "image/png": ["PNG"]}
 # Pillow reports a JPEG carrying a multi-picture index (some phone cameras) as "MPO".
 _FORMAT_MIME = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png"}
@@ -79,17 +87,21 @@ _UTC_OFFSET = re.compile(r"[+-](?:[01]\d|2[0-3]):[0-5]\d")
 _ERRORS: dict[str, tuple[int, str, str]] = {
     "empty": (422, "文件为空。", "The file is empty."),
     "too_large": (413, "文件超过大小上限（{limit}）。", "The file is larger than the limit ({limit})."),
-    "too_many_pixels": (413, "图片像素过多（上限 {limit} 像素）。",
-                        "The image has too many pixels (limit {limit})."),
+    # the limit in megapixels: a run like "24,000,000" would read as a long number to the public number guard
+    "too_many_pixels": (413, "图片像素过多（上限 {limit} 百万像素）。",
+                        "The image has too many pixels (limit {limit} megapixels)."),
     "bad_name": (422, "附件名称不是有效的 SHA-256 值（64 位十六进制）。",
                  "The attachment name is not a valid SHA-256 value (64 hexadecimal digits)."),
     "hash_mismatch": (422, "文件内容与其 SHA-256 校验值不符，请重新上传。",
                       "The file does not match its SHA-256 value; please upload it again."),
     "unsupported_type": (415, "不支持的文件类型（接受：{allowed}）。",
-                         "Unsupported file type (accepted: {allowed})."),
+                         "Unsupported file type (accepted: {allowed_en})."),
     "type_mismatch": (415, "文件的实际类型（{detected}）与声明的类型（{declared}）不符。",
                       "The file is {detected}, not {declared} as declared."),
     "corrupt": (422, "文件已损坏或不完整。", "The file is damaged or incomplete."),
+    "pdf_active": (415, "PDF 文件含有脚本、动作或嵌入文件，不予接收：请另存为普通 PDF 或扫描后上传。",
+                   "The PDF carries script, actions or embedded files and is not accepted: save it as a plain "
+                   "PDF or scan it, then upload."),
     "not_found": (404, "附件不存在。", "No such attachment."),
 }
 _TYPE_LABELS = {"image/jpeg": "JPEG", "image/png": "PNG", "application/pdf": "PDF"}
@@ -216,7 +228,7 @@ class AttachmentStore:
                 if mime == "image/jpeg":
                     img.draft(None, _draft_box(img.size, box))
                 img.load()
-                image = _fit(_clean_copy(img, mime), box)
+                image = _fit(_clean_copy(img, mime), box, in_place=True)
                 encoded = _encode(image, mime, optimize=kind == "display")
         except AttachmentError:
             return None
@@ -249,7 +261,7 @@ class AttachmentStore:
 
         mime = _sniff(data)
         if mime is None or mime not in allowed:
-            raise AttachmentError("unsupported_type", allowed=_labels(allowed))
+            raise AttachmentError("unsupported_type", **_accepted(allowed))
         declared = _normalise_mime(declared_type)
         if declared is not None and declared != mime:
             raise AttachmentError("type_mismatch", detected=_TYPE_LABELS[mime], declared=declared)
@@ -263,6 +275,8 @@ class AttachmentStore:
                             captured_at=None, gps=None, display_path=None, thumb_path=None)
 
         limit = self._pixel_limit(max_pixels)
+        if mime == "image/png":
+            limit = min(limit, PNG_MAX_PIXELS)
         if anonymise:
             return self._ingest_anonymised(data, mime, allowed, limit)
         suffix = _SUFFIX[mime]
@@ -310,6 +324,12 @@ class AttachmentStore:
     def _check_pdf(self, data: bytes) -> None:
         if b"%%EOF" not in data[-PDF_EOF_WINDOW:]:
             raise AttachmentError("corrupt")
+        # Scanned forms and reports need no active content: refuse script, launch actions and embedded
+        # files, also when a name is spelled with #xx escapes.  (Inside compressed object streams they are
+        # not seen; originals are therefore only ever served as downloads, never rendered inline.)
+        names = {_PDF_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), n) for n in _PDF_NAME.findall(data)}
+        if names & _PDF_ACTIVE:
+            raise AttachmentError("pdf_active")
 
     def _pixel_limit(self, override: int | None = None) -> int:
         # Never above Pillow's own threshold, so that its DecompressionBombWarning cannot fire for an
@@ -320,7 +340,7 @@ class AttachmentStore:
 
     def _check_pixels(self, size: tuple[int, int] | None, limit: int) -> None:
         if size is not None and size[0] * size[1] > limit:
-            raise AttachmentError("too_many_pixels", limit=f"{limit:,}")
+            raise AttachmentError("too_many_pixels", limit=_megapixels(limit))
 
     def _decode_image(self, data: bytes, mime: str, allowed: frozenset[str], limit: int, *, pixels: bool,
                       keep: int | None = None) -> _Decoded:
@@ -344,14 +364,14 @@ class AttachmentStore:
                 # Structure and checksums, without decoding (APNG refused).
                 with Image.open(io.BytesIO(data), formats=formats) as probe:
                     if _FORMAT_MIME.get(probe.format or "") != mime:
-                        raise AttachmentError("unsupported_type", allowed=_labels(allowed))
+                        raise AttachmentError("unsupported_type", **_accepted(allowed))
                     self._check_pixels(probe.size, limit)
                     if getattr(probe, "n_frames", 1) != 1:
-                        raise AttachmentError("unsupported_type", allowed=_labels(allowed))
+                        raise AttachmentError("unsupported_type", **_accepted(allowed))
                     probe.verify()
             with Image.open(io.BytesIO(data), formats=formats) as img:
                 if _FORMAT_MIME.get(img.format or "") != mime:
-                    raise AttachmentError("unsupported_type", allowed=_labels(allowed))
+                    raise AttachmentError("unsupported_type", **_accepted(allowed))
                 self._check_pixels(img.size, limit)
                 exif = _read_exif(img)
                 out.captured_at = _capture_time(exif) if exif is not None else None
@@ -365,16 +385,18 @@ class AttachmentStore:
                         img.load()  # a truncated or damaged file fails here
                         clean = _clean_copy(img, mime)
                         if keep is not None:
-                            clean = _fit(clean, keep)
+                            clean = _fit(clean, keep, in_place=True)  # the decoded pixels are ours
                             out.clean = _encode(clean, mime)
                             out.width, out.height = clean.size
                         elif mime == "image/png":
-                            out.display = _encode(_fit(clean, DISPLAY_SIZE), mime)
+                            # reduced in place (no second full-size copy), the thumbnail from that
+                            clean = _fit(clean, DISPLAY_SIZE, in_place=True)
+                            out.display = _encode(clean, mime)
                         out.thumb = _encode(_fit(clean, THUMB_SIZE), mime)
         except AttachmentError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise AttachmentError("too_many_pixels", limit=f"{limit:,}") from None
+            raise AttachmentError("too_many_pixels", limit=_megapixels(limit)) from None
         except MemoryError:
             raise
         except Exception:  # Pillow signals damaged input with many exception types
@@ -404,8 +426,14 @@ def _normalise_mime(declared: str | None) -> str | None:
     return _MIME_ALIASES.get(value, value)
 
 
-def _labels(allowed: frozenset[str]) -> str:
-    return "、".join(sorted(_TYPE_LABELS.get(m, m) for m in allowed))
+def _accepted(allowed: frozenset[str]) -> dict[str, str]:
+    """The accepted types for the unsupported_type messages: listed with 、 in Chinese, commas in English."""
+    names = sorted(_TYPE_LABELS.get(m, m) for m in allowed)
+    return {"allowed": "、".join(names), "allowed_en": ", ".join(names)}
+
+
+def _megapixels(n: int) -> str:
+    return f"{n / 1e6:.3g}"
 
 
 def _format_bytes(n: int) -> str:
@@ -432,7 +460,7 @@ def _png_size_and_check_trailer(data: bytes, allowed: frozenset[str]) -> tuple[i
         if kind == b"IEND":
             break
     if pos != end:
-        raise AttachmentError("unsupported_type", allowed=_labels(allowed))
+        raise AttachmentError("unsupported_type", **_accepted(allowed))
     return size
 
 
@@ -590,12 +618,15 @@ def _draft_box(size: tuple[int, int], box: int) -> tuple[int, int]:
     return max(1, -(-width * box // longest)), max(1, -(-height * box // longest))
 
 
-def _fit(image: Image.Image, box: int) -> Image.Image:
+def _fit(image: Image.Image, box: int, *, in_place: bool = False) -> Image.Image:
     """At most ``box`` px on the long side (reducing first; LANCZOS for the display copy, bilinear for the
     thumbnail, where the difference does not show and the time does)."""
     if max(image.size) <= box:
         return image
-    smaller = image.copy() if image.mode != "1" else image.convert("L")
+    if image.mode == "1":
+        smaller = image.convert("L")
+    else:  # ``in_place``: the caller no longer needs the full size (a full-size copy is the largest cost)
+        smaller = image if in_place else image.copy()
     method = Image.Resampling.BILINEAR if box <= THUMB_SIZE else Image.Resampling.LANCZOS
     smaller.thumbnail((box, box), method, reducing_gap=2.0)
     return smaller

@@ -457,6 +457,8 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
                   form_version=envelope.form_version, envelope=envelope.raw, content_hash=envelope.hash,
                   base_version=envelope.base_version, supersedes_id=envelope.supersedes, device_id=device.id)
     db.session.add(visit)
+    # The assignment's ``records`` changed: the teammates' next incremental pull carries it again.
+    assignment.updated_at = _now()
     # An amendment is a new statement: the original stays the case's visit until the amendment itself is
     # accepted (attested); ``_try_accept`` marks the original superseded then.
     visit_id = visit.id

@@ -213,7 +213,8 @@ def test_ten_minutes_of_clock_skew_are_allowed(app, field):  # noqa: F811
 
 def test_a_second_independent_record_for_an_assignment_is_409_and_the_pull_shows_the_first(app, field):  # noqa: F811
     a, b = field["phones"]
-    assignment = b.pull().json["assignments"][0]
+    pulled = b.pull().json
+    assignment = pulled["assignments"][0]
     assert assignment["records"] == []
     signature = png((6, 6, 6))
     a.put(signature, "image/png")
@@ -225,6 +226,10 @@ def test_a_second_independent_record_for_an_assignment_is_409_and_the_pull_shows
     r = b.post_visit(second)
     assert r.status_code == 409 and r.json["error"] == "record_exists" and r.json["visit_id"] == first["visit_id"]
     assert r.json["message"] and r.json["message_en"]
+    # The teammate's incremental pull (from the cursor it had) carries the assignment again, with the record.
+    changed = b.pull(since=pulled["cursor"]).json
+    assert changed["full"] is False
+    assert [x["visit_id"] for x in changed["assignments"][0]["records"]] == [first["visit_id"]]
     records = b.pull().json["assignments"][0]["records"]
     assert [(x["visit_id"], x["status"], x["investigators"]) for x in records] == [
         (first["visit_id"], "complete", ["gc_inv1", "gc_inv2"])]

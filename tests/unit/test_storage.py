@@ -385,6 +385,14 @@ REFUSALS = [
      "unsupported_type", 415),
     ("pdf-without-eof", lambda: pdf(trailer=b"trailer"), {"allowed": DOCUMENT_TYPES}, {}, "corrupt", 422),
     ("jpeg-not-allowed", lambda: jpeg(), {"allowed": frozenset({"image/png"})}, {}, "unsupported_type", 415),
+    ("pdf-javascript", lambda: b"%PDF-1.4\n<< /S /JavaScript /JS (app.alert(1)) >>\n%%EOF\n",
+     {"allowed": DOCUMENT_TYPES}, {}, "pdf_active", 415),
+    ("pdf-javascript-escaped", lambda: b"%PDF-1.4\n<< /S /J#61vaScript /J#53 (x) >>\n%%EOF\n",
+     {"allowed": DOCUMENT_TYPES}, {}, "pdf_active", 415),
+    ("pdf-launch", lambda: b"%PDF-1.4\n<< /S /Launch /F (cmd.exe) >>\n%%EOF\n", {"allowed": DOCUMENT_TYPES},
+     {}, "pdf_active", 415),
+    ("pdf-embedded-file", lambda: b"%PDF-1.4\n<< /Type /EmbeddedFile >>\n%%EOF\n", {"allowed": DOCUMENT_TYPES},
+     {}, "pdf_active", 415),
 ]
 
 
@@ -576,3 +584,59 @@ def test_a_40_megapixel_upload_stays_under_200_mb(tmp_path):
     assert (width, height) == (7300, 5470)
     assert max(public_w, public_h) == storage.PUBLIC_SIZE
     assert peak_mb < 200, f"peak {peak_mb} MB (baseline {base_mb} MB)"
+
+
+_PUBLIC_PNG_PROBE = r"""
+import io, sys, pathlib
+from PIL import Image
+
+base = Image.linear_gradient("L").resize((5600, 4280))   # 24 MP, the public limit: a PNG is decoded in full
+image = Image.merge("RGB", (base, base.rotate(90), base.transpose(Image.Transpose.FLIP_LEFT_RIGHT)))
+buffer = io.BytesIO()
+image.save(buffer, "PNG", compress_level=1)
+pathlib.Path(sys.argv[2]).write_bytes(buffer.getvalue())
+"""
+
+_PUBLIC_PNG_STORE = r"""
+import sys, pathlib
+from server.storage import PUBLIC_MAX_PIXELS, AttachmentStore
+
+def high_water_mb():
+    for line in pathlib.Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    raise SystemExit("no /proc/self/status")
+
+data = pathlib.Path(sys.argv[1]).read_bytes()
+public = AttachmentStore(pathlib.Path(sys.argv[2])).ingest(data, declared_type="image/png", anonymise=True,
+                                                          max_pixels=PUBLIC_MAX_PIXELS)
+print(high_water_mb(), public.width, public.height)
+"""
+
+
+def test_an_anonymous_png_at_the_public_pixel_limit_stays_under_200_mb(tmp_path):
+    """A PNG cannot be decoded at reduced scale: the anonymised copy is reduced in place, never next to a
+    full-size copy (that copy took a 330 KB, 24 MP PNG from the public form to 251 MB)."""
+    import subprocess
+    import sys
+    photo = tmp_path / "big.png"
+    subprocess.run([sys.executable, "-c", _PUBLIC_PNG_PROBE, "", str(photo)], check=True)
+    out = subprocess.run([sys.executable, "-c", _PUBLIC_PNG_STORE, str(photo), str(tmp_path / "store")],
+                         check=True, capture_output=True, text=True).stdout.split()
+    peak_mb, width, height = map(int, out)
+    assert max(width, height) == storage.PUBLIC_SIZE
+    assert peak_mb < 200, f"peak {peak_mb} MB"
+
+
+@pytest.mark.parametrize(("size", "refused"), [
+    ((6000, 4100), True),     # 24.6 MP: over the PNG limit, whoever uploads it
+    ((6000, 3900), False),    # 23.4 MP: within it
+])
+def test_png_has_the_lower_pixel_limit_for_everyone(store, size, refused):
+    """A PNG's pixels cost their full size in memory (no reduced decoding, unlike JPEG), so every PNG gets
+    the 24 MP limit: a staff upload is judged like an anonymous one.  Only the header is real here, so a PNG
+    within the limit fails later, at the decode, with another code."""
+    data = with_new_ihdr_size(png(), *size)
+    with pytest.raises(AttachmentError) as exc:
+        store.ingest(data, declared_type="image/png")
+    assert (exc.value.code == "too_many_pixels") is refused
