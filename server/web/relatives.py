@@ -29,15 +29,15 @@ def _filters():
 def staff_relatives():
     user = current_user()
     status, office_id = _filters()
+    page = {"status": status, "office_id": office_id, "offices": ops.offices_for(user),
+            "state_names": workflow.STATE_NAMES}
     try:
         rows = ops.register_rows(user, status=status, office_id=office_id)
     except OperationError as exc:
         if exc.status == 403:
             abort(403)
-        return render_template("cases/relatives.html", rows=[], status=status, office_id=office_id,
-                               offices=ops.offices_for(user), state_names=workflow.STATE_NAMES, error=exc), 422
-    return render_template("cases/relatives.html", rows=ops.describe(rows), status=status, office_id=office_id,
-                           offices=ops.offices_for(user), state_names=workflow.STATE_NAMES, error=None)
+        return render_template("cases/relatives.html", rows=[], error=exc, **page), 422
+    return render_template("cases/relatives.html", rows=ops.describe(rows), error=None, **page)
 
 
 @bp.get("/staff-relatives.csv")
