@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+from playwright.sync_api import expect
+
 from tests.browser.test_pwa_attention import quick_survey
 from tests.browser.test_pwa_flow import (  # noqa: F401 (fixtures)
     enrol_code,
@@ -54,7 +56,8 @@ def test_a_teammates_record_is_shown_and_a_second_record_is_kept_not_looped(brow
         b.open("#/")
         b.sync()
         card = b.page.locator(f"#assignments .card:has-text('{field_case['number']}')")
-        assert "gc_inv1、gc_inv2 已上传记录（2026-11-20 09:40）" in card.inner_text()   # in China time
+        # The list re-renders once the pull is stored: wait for it (Playwright retries up to 5 s).
+        expect(card).to_contain_text("gc_inv1、gc_inv2 已上传记录（2026-11-20 09:40）")   # in China time
         card.click()
         b.page.wait_for_selector("#teammate-records")
         assert "等待补传照片或确认" in b.page.locator("#teammate-records").inner_text()
