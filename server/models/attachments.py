@@ -68,6 +68,8 @@ def _note_missing_files(session: Session, flush_context) -> None:
     for visit in session.new:
         if not (isinstance(visit, Visit) and visit.source == "device" and visit.envelope):
             continue
+        if visit.status != "incomplete":
+            continue   # stored complete: its files were all found before the insert
         listed = sorted({a.get("sha256") for a in visit.envelope.get("attachments", [])
                          if isinstance(a, dict) and isinstance(a.get("sha256"), str)})
         if not listed:

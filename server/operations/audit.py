@@ -5,6 +5,10 @@ that previous hash.  Writers take the chain's lock first (a transaction-scoped a
 PostgreSQL; SQLite's single writer lock, taken by a no-op write), so entries are chained in id
 order even with many workers.  :func:`verify` walks the chain and names the first entry whose
 stored hash or link does not hold: any changed byte, a deleted or an inserted entry shows there.
+
+An entry is written when its transaction commits (``before_commit``), not when it is recorded: the chain's
+lock, which serialises every audited transaction, is then held only for the inserts and the commit, not
+while the rest of the transaction does its work.  A rollback drops the entries recorded in it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session
 
 from server.extensions import db
 from server.models import AuditEntry, User
@@ -37,17 +42,20 @@ def entry_digest(entry: AuditEntry, prev_hash: str) -> str:
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
-def _lock_chain() -> None:
-    bind = db.session.get_bind()
-    if bind.dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK})
+def _lock_chain(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK})
     else:
         # Any write statement takes SQLite's database write lock until the transaction ends.
-        db.session.execute(text("UPDATE audit_entries SET id = id WHERE 0 = 1"))
+        session.execute(text("UPDATE audit_entries SET id = id WHERE 0 = 1"))
+
+
+_PENDING = "ruhu_audit_pending"
 
 
 def record(action: str, object_type: str, object_id: Any, *, actor: User | None = None, actor_label: str = "",
            before: dict | None = None, after: dict | None = None, remote_addr: str = "") -> AuditEntry:
+    """Record an entry in the current transaction; it is chained and inserted when the transaction commits."""
     # Values are round-tripped through JSON first, so the hash covers exactly what is stored and read back.
     before = json.loads(json.dumps(before, default=str)) if before is not None else None
     after = json.loads(json.dumps(after, default=str)) if after is not None else None
@@ -55,14 +63,34 @@ def record(action: str, object_type: str, object_id: Any, *, actor: User | None 
                        actor_label=(actor.username if actor else (actor_label or "system"))[:80],
                        action=action[:60], object_type=object_type[:30], object_id=str(object_id)[:40],
                        before=before, after=after, remote_addr=(remote_addr or "")[:45])
-    db.session.flush()          # earlier changes first (their own entries are chained before this one)
-    _lock_chain()
-    prev = db.session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)) or ""
-    entry.prev_hash = prev
-    entry.entry_hash = entry_digest(entry, prev)
-    db.session.add(entry)
-    db.session.flush()
+    db.session.info.setdefault(_PENDING, []).append(entry)
     return entry
+
+
+def write_pending(session: Session) -> None:
+    """Chain and insert the entries recorded in this transaction, in the order they were recorded."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    session.flush()             # the transaction's changes first
+    _lock_chain(session)
+    prev = session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)) or ""
+    for entry in pending:
+        entry.prev_hash = prev
+        entry.entry_hash = prev = entry_digest(entry, prev)
+        session.add(entry)
+        session.flush()         # one at a time: ids follow the chain's order
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_on_commit(session: Session) -> None:
+    write_pending(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_on_rollback(session: Session, transaction) -> None:
+    if transaction.parent is None:   # the outermost transaction ended without committing them: gone with it
+        session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,13 @@
-"""A crash right after an attestation is committed must not leave a qualifying visit unaccepted.
+"""A crash around the attestation that completes the team must neither lose it nor leave the visit half taken.
 
-The real server runs as a subprocess on the test database (SQLite or PostgreSQL). The first run has
-``RUHU_TEST_CRASH_AT=after_attestation_commit`` in its environment: ``server.operations.sync._fault_point``
-exits the process (``os._exit``, as under SIGKILL) right after the attestation's commit, before acceptance.
-The hook is read only by an app with ``TESTING`` on. The server is started again without it, the phone
-retries the attestation, and the visit must be accepted and the case must record the home visit.
+The attestation and the visit's acceptance into the case are one transaction. The real server runs as a
+subprocess on the test database (SQLite or PostgreSQL). The first run has ``RUHU_TEST_CRASH_AT`` in its
+environment: ``server.operations.sync._fault_point`` exits the process (``os._exit``, as under SIGKILL) just
+before that transaction's commit (nothing of it may be stored: one attestation, the case untouched) or just
+after it (everything stored: both attestations, the visit accepted, the home visit recorded), before the
+phone hears an answer. The hook is read only by an app with ``TESTING`` on. The server is started again
+without it, the phone retries the attestation, and the visit must be accepted with the home visit recorded
+exactly once.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from server.extensions import db
@@ -49,15 +53,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(app, port: int, crash: bool) -> subprocess.Popen:
+def start(app, port: int, crash: bool | str) -> subprocess.Popen:
     config = {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "test-secret",
               "TESTING": True, "RUHU_CALENDAR": str(FIXTURES / "no-such-calendar.toml"),
               "RUHU_PASSWORD_METHOD": FAST_HASH, "RUHU_ATTACHMENTS": app.config["RUHU_ATTACHMENTS"],
               "RUHU_TODAY": TODAY.isoformat()}
     env = {k: v for k, v in os.environ.items() if k != "RUHU_TEST_CRASH_AT"}
     if crash:
-        env["RUHU_TEST_CRASH_AT"] = "after_attestation_commit"
-    log = Path(app.config["RUHU_ATTACHMENTS"]).parent / f"server-{port}-{int(crash)}.log"
+        env["RUHU_TEST_CRASH_AT"] = crash if isinstance(crash, str) else "after_attestation_commit"
+    log = Path(app.config["RUHU_ATTACHMENTS"]).parent / f"server-{port}-{crash or 0}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-c", RUNNER, json.dumps(config), str(port)], cwd=ROOT, env=env,
                                 stdout=subprocess.DEVNULL, stderr=out)
@@ -86,7 +90,8 @@ def attest_over_http(port: int, phone, visit_id: str, content_hash: str) -> int:
         return exc.code
 
 
-def test_a_crash_after_the_attestation_commit_is_healed_by_the_retry(app, field):  # noqa: F811
+@pytest.mark.parametrize("crash_at", ["before_attestation_commit", "after_attestation_commit"])
+def test_a_crash_around_the_accepting_attestation_is_healed_by_the_retry(app, field, crash_at):  # noqa: F811
     env, body = visit_ready(field)
     a, b = field["phones"]
     assert a.attest(env["visit_id"], body["content_hash"]).status_code == 201
@@ -95,7 +100,7 @@ def test_a_crash_after_the_attestation_commit_is_healed_by_the_retry(app, field)
         db.engine.dispose()   # let the subprocess have the database
 
     port = free_port()
-    server = start(app, port, crash=True)
+    server = start(app, port, crash=crash_at)
     try:
         try:
             status = attest_over_http(port, b, env["visit_id"], body["content_hash"])
@@ -108,15 +113,19 @@ def test_a_crash_after_the_attestation_commit_is_healed_by_the_retry(app, field)
             server.kill()
     with app.app_context():
         visit = db.session.get(Visit, env["visit_id"])
-        assert visit.status == "complete"      # attested twice, but not accepted: the crash stopped it
-        assert len(db.session.scalars(select(Attestation).where(Attestation.visit_id == visit.id)).all()) == 2
-        assert db.session.get(Case, field["case_id"]).status == "accepted"
+        attestations = len(db.session.scalars(select(Attestation).where(Attestation.visit_id == visit.id)).all())
+        case = db.session.get(Case, field["case_id"])
+        if crash_at == "before_attestation_commit":   # none of the transaction: B's attestation, the acceptance
+            assert (visit.status, attestations, case.status) == ("complete", 1, "accepted")
+        else:                                       # all of it, although the phone never heard the answer
+            assert (visit.status, attestations, case.status) == ("accepted", 2, "visited")
         db.session.remove()
         db.engine.dispose()
 
     server = start(app, port, crash=False)
     try:
-        assert attest_over_http(port, b, env["visit_id"], body["content_hash"]) == 200   # the retry
+        expected = 201 if crash_at == "before_attestation_commit" else 200   # stored now / stored before
+        assert attest_over_http(port, b, env["visit_id"], body["content_hash"]) == expected   # the retry
     finally:
         server.terminate()
         server.wait(timeout=30)
