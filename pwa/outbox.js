@@ -83,14 +83,60 @@ async function attention(v, problem) {
   return save(v, { status: "attention", error: problem, next_attempt_at: null });
 }
 
+/** The first push of a visit: the visit, its files and this phone's attestation in one request. Answers
+ * `{ v }` (the saved visit, to go on with) or `{ done }` (a finished outcome: backoff / attention). Too large for one request (413), or a
+ * server without it (415): the visit is marked to go file by file. */
+async function pushBundle(v, device) {
+  const files = [];
+  for (const att of v.attachments) {
+    if (att.uploaded) continue;
+    const row = await db.getBlob(att.id);
+    if (!row) return { done: await attention(v, BLOB_MISSING) };
+    files.push({ sha256: att.sha256, blob: row.blob, type: att.type });
+  }
+  const attestation = v.own_attested ? null : { content_hash: v.content_hash, device_id: device.device_id, signature: v.own_signature };
+  const r = await api.postVisitBundle(v.envelope, files, attestation);
+  if (r.status === 401) throw new AuthError();
+  if (r.status === 413 || r.status === 415) return { v: await save(v, { bundle: false }) };
+  if (r.status === 200 || r.status === 201) {
+    const missing = new Set(r.body.missing_attachments || []);
+    const answer = r.body.attestation || {};
+    return { v: await save(v, {
+      posted: true, server: r.body, error: null,
+      own_attested: v.own_attested || answer.http_status === 200 || answer.http_status === 201,
+      attachments: v.attachments.map((a) => ({ ...a, uploaded: !missing.has(a.sha256) })),
+    }) };
+  }
+  if (transient(r.status)) return { done: await backoff(v, `POST visit ${r.status}`) };
+  return { done: await refused(v, r) };
+}
+
+/** A refused visit POST: the teammate's record already there (409 record_exists), or a problem to show. */
+function refused(v, r) {
+  const other = r.status === 409 && existingRecord(r.body, v);
+  if (other) {
+    // One record per assignment: a teammate's record is already there. Keep this one, stop, say so.
+    return attention(v, { ...problemOf(r.body, r.status), code: "record_exists", existing_visit_id: other,
+      message: RECORD_EXISTS.zh.replace("{id}", other.slice(0, 8)), message_en: RECORD_EXISTS.en.replace("{id}", other.slice(0, 8)) });
+  }
+  return attention(v, problemOf(r.body, r.status));
+}
+
+const BLOB_MISSING = { code: "blob_missing", message: "本机上的照片或签字文件丢失", message_en: "a photo or signature is missing on this phone", problems: [] };
+
 /** Push one finalised visit as far as it goes. */
 async function pushVisit(v, device) {
   v = await save(v, { status: "syncing" });
+  if (!v.posted && v.bundle !== false) {
+    const out = await pushBundle(v, device);
+    if (out.done) return out.done;
+    v = out.v;
+  }
   for (let round = 0; round < 2; round += 1) {
     for (const att of v.attachments) {
       if (att.uploaded) continue;
       const row = await db.getBlob(att.id);
-      if (!row) return attention(v, { code: "blob_missing", message: "本机上的照片或签字文件丢失", message_en: "a photo or signature is missing on this phone", problems: [] });
+      if (!row) return attention(v, BLOB_MISSING);
       const r = await api.putAttachment(att.sha256, row.blob, att.type);
       if (r.status === 401) throw new AuthError();
       if (r.status === 200 || r.status === 201) {
@@ -113,13 +159,8 @@ async function pushVisit(v, device) {
         if (missing.size) continue; // the server lost or never got some: send them again
       } else if (transient(r.status)) {
         return backoff(v, `POST visit ${r.status}`);
-      } else if (r.status === 409 && existingRecord(r.body, v)) {
-        // One record per assignment: a teammate's record is already there. Keep this one, stop, say so.
-        const other = existingRecord(r.body, v);
-        return attention(v, { ...problemOf(r.body, r.status), code: "record_exists", existing_visit_id: other,
-          message: RECORD_EXISTS.zh.replace("{id}", other.slice(0, 8)), message_en: RECORD_EXISTS.en.replace("{id}", other.slice(0, 8)) });
       } else {
-        return attention(v, problemOf(r.body, r.status));
+        return refused(v, r);
       }
     }
     break;

@@ -136,6 +136,11 @@ def _check_json(value, where: str, limit: int, depth: int = 0) -> None:
             _check_json(item, f"{where}/{index}", limit, depth + 1)
 
 
+def check_json(value, where: str) -> None:
+    """The checks a JSON body gets, for JSON read from elsewhere (a multipart part)."""
+    _check_json(value, where, current_app.config["RUHU_MAX_FIELD_CHARS"])
+
+
 def check_request() -> None:
     """Refuse hostile text anywhere in the request (called before every view)."""
     limit = current_app.config["RUHU_MAX_FIELD_CHARS"]
@@ -145,11 +150,12 @@ def check_request() -> None:
         _check_text(value, f"query/{key}", limit)
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            # A part may come without a name (werkzeug then keys it None): nothing to check in a missing name.
             for key, value in request.form.items(multi=True):
-                _check_text(key, "form", limit)
-                _check_text(value, f"form/{key}", limit)
+                _check_text(key or "", "form", limit)
+                _check_text(value or "", f"form/{key}", limit)
             for key, file in request.files.items(multi=True):
-                _check_text(key, "form", limit)
+                _check_text(key or "", "form", limit)
                 _check_text(file.filename or "", f"form/{key}", limit)
         elif request.is_json:
             body = request.get_json(silent=True)

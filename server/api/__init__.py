@@ -98,7 +98,42 @@ def put_attachment(sha256: str):
 @bp.post("/visits")
 @device_required
 def post_visit():
+    if request.mimetype == "multipart/form-data":
+        return _post_bundle()
     result = ops.submit_visit(g.device, json_body(), request.headers.get("Idempotency-Key"), today())
+    return jsonify(result.body), result.status
+
+
+def _json_part(name: str, required: bool):
+    """A JSON part of a multipart request (a file part, so that its size is the request's limit, not a form
+    field's), checked like a JSON body."""
+    import json
+
+    from server.guard import check_json
+
+    part = request.files.get(name)
+    text = part.read() if part is not None else request.form.get(name, "").encode() or None
+    if text is None:
+        if required:
+            raise OperationError("body_invalid", f"缺少 {name} 部分", f"the request has no '{name}' part", 400)
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        raise OperationError("body_invalid", f"{name} 部分应为 JSON", f"the '{name}' part must be JSON", 400) from None
+    check_json(value, name)
+    return value
+
+
+def _post_bundle():
+    """``multipart/form-data``: part ``envelope`` (the visit envelope, JSON), one part per file named by its
+    SHA-256, optionally part ``attestation`` (this phone's own, JSON as for POST /attestations)."""
+    envelope = _json_part("envelope", required=True)
+    attestation = _json_part("attestation", required=False)
+    files = [(name, part.read(), part.mimetype or None) for name, part in request.files.items(multi=True)
+             if name not in ("envelope", "attestation")]
+    result = ops.submit_bundle(g.device, envelope, files, attestation, request.headers.get("Idempotency-Key"),
+                               today())
     return jsonify(result.body), result.status
 
 

@@ -116,10 +116,19 @@ def document() -> dict[str, Any]:
             "/visits": {"post": {
                 "summary": "Submit a visit (idempotent by visit_id)", "operationId": "postVisit", "security": bearer,
                 "parameters": [{"name": "Idempotency-Key", "in": "header", "required": True, "schema": uuid}],
-                "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/VisitEnvelope"}}}},
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/VisitEnvelope"}},
+                    "multipart/form-data": {"schema": {
+                        "type": "object", "required": ["envelope"],
+                        "description": "The visit with its files (one part each, named by its SHA-256) and the "
+                                       "sender's own attestation, in one request",
+                        "properties": {"envelope": {"type": "string", "format": "binary",
+                                                    "description": "the visit envelope (JSON)"},
+                                       "attestation": {"type": "string", "format": "binary",
+                                                       "description": "{content_hash, device_id, signature} (JSON)"}},
+                        "additionalProperties": {"type": "string", "format": "binary"}}}}},
                 "responses": {"200": _json(visit_status, "The same visit again: nothing changed"),
-                              "201": _json(visit_status, "Stored"), **_err(400, 401, 404, 409, 422)}}},
+                              "201": _json(visit_status, "Stored"), **_err(400, 401, 404, 409, 413, 415, 422)}}},
             "/visits/{visit_id}": {"get": {
                 "summary": "A visit's status", "operationId": "getVisit", "security": bearer,
                 "parameters": [{"name": "visit_id", "in": "path", "required": True, "schema": uuid}],

@@ -14,7 +14,7 @@ import hashlib
 import json
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from server import services
 from server.domain import workflow
@@ -60,6 +60,9 @@ from sync.protocol import (
 from sync.validate import FORMS_FOR_ASSIGNMENT, is_own_form, validate_visit
 
 ENROLMENT_HOURS = 24
+# How stale a device's "last seen" may get before a pull writes it: a pull that changes nothing else then
+# commits nothing (one fsync less per pull); the devices page shows the time to the minute.
+LAST_SEEN_STEP = dt.timedelta(minutes=1)
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed from a poster
 
 
@@ -151,7 +154,8 @@ def authenticate(header: str | None) -> Device | None:
     """The device behind ``Authorization: Bearer <token>``; None when missing, unknown or revoked."""
     if not header or not header.startswith("Bearer "):
         return None
-    device = db.session.scalar(select(Device).where(Device.token_hash == _token_hash(header[7:].strip())))
+    device = db.session.scalar(select(Device).options(joinedload(Device.user))   # one query, user included
+                               .where(Device.token_hash == _token_hash(header[7:].strip())))
     if device is None or device.revoked_at is not None or not device.user.active:
         return None
     return device
@@ -277,37 +281,48 @@ def pull(device: Device, since: str | None, known_forms: str | None = None) -> d
     # By index: the user's assignment ids (assignment_members by user), then those rows with what the
     # payload reads loaded in a few IN queries rather than one query per assignment.
     my_ids = select(assignment_members.c.assignment_id).where(assignment_members.c.user_id == user_id)
-    mine = select(VisitAssignment).where(VisitAssignment.id.in_(my_ids)).options(
-        selectinload(VisitAssignment.team),
-        selectinload(VisitAssignment.case).selectinload(Case.household).selectinload(Household.members),
-        selectinload(VisitAssignment.case).selectinload(Case.community))
+    # First the changed rows' ids and states only; what the payload reads is loaded, in a few IN queries, for
+    # the open ones alone (an incremental pull usually finds none or one that was just closed).
+    changed = select(VisitAssignment.id, VisitAssignment.status).where(VisitAssignment.id.in_(my_ids))
     if valid:
-        rows = db.session.scalars(mine.where(VisitAssignment.updated_at > stamp)
-                                  .order_by(VisitAssignment.updated_at)).all()
+        changed = changed.where(VisitAssignment.updated_at > stamp)
     else:
-        rows = db.session.scalars(mine.where(VisitAssignment.status == "open")
-                                  .order_by(VisitAssignment.updated_at)).all()
+        changed = changed.where(VisitAssignment.status == "open")
+    rows = db.session.execute(changed.order_by(VisitAssignment.updated_at)).all()
     newest = db.session.scalar(select(func.max(VisitAssignment.updated_at)).where(VisitAssignment.id.in_(my_ids)))
     kinds = _latest_forms()
     version = forms_version()
-    open_rows = [a for a in rows if a.status == "open"]
-    # The sweep at pull time: visits of this user's open assignments that qualify are accepted now.
-    if open_rows:
-        sweep(visit_ids=select(Visit.id).where(Visit.assignment_id.in_([a.id for a in open_rows])))
-        open_rows = [a for a in open_rows if db.session.get(VisitAssignment, a.id).status == "open"]
+    open_ids = [a.id for a in rows if a.status == "open"]
+    open_rows: list[VisitAssignment] = []
+    if open_ids:
+        # The sweep at pull time: visits of this user's open assignments that qualify are accepted now.
+        sweep(visit_ids=select(Visit.id).where(Visit.assignment_id.in_(open_ids)))
+        open_rows = list(db.session.scalars(
+            select(VisitAssignment).where(VisitAssignment.id.in_(open_ids), VisitAssignment.status == "open")
+            .order_by(VisitAssignment.updated_at).options(
+                selectinload(VisitAssignment.team),
+                selectinload(VisitAssignment.case).selectinload(Case.household).selectinload(Household.members),
+                selectinload(VisitAssignment.case).selectinload(Case.community))))
+    still_open = {a.id for a in open_rows}
     records = _live_records_of([a.id for a in open_rows])
     body = {
         "cursor": _cursor(user_id, _aware(newest) or stamp),
         "full": not valid,
         "to_attest": _waiting_for(user_id),
         "assignments": [_assignment_payload(a, kinds, records) for a in open_rows],
-        "revoked": [a.id for a in rows if a.status != "open"],
+        "revoked": [a.id for a in rows if a.id not in still_open],
         "forms": [] if known_forms and known_forms == version else [forms()[k] for k in sorted(set(kinds.values()))],
         "forms_version": version,
     }
-    device.last_seen_at = _now()
-    db.session.commit()  # after the payload: a commit expires every loaded row (one reload per assignment)
+    now = _now()
+    seen = _aware(device.last_seen_at)
+    if seen is None or not (now - LAST_SEEN_STEP < seen <= now):
+        device.last_seen_at = now
+        db.session.commit()  # after the payload: a commit expires every loaded row (one reload per assignment)
     return body
+
+
+_REVISION = aliased(Visit, name="revision")   # made once: building an alias per request costs more than the query
 
 
 def _waiting_for(user_id: int) -> list[dict[str, Any]]:
@@ -317,7 +332,7 @@ def _waiting_for(user_id: int) -> list[dict[str, Any]]:
     # index; the JSON list of investigators is checked on those few rows.
     signed = select(Attestation.visit_id).where(Attestation.user_id == user_id)
     # Amended visits are left out: one with a standing revision (by the supersedes_id index, per visit).
-    revision = aliased(Visit)
+    revision = _REVISION
     amended = select(revision.id).where(revision.supersedes_id == Visit.id, revision.status != "superseded").exists()
     my_ids = select(assignment_members.c.assignment_id).where(assignment_members.c.user_id == user_id)
     rows = db.session.scalars(select(Visit).where(Visit.assignment_id.in_(my_ids), Visit.source == "device",
@@ -334,7 +349,7 @@ def _waiting_for(user_id: int) -> list[dict[str, Any]]:
 
 def put_attachment(device: Device, sha: str, data: bytes, content_type: str | None) -> tuple[int, dict[str, Any]]:
     """Store bytes under their SHA-256: 201 new, 200 already there; afterwards complete waiting visits."""
-    from server.models.attachments import Attachment, PendingAttachment
+    from server.models.attachments import Attachment
     from server.operations.attachments import store
     from server.storage import AttachmentError
 
@@ -353,27 +368,107 @@ def put_attachment(device: Device, sha: str, data: bytes, content_type: str | No
         except IntegrityError:   # the same bytes arrived from another request at the same moment
             db.session.rollback()
             existing = db.session.get(Attachment, ingested.sha256)
-    # The visits waiting for these bytes, by the pending-attachment key (never every incomplete visit).
-    waiting = db.session.scalars(select(Visit).join(PendingAttachment, PendingAttachment.visit_id == Visit.id)
-                                 .where(PendingAttachment.sha256 == ingested.sha256,
-                                        Visit.status == "incomplete")).all()
-    if waiting:
-        db.session.execute(delete(PendingAttachment).where(PendingAttachment.sha256 == ingested.sha256))
-        db.session.commit()
-    for visit in waiting:
-        _refresh(visit)
+    _complete_waiting([ingested.sha256])
     return (200 if existing is not None else 201), {"sha256": ingested.sha256, "size": ingested.size,
                                                     "type": ingested.mime}
 
 
-def _listed(visit: Visit) -> set[str]:
-    return {a["sha256"] for a in (visit.envelope or {}).get("attachments", [])}
+def _complete_waiting(shas: list[str]) -> None:
+    """The visits waiting for these (now stored) files, by the pending-attachment key (never every incomplete
+    visit), moved on."""
+    from server.models.attachments import PendingAttachment
+
+    waiting = db.session.scalars(select(Visit).where(
+        Visit.id.in_(select(PendingAttachment.visit_id).where(PendingAttachment.sha256.in_(shas))),
+        Visit.status == "incomplete")).all()
+    if waiting:
+        db.session.execute(delete(PendingAttachment).where(PendingAttachment.sha256.in_(shas)))
+        db.session.commit()
+    for visit in waiting:
+        _refresh(visit)
+
+
+def _ingest_all(device: Device, files: list[tuple[str, bytes, str | None]], listed: list[str]) -> list[str]:
+    """Store a bundle's files (each checked as a single upload is, by the name it came under) and stage their
+    rows in the session, uncommitted; returns the hashes that were new."""
+    from server.models.attachments import Attachment
+    from server.operations.attachments import store
+    from server.storage import AttachmentError, normalise_sha256
+
+    staged = []
+    for name, data, content_type in files:
+        try:
+            sha = normalise_sha256(name)
+        except (AttachmentError, ValueError):
+            sha = None
+        where = f"attachments/{listed.index(sha)}" if sha in listed else "files"
+        if sha is None or sha not in listed:
+            raise OperationError("attachment_not_listed", "上传的文件不在调查记录的附件清单中",
+                                 "a file in the request is not one the visit lists", 422,
+                                 problems=[Problem(where, "attachment_not_listed", "文件名须为调查记录所列附件的SHA-256",
+                                                   "each file's name must be the SHA-256 of an attachment the visit "
+                                                   "lists").as_json()])
+        try:
+            ingested = store().ingest(data, declared_type=content_type, expected_sha256=sha)
+        except AttachmentError as exc:
+            raise OperationError(exc.code, exc.message, exc.message_en, exc.status,
+                                 problems=[Problem(where, exc.code, exc.message, exc.message_en).as_json()]) from None
+        if db.session.get(Attachment, ingested.sha256) is None and ingested.sha256 not in staged:
+            db.session.add(Attachment(sha256=ingested.sha256, size=ingested.size, mime=ingested.mime,
+                                      width=ingested.width, height=ingested.height, captured_at=ingested.captured_at,
+                                      gps=ingested.gps, has_display=ingested.display_path is not None,
+                                      uploaded_by_id=device.user_id))
+            staged.append(ingested.sha256)
+    return staged
+
+
+def submit_bundle(device: Device, raw: Any, files: list[tuple[str, bytes, str | None]],
+                  attestation: Any, idempotency_key: str | None, today: dt.date) -> Submission:
+    """A visit, its files and the sending phone's own attestation in one request (a phone on a bad network makes
+    one round trip instead of one per photo).  Each file is named by its SHA-256 and checked as a single upload
+    is; the files the request does not carry may have come before by PUT or come after.  The files and the
+    visit are one transaction; the attestation follows in its own (as ``POST /attestations``), and its answer
+    is ``attestation`` in the body (``http_status`` as that endpoint would answer): a refused attestation leaves
+    the stored visit as it is."""
+    if not isinstance(raw, dict):
+        raise OperationError("envelope_invalid", "同步数据格式有误", "the visit envelope is not valid", 422)
+    listed = [a.get("sha256") for a in raw.get("attachments") or [] if isinstance(a, dict)] \
+        if isinstance(raw.get("attachments"), list) else []
+    staged = _ingest_all(device, files, listed)
+    if staged:
+        try:
+            db.session.flush()
+        except IntegrityError:   # the same bytes stored by another request at this moment: theirs stands
+            db.session.rollback()
+            staged = _ingest_all(device, files, listed)
+    result = submit_visit(device, raw, idempotency_key, today)
+    db.session.commit()          # a replay commits nothing itself: the files' rows still need it
+    if staged:
+        _complete_waiting(staged)   # another visit (an amendment, a teammate's) may wait for the same files
+    body = dict(result.body)
+    if attestation is not None:
+        try:
+            status, answer = attest(device, {**attestation, "visit_id": body["visit_id"]}
+                                    if isinstance(attestation, dict) else attestation)
+            body["attestation"] = {**answer, "http_status": status}
+            body["status"] = answer["status"]
+            body["attested_by"] = sorted({*body.get("attested_by", []), device.user_id})
+        except OperationError as exc:
+            db.session.rollback()
+            body["attestation"] = {"http_status": exc.status, "error": exc.code, "message": exc.message,
+                                   "message_en": exc.message_en}
+    return Submission(result.status, body)
 
 
 def _missing(visit: Visit) -> list[str]:
+    return _missing_of(visit.envelope)
+
+
+def _missing_of(envelope: Mapping[str, Any] | None) -> list[str]:
+    """The files an envelope lists that are not stored."""
     from server.models.attachments import Attachment
 
-    listed = sorted(_listed(visit))
+    listed = sorted({a["sha256"] for a in (envelope or {}).get("attachments", [])})
     have = set(db.session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(listed)))) if listed else set()
     return [s for s in listed if s not in have]
 
@@ -450,10 +545,12 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
         raise OperationError("base_version_unknown", "调查所依据的案件版本不存在，请先同步",
                              "the case version this visit started from is unknown: pull and try again", 422)
 
+    # Complete at once when every listed file is already stored (the phone uploads them first): one commit.
+    missing = _missing_of(envelope.raw)
     visit = Visit(id=envelope.visit_id, case_id=envelope.case_id, assignment_id=assignment.id, kind=assignment.kind,
                   source="device", visit_on=_visit_date(envelope), investigator_ids=sorted(envelope.investigators),
                   findings=_findings_of_envelope(envelope.raw), attachments=_roles(envelope.raw),
-                  status="incomplete", recorded_by_id=device.user_id, form_id=envelope.form_id,
+                  status="incomplete" if missing else "complete", recorded_by_id=device.user_id, form_id=envelope.form_id,
                   form_version=envelope.form_version, envelope=envelope.raw, content_hash=envelope.hash,
                   base_version=envelope.base_version, supersedes_id=envelope.supersedes, device_id=device.id)
     db.session.add(visit)
@@ -473,9 +570,15 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
         return submit_visit(device, raw, idempotency_key, today)
     audit.record("visit.submit", "visit", visit.id, actor=db.session.get(User, device.user_id),
                  after={"case_id": visit.case_id, "content_hash": visit.content_hash, "device": device.id})
+    # No attestation can exist yet (one needs the stored visit), so there is nothing to accept here.
+    answer = {"visit_id": visit_id, "status": visit.status, "missing_attachments": missing,
+              "content_hash": visit.content_hash, "attested_by": []}
     db.session.commit()
-    _refresh(visit)
-    return Submission(201, visit_body(visit))
+    if missing:
+        # A file stored by another request after the check above found no pending row to clear: look again.
+        _refresh(visit)
+        return Submission(201, visit_body(visit))
+    return Submission(201, answer)
 
 
 CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")   # China has one offset, no summer time
@@ -600,13 +703,16 @@ def _roles(raw: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _refresh(visit: Visit) -> None:
-    """Move a visit on when it can: attachments all stored -> complete; attested -> accepted into the case."""
+def _refresh(visit: Visit, *, commit: bool = True, restage: Callable[[], Visit] | None = None) -> None:
+    """Move a visit on when it can: attachments all stored -> complete; attested -> accepted into the case.
+    ``commit=False``: leave the commit to the caller (one transaction with what it staged); ``restage`` puts
+    that back after a rollback (see ``_try_accept``)."""
     if visit.status == "incomplete" and not _missing(visit):
         visit.status = "complete"
-        db.session.commit()
+        if commit:
+            db.session.commit()
     if visit.status == "complete":
-        _try_accept(visit)
+        _try_accept(visit, commit=commit, restage=restage)
 
 
 # --- attestations ---------------------------------------------------------------------------------
@@ -615,7 +721,9 @@ def attest(device: Device, body: Any) -> tuple[int, dict[str, Any]]:
     """A device's signature over (visit id, content hash).  Idempotent per (visit, device)."""
     if not isinstance(body, dict):
         raise OperationError("body_invalid", "请求内容应为 JSON 对象", "the body must be a JSON object", 422)
-    visit = db.session.get(Visit, str(body.get("visit_id") or ""))
+    # Locked (PostgreSQL) so that the partners' attestations of one visit are taken one after the other: each
+    # sees the ones before it, and the one that completes the team accepts the visit in its own transaction.
+    visit = db.session.get(Visit, str(body.get("visit_id") or ""), with_for_update=True)
     if visit is None:
         raise OperationError("visit_unknown", "调查记录不存在（请先上传调查记录）", "no such visit: push it first", 404)
     if body.get("device_id") != device.id:
@@ -634,21 +742,29 @@ def attest(device: Device, body: Any) -> tuple[int, dict[str, Any]]:
     if existing is not None:
         _refresh(visit)   # stored before a crash? acceptance is re-checked on every retry
         return 200, {"visit_id": visit.id, "device_id": device.id, "status": visit.status}
-    db.session.add(Attestation(visit_id=visit.id, device_id=device.id, user_id=device.user_id,
-                               content_hash=visit.content_hash, signature=signature))
-    try:
+    visit_id, device_id, user_id, content_hash = visit.id, device.id, device.user_id, visit.content_hash
+
+    def stage() -> Visit:
+        db.session.add(Attestation(visit_id=visit_id, device_id=device_id, user_id=user_id,
+                                   content_hash=content_hash, signature=signature))
         db.session.flush()
+        audit.record("visit.attest", "visit", visit_id, actor=db.session.get(User, user_id),
+                     after={"device": device_id})
+        return db.session.get(Visit, visit_id)
+
+    try:
+        visit = stage()
     except IntegrityError:
         db.session.rollback()
-        visit = db.session.get(Visit, visit.id)
+        visit = db.session.get(Visit, visit_id)
         _refresh(visit)
-        return 200, {"visit_id": visit.id, "device_id": device.id, "status": visit.status}
-    audit.record("visit.attest", "visit", visit.id, actor=db.session.get(User, device.user_id),
-                 after={"device": device.id})
+        return 200, {"visit_id": visit.id, "device_id": device_id, "status": visit.status}
+    # The attestation and, when it completes the team, the acceptance into the case: one transaction.
+    _refresh(visit, commit=False, restage=stage)
+    _fault_point("before_attestation_commit")
     db.session.commit()
     _fault_point("after_attestation_commit")
-    _refresh(visit)
-    return 201, {"visit_id": visit.id, "device_id": device.id, "status": visit.status}
+    return 201, {"visit_id": visit_id, "device_id": device_id, "status": db.session.get(Visit, visit_id).status}
 
 
 def _fault_point(name: str) -> None:
@@ -691,11 +807,15 @@ def _verify(jwk: dict, message: bytes, signature_b64: str) -> bool:
 
 # --- accepting a visit into the case -----------------------------------------------------------------
 
-def _try_accept(visit: Visit) -> None:
+def _try_accept(visit: Visit, *, commit: bool = True, restage: Callable[[], Visit] | None = None) -> None:
     """With every attachment stored, attestations from enough distinct investigators on the visit, and the
     applicant's drawn signature (on forms that have one): take the record into the case — the home visit
     recorded and its merge worked out, or the appraisal recorded — and close the assignment.  An extra
-    record made on the same trip (the two-rates survey) is accepted without closing anything."""
+    record made on the same trip (the two-rates survey) is accepted without closing anything.
+
+    ``commit=False``: the caller commits (the acceptance joins its transaction).  When the case refuses the
+    step, the transaction is rolled back and ``restage`` puts the caller's own writes back before the refusal is
+    recorded and committed, so that an attestation is never lost with a refused acceptance."""
     case = db.session.get(Case, visit.case_id)
     profile = services().profiles[case.profile_id]
     attesters = {a.user_id for a in db.session.scalars(select(Attestation).where(Attestation.visit_id == visit.id))}
@@ -754,8 +874,13 @@ def _try_accept(visit: Visit) -> None:
             perform(case, step[0], actor, step[1], today=visit.visit_on, commit=False)
         except OperationError as exc:
             # The visit is kept (complete, attested); the case could not take it — the caseworker sees why.
+            visit_id, recorder_id = visit.id, recorder.id
             db.session.rollback()
-            audit.record("visit.accept_refused", "visit", visit.id, actor=recorder,
+            if restage is not None:
+                restage()
+                if (v := db.session.get(Visit, visit_id)).status == "incomplete" and not _missing(v):
+                    v.status = "complete"
+            audit.record("visit.accept_refused", "visit", visit_id, actor=db.session.get(User, recorder_id),
                          after={"error": exc.code, "message": exc.message})
             db.session.commit()
             return
@@ -765,7 +890,8 @@ def _try_accept(visit: Visit) -> None:
     audit.record("visit.accept", "visit", visit.id, actor=recorder,
                  after={"proposals": proposals, "conflicts": conflicts, "form": visit.form_id,
                         "attested_by": sorted(attesters)})
-    db.session.commit()
+    if commit:
+        db.session.commit()
 
 
 def reconciliation_of(case: Case, visit: Visit) -> list:

@@ -53,7 +53,7 @@ def test_a_refused_record_does_not_block_the_others(browser, pwa_app, pwa_server
         refused = visits[first["number"]]["visit_id"]
 
         def refuse_first(route):
-            if json.loads(route.request.post_data or "{}").get("visit_id") == refused:
+            if route.request.headers.get("idempotency-key") == refused:   # the visit id, JSON or multipart
                 route.fulfill(status=422, content_type="application/json", body=json.dumps({
                     "error": "answers_invalid", "message": "调查表填写有误", "message_en": "the survey answers are not valid",
                     "problems": [{"path": "answers/findings/summary", "code": "too_short", "message": "综述过于简单",

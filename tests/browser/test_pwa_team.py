@@ -46,7 +46,7 @@ def test_a_teammates_record_is_shown_and_a_second_record_is_kept_not_looped(brow
         posts: list[str] = []
 
         def second_refused(route):
-            visit_id = json.loads(route.request.post_data or "{}").get("visit_id")
+            visit_id = route.request.headers.get("idempotency-key")   # the visit id, JSON or multipart
             posts.append(visit_id)
             route.fulfill(status=409, content_type="application/json", body=json.dumps({
                 "error": "record_exists", "message": "这项调查任务已有一份调查记录", "message_en": "this assignment already has a record",

@@ -1,0 +1,185 @@
+"""A visit with its photos and the phone's own attestation in one multipart request (POST /api/v1/visits):
+what a phone on a bad network sends instead of one request per photo.  Through HTTP, on SQLite and PostgreSQL."""
+
+# ruff: noqa: F811 (the ``field`` fixture is imported from test_sync_api and requested by name)
+from __future__ import annotations
+
+import io
+import json
+
+from sqlalchemy import event, func, select
+
+from server.extensions import db
+from server.models import Attestation, AuditEntry, Case, Visit
+from server.models.attachments import Attachment
+from tests.integration.test_sync_api import (  # noqa: F401
+    att,
+    envelope,
+    field,  # noqa: F401 (the fixture)
+    jpeg,
+    png,
+)
+
+
+def bundle(phone, env: dict, files: list[tuple[bytes, str]], *, attest: bool = True, signature: str | None = None,
+           names: list[str] | None = None, parts: dict | None = None):
+    """POST the envelope, the files (each named by its SHA-256 unless ``names`` says otherwise) and, with
+    ``attest``, the phone's own attestation of the content hash it computed."""
+    from sync.protocol import content_hash
+
+    data: dict = {"envelope": (io.BytesIO(json.dumps(env).encode()), "envelope.json", "application/json")}
+    for i, (body, mime) in enumerate(files):
+        name = names[i] if names else att(body, "photo", "x", mime)["sha256"]
+        data[name] = (io.BytesIO(body), f"{i}.{mime.split('/')[1]}", mime)
+    if attest:
+        h = content_hash(env)
+        data["attestation"] = (io.BytesIO(json.dumps({
+            "content_hash": h, "device_id": phone.device_id,
+            "signature": signature or phone.sign(env["visit_id"], h)}).encode()), "attestation.json", "application/json")
+    data.update(parts or {})
+    return phone.client.post("/api/v1/visits", data=data, content_type="multipart/form-data",
+                             headers={**phone.auth, "Idempotency-Key": env["visit_id"]})
+
+
+def counts(app) -> tuple[int, int, int, int]:
+    with app.app_context():
+        return tuple(db.session.scalar(select(func.count()).select_from(t))
+                     for t in (Visit, Attachment, Attestation, AuditEntry))
+
+
+def ready(field):
+    a, b = field["phones"]
+    assignment = a.pull().json["assignments"][0]
+    photo, signature = jpeg((20, 200, 30)), png((5, 6, 7))
+    env = envelope(assignment, [att(photo, "photo", "house_outside"), att(signature, "signature", "applicant",
+                                                                           "image/png")],
+                   [field["org"].gc_inv1, field["org"].gc_inv2])
+    return a, b, env, [(photo, "image/jpeg"), (signature, "image/png")]
+
+
+def test_one_request_stores_the_photos_the_visit_and_the_attestation_and_the_partner_completes_it(app, field):
+    a, b, env, files = ready(field)
+    commits = []
+    with app.app_context():
+        engine = db.engine
+    listen = lambda conn: commits.append(1)  # noqa: E731
+    event.listen(engine, "commit", listen)
+    try:
+        r = bundle(a, env, files)
+    finally:
+        event.remove(engine, "commit", listen)
+    assert r.status_code == 201, r.json
+    body = r.json
+    assert body["status"] == "complete" and body["missing_attachments"] == []
+    assert body["attestation"]["http_status"] == 201 and body["attested_by"] == [field["org"].gc_inv1]
+    assert len(commits) == 2, len(commits)   # files + visit, then the attestation
+    with app.app_context():
+        for data, _ in files:
+            assert db.session.get(Attachment, att(data, "photo", "x")["sha256"]) is not None
+    # The partner's phone finds it to attest in its pull, attests, and the case takes the home visit.
+    waiting = b.pull().json["to_attest"]
+    assert [w["visit_id"] for w in waiting] == [env["visit_id"]]
+    assert b.attest(env["visit_id"], body["content_hash"]).json["status"] == "accepted"
+    with app.app_context():
+        case = db.session.get(Case, field["case_id"])
+        assert case.status == "visited" and case.visit_on.isoformat() == "2025-11-04"
+    # The caseworker's case page shows the visit with its photo.
+    from tests.conftest import sign_in
+
+    console = app.test_client()
+    sign_in(console, "gc_case")
+    page = console.get(f"/cases/{field['case_id']}").get_data(as_text=True)
+    assert f"/files/{att(files[0][0], 'photo', 'x')['sha256']}/thumb" in page
+    assert f"/files/{att(files[1][0], 'photo', 'x')['sha256']}/thumb" in page
+
+
+def test_the_same_bundle_again_changes_nothing(app, field):
+    a, _, env, files = ready(field)
+    assert bundle(a, env, files).status_code == 201
+    before = counts(app)
+    again = bundle(a, env, files)
+    assert again.status_code == 200 and again.json["attestation"]["http_status"] == 200
+    assert counts(app) == before
+
+
+def test_a_bundle_may_leave_files_for_a_later_upload(app, field):
+    a, _, env, files = ready(field)
+    r = bundle(a, env, files[:1])
+    assert r.status_code == 201 and r.json["status"] == "incomplete"
+    assert r.json["missing_attachments"] == [att(files[1][0], "photo", "x")["sha256"]]
+    assert a.put(files[1][0], "image/png").status_code == 201
+    with app.app_context():
+        assert db.session.get(Visit, env["visit_id"]).status == "complete"
+
+
+def test_files_sent_before_by_put_are_not_needed_again(app, field):
+    a, _, env, files = ready(field)
+    for data, mime in files:
+        assert a.put(data, mime).status_code == 201
+    r = bundle(a, env, [])
+    assert r.status_code == 201 and r.json["status"] == "complete"
+
+
+def test_a_refused_file_refuses_the_whole_request_and_stores_nothing(app, field):
+    a, _, env, files = ready(field)
+    before = counts(app)
+    photo = files[0][0]
+    # Not listed in the envelope.
+    stranger = jpeg((1, 2, 3))
+    r = bundle(a, env, files + [(stranger, "image/jpeg")])
+    assert r.status_code == 422 and r.json["error"] == "attachment_not_listed"
+    assert r.json["problems"][0]["path"] == "files" and r.json["message_en"]
+    # Bytes that do not hash to the name they came under (the name is a listed file's).
+    r = bundle(a, env, [(photo[:-200] + b"\x00" * 200, "image/jpeg")], names=[att(photo, "photo", "x")["sha256"]])
+    assert r.status_code == 422 and r.json["error"] == "hash_mismatch"
+    assert r.json["problems"][0]["path"] == "attachments/0"
+    # A damaged image under its own (listed) name.
+    broken = photo[: len(photo) // 2]
+    env2 = {**env, "attachments": [att(broken, "photo", "house_outside"), env["attachments"][1]]}
+    r = bundle(a, env2, [(broken, "image/jpeg")])
+    assert r.status_code == 422 and r.json["error"] == "corrupt"
+    # Not an image at all.
+    text = b"not a photo at all"
+    env3 = {**env, "attachments": [att(text, "photo", "house_outside"), env["attachments"][1]]}
+    r = bundle(a, env3, [(text, "image/jpeg")])
+    assert r.status_code == 415 and r.json["error"] == "unsupported_type"
+    assert counts(app) == before
+
+
+def test_a_refused_attestation_leaves_the_visit_stored_and_says_why(app, field):
+    a, _, env, files = ready(field)
+    r = bundle(a, env, files, signature="A" * 86)
+    assert r.status_code == 201 and r.json["status"] == "complete"
+    assert r.json["attestation"]["http_status"] == 422 and r.json["attestation"]["error"] == "signature_invalid"
+    assert r.json["attestation"]["message"] and r.json["attestation"]["message_en"]
+    assert r.json["attested_by"] == []
+    assert a.attest(env["visit_id"], r.json["content_hash"]).status_code == 201   # the outbox's next try
+
+
+def test_bad_multipart_requests_are_clear_errors(app, field):
+    a, _, env, files = ready(field)
+    before = counts(app)
+    headers = {**a.auth, "Idempotency-Key": env["visit_id"]}
+    post = lambda data: a.client.post("/api/v1/visits", data=data, content_type="multipart/form-data",  # noqa: E731
+                                      headers=headers)
+    r = post({"x": (io.BytesIO(files[0][0]), "a.jpg", "image/jpeg")})
+    assert r.status_code == 400 and r.json["error"] == "body_invalid" and "envelope" in r.json["message_en"]
+    r = post({"envelope": (io.BytesIO(b"{not json"), "e.json", "application/json")})
+    assert r.status_code == 400 and r.json["error"] == "body_invalid"
+    r = post({"envelope": (io.BytesIO(json.dumps([1, 2]).encode()), "e.json", "application/json")})
+    assert r.status_code == 422 and r.json["error"] == "envelope_invalid"
+    nul = {**env, "answers": {**env["answers"], "living": {"conditions": ["adequate"], "notes": "a\u0000b"}}}
+    r = post({"envelope": (io.BytesIO(json.dumps(nul).encode()), "e.json", "application/json")})
+    assert r.status_code in (400, 422) and r.json["message_en"]
+    r = bundle(a, env, files, parts={"attestation": (io.BytesIO(b"[]"), "a.json", "application/json")})
+    assert r.status_code == 201 and r.json["attestation"]["http_status"] == 422   # stored; the attestation refused
+    assert counts(app)[0] == before[0] + 1
+    # A part without a name (found by the API fuzzer: it was a 500 in the input guard).
+    raw = (b'--b0\r\nContent-Disposition: form-data; filename="x.png"\r\nContent-Type: image/png\r\n\r\n'
+           + files[1][0] + b"\r\n--b0--\r\n")
+    r = a.client.post("/api/v1/visits", data=raw, content_type="multipart/form-data; boundary=b0", headers=headers)
+    assert r.status_code == 400 and r.json["error"] == "body_invalid"
+    # No token, no entry.
+    r = a.client.post("/api/v1/visits", data={"envelope": (io.BytesIO(b"{}"), "e.json", "application/json")},
+                      content_type="multipart/form-data")
+    assert r.status_code == 401
