@@ -27,6 +27,9 @@ after two readings that keep ordinary page text readable are taken out of it:
 - an **amount** ``123456.78``: at most six digits, a dot and exactly two, not preceded by a dot
   (``682.00`` is money; ``138.1234.5678`` is not).
 
+Except that six digits, a date and three digits and a check character around it (``410104 / 1952-05-21 /
+6770``, any separators) whose check character is right are one ID number, whatever the separators.
+
 Markup is not text: :func:`visible_text` turns an HTML page into what a reader sees (tags break
 runs; character references are decoded), so tokens in links and forms are not mistaken for numbers.
 """
@@ -99,6 +102,18 @@ _RUN = re.compile(rf"[0-9](?:{_SEP_CLASS}{{0,{MAX_SEPARATORS}}}[0-9]){{{MIN_DIGI
 _CANDIDATE = re.compile(rf"\d[\d\W_]{{{MIN_DIGITS - 1},}}")
 _LONE_DATE = re.compile(r"([0-9]{4})([-/.])([0-9]{1,2})\2([0-9]{1,2})")
 _GROUP = re.compile(r"[0-9]+")
+# An ID number typed with its birth date written as a date in the middle ("410104 / 1952-05-21 / 6770"): the date
+# reading would split it into two short numbers.  Read as one when the 18 characters carry a valid check character.
+_ID_AROUND_DATE = re.compile(rf"(?<![0-9])([0-9]{{6}}){_SEP_CLASS}{{1,{MAX_SEPARATORS}}}([12][0-9]{{3}})([-/.])"
+                             rf"([0-9]{{2}})\3([0-9]{{2}}){_SEP_CLASS}{{1,{MAX_SEPARATORS}}}([0-9]{{3}}[0-9Xx])(?![0-9])")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def _valid_id(eighteen: str) -> bool:
+    """The ISO 7064 MOD 11-2 check of an 18-character ID number (a pure copy of the rule, so this module needs
+    nothing but the standard library)."""
+    total = sum(int(ch) * w for ch, w in zip(eighteen[:17], _ID_WEIGHTS, strict=True))
+    return "10X98765432"[total % 11] == eighteen[17].upper()
 
 
 @dataclass(frozen=True)
@@ -191,6 +206,11 @@ def find(text: str, *, allowed: Iterable[str] = (), echoed: Iterable[str] = ()) 
     for stretch in _CANDIDATE.finditer(folded):
         norm = stretch.group(0).translate(table)
         tail = folded[stretch.end():stretch.end() + 1]
+        for m in _ID_AROUND_DATE.finditer(norm + (tail if tail in "Xx" else "")):   # the letter ends the stretch
+            number = "".join(m.group(i) for i in (1, 2, 4, 5, 6))
+            digits = number.upper().rstrip("X")
+            if _valid_id(number) and digits not in allow and not any(digits in e for e in echo):
+                found.append(Finding(digits, "id_number"))
         for m in _RUN.finditer(norm):
             run = m.group(0)
             date = _LONE_DATE.fullmatch(run)
@@ -198,7 +218,8 @@ def find(text: str, *, allowed: Iterable[str] = (), echoed: Iterable[str] = ()) 
                 continue   # the common case on a page: a date on its own
             run_tail = norm[m.end():m.end() + 1] or tail
             for seg in _segments(run):
-                if len(seg) < MIN_DIGITS or seg in allow or any(seg in e for e in echo):
+                if len(seg) < MIN_DIGITS or seg in allow or any(seg in e for e in echo) or \
+                        any(f.digits == seg for f in found):
                     continue
                 found.append(Finding(seg, _kind(seg, run_tail)))
     return found

@@ -33,6 +33,11 @@ DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
     ("41010419520521677X", "id_number"),                  # 17 digits and the check letter
     ("41010419520521677Ｘ", "id_number"),
     ("410104-1952-05-21-6770", "id_number"),              # a date inside a number is not a date
+    ("410104 - 1952-05-21 - 6770", "id_number"),          # nor with other separators around the date
+    ("410104 / 1952-05-21 / 6770", "id_number"),
+    ("410104 – 1952-05-21 – 6770", "id_number"),          # en dashes (read as a range mark)
+    ("身份证 410104 · 1952.05.21 · 6770 号", "id_number"),
+    ("410104 – 1952-05-21 – 103X", "id_number"),          # and its check letter
     ("410104195205216", "id_number"),                     # the old 15-digit numbers
     ("0371-66123456", "long_number"),                     # landline with area code
     ("66123456", "long_number"),
@@ -61,6 +66,8 @@ def test_numbers_are_found_however_typed(text, kind):
     "有效期限 2025-11-13 — 2026-11-12",                     # a range of dates
     "2025-11-13—2026-11-12",
     "2025-11-13～2026-11-12",
+    "410104 / 1952-05-21 / 6771",                          # the same shape with a wrong check character
+    "编号 123456 / 2025-11-05 / 0001",
     "",
 ])
 def test_page_text_is_not_a_number(text):
