@@ -22,6 +22,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
        "frame-ancestors 'none'; worker-src 'self'; manifest-src 'self'")
+# A stored file (a photo, a scanned PDF) opened on its own is never a page of this site: no script, no plugin,
+# a unique origin (sandbox), so a crafted file can neither run nor read anything.
+FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 HSTS = "max-age=31536000; includeSubDomains"
 
 

@@ -39,6 +39,7 @@ from server.operations.visits import (
     record_paper_visit,
     visit_findings,
 )
+from server.security import FILE_CSP
 from server.web import bp
 from server.web.auth import current_user, login_required
 from server.web.forms import NOTE_LIMIT, READERS, FormError, Reader
@@ -677,6 +678,7 @@ def attachment(sha: str, variant: str):
     response = send_file(path, mimetype=mime, max_age=3600, as_attachment=variant == "original",
                          download_name=f"{att.sha256[:12]}{_SUFFIX.get(att.mime, '')}")
     response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = FILE_CSP
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
 

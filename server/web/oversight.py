@@ -37,6 +37,7 @@ from server.models.oversight import (
 from server.operations import OperationError
 from server.operations import oversight as ops
 from server.public import survey as _survey  # noqa: F401  (registers /survey/<code> on the public blueprint)
+from server.security import FILE_CSP
 from server.web import bp
 from server.web.auth import current_user, login_required
 from server.web.forms import FormError, Reader
@@ -546,6 +547,7 @@ def oversight_evidence(item_id: int):
     suffix = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}.get(att.mime, "")
     response = send_file(path, mimetype=att.mime, as_attachment=True, download_name=f"evidence-{item.id}{suffix}")
     response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = FILE_CSP
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

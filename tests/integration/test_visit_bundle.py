@@ -91,6 +91,12 @@ def test_one_request_stores_the_photos_the_visit_and_the_attestation_and_the_par
     page = console.get(f"/cases/{field['case_id']}").get_data(as_text=True)
     assert f"/files/{att(files[0][0], 'photo', 'x')['sha256']}/thumb" in page
     assert f"/files/{att(files[1][0], 'photo', 'x')['sha256']}/thumb" in page
+    for variant in ("thumb", "display", "original"):   # a file opened on its own can run nothing
+        shown = console.get(f"/files/{att(files[0][0], 'photo', 'x')['sha256']}/{variant}")
+        assert shown.status_code == 200 and shown.mimetype == "image/jpeg"
+        assert "sandbox" in shown.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in shown.headers["Content-Security-Policy"]
+        shown.close()
 
 
 def test_the_same_bundle_again_changes_nothing(app, field):
