@@ -290,7 +290,8 @@ class AttachmentStore:
                             height=header.height, captured_at=header.captured_at, gps=header.gps,
                             display_path=display_rel, thumb_path=thumb_rel)
 
-        decoded = self._decode_image(data, mime, allowed, limit, pixels=True)
+        # A JPEG is only proved to decode here; its thumbnail and display copy are made on first view.
+        decoded = self._decode_image(data, mime, allowed, limit, pixels=True, thumb=mime != "image/jpeg")
         _write_atomic(original, data)  # the one durable write
         # Derived copies are caches: best effort, rebuilt from the original when missing.
         with suppress(OSError):
@@ -343,10 +344,12 @@ class AttachmentStore:
             raise AttachmentError("too_many_pixels", limit=_megapixels(limit))
 
     def _decode_image(self, data: bytes, mime: str, allowed: frozenset[str], limit: int, *, pixels: bool,
-                      keep: int | None = None) -> _Decoded:
+                      keep: int | None = None, thumb: bool = True) -> _Decoded:
         """Header checks and metadata; with ``pixels``, one decode (JPEG at reduced scale) that proves the
         file decodes and gives the thumbnail (PNG: and the display copy; ``keep``: a clean re-encoded
-        copy at most ``keep`` px, for anonymised uploads)."""
+        copy at most ``keep`` px, for anonymised uploads).  ``thumb=False`` (a JPEG): the decode only proves
+        the file decodes, at the smallest scale libjpeg offers (every byte is still entropy-decoded); the
+        thumbnail is made on first view like the display copy."""
         if ImageFile.LOAD_TRUNCATED_IMAGES:
             # Something in the process switched Pillow into accepting truncated files; refuse to run
             # rather than store half images.
@@ -379,10 +382,13 @@ class AttachmentStore:
                 turned = exif is not None and exif.get(_EXIF_ORIENTATION) in (5, 6, 7, 8)
                 out.width, out.height = (img.height, img.width) if turned else img.size
                 if pixels:
+                    only_check = mime == "image/jpeg" and keep is None and not thumb
                     with _DECODE_SLOTS:
                         if mime == "image/jpeg":  # DCT scaling: 1/2..1/8 of each side
-                            img.draft(None, _draft_box(img.size, keep or THUMB_SIZE))
+                            img.draft(None, (1, 1) if only_check else _draft_box(img.size, keep or THUMB_SIZE))
                         img.load()  # a truncated or damaged file fails here
+                        if only_check:
+                            return out
                         clean = _clean_copy(img, mime)
                         if keep is not None:
                             clean = _fit(clean, keep, in_place=True)  # the decoded pixels are ours

@@ -162,9 +162,9 @@ def test_the_same_bytes_twice_are_stored_once(store):
 
     assert (first.created, second.created) == (True, False)
     assert second.sha256 == first.sha256 and second.display_path == first.display_path
-    # The upload stores the original and the thumbnail its checking decode gave; the display copy of a
-    # JPEG is made on first view (storing it in the request doubled the decoding work).
-    assert sorted(n.split("/")[0] for n in before) == ["originals", "thumbs"]
+    # The upload stores the original only; a JPEG's thumbnail and display copy are made on first view (the
+    # request's decode, at the smallest scale, only proves the file decodes).
+    assert sorted(n.split("/")[0] for n in before) == ["originals"]
     assert {name: (store.root / name).stat().st_mtime_ns for name in files_under(store.root)} == before
 
 
@@ -212,7 +212,7 @@ def test_a_pdf_or_a_missing_original_has_no_copies_to_rebuild(store):
     assert store.display_path(result.sha256) is None and store.thumb_path(result.sha256) is None
     image = store.ingest(jpeg(), declared_type=None)
     store.original_path(image.sha256).unlink()
-    (store.root / image.thumb_path).unlink()
+    assert not (store.root / image.thumb_path).exists()   # a JPEG's copies are made on first view
     assert store.display_path(image.sha256) is None and store.thumb_path(image.sha256) is None
 
 
@@ -459,6 +459,7 @@ def test_no_temporary_files_after_success(store):
     image = store.ingest(jpeg(), declared_type="image/jpeg")
     store.ingest(pdf(), declared_type=None, allowed=DOCUMENT_TYPES)
     store.display_path(image.sha256)  # made on first view
+    store.thumb_path(image.sha256)
     names = files_under(store.root)
     assert len(names) == 4
     assert not [n for n in names if ".tmp" in n or n.endswith(".part")]
@@ -481,8 +482,8 @@ def test_a_failed_write_leaves_no_temporary_file_and_no_original(store, monkeypa
     assert not store.exists(sha(data))
     assert not [n for n in files_under(store.root) if "originals" in n or ".tmp" in n]
     assert store.ingest(data, declared_type="image/jpeg").created is True  # the retry completes the set
-    assert len(files_under(store.root)) == 2  # original and thumbnail; the display copy on first view
-    assert store.display_path(sha(data)) is not None
+    assert len(files_under(store.root)) == 1  # the original; the thumbnail and display copy on first view
+    assert store.display_path(sha(data)) is not None and store.thumb_path(sha(data)) is not None
 
 
 # ---------------------------------------------------------------------- purity
