@@ -53,7 +53,7 @@ def bench_dashboard_deadlines(cases: int = 5000) -> None:
 
 
 def main() -> None:
-    from bench import case_list, public_board, pwa, roster, sync_load
+    from bench import case_list, public_board, pwa, roster, sync_load, sync_requests
 
     print("Ruhu benchmarks (ratios against baselines run in this process; lower is better)")
     bench_calendar()
@@ -62,6 +62,7 @@ def main() -> None:
     case_list.main([])
     public_board.main()
     pwa.main()
+    sync_requests.main()
     sync_load.main()
 
 

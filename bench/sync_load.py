@@ -7,15 +7,23 @@ Per database, in one run and interleaved round by round:
   (``synchronous=FULL``), hit by the same client threads — requests/s;
 - **put**: attachment uploads only (distinct ~150 KB JPEGs) — PUTs/s, against **pillow**: one process
   decoding and re-encoding the same photos (quality 85) — photos/s;
-- **visits**: pairs of phones doing the whole protocol: incremental pull, 3 photos, the visit, both
-  attestations, counted when the last attestation answers ``accepted`` — complete visits/s, requests/s,
-  p50/p95/p99 latency and errors, and the peak RSS of the gunicorn workers.
+- **visits**: pairs of phones doing the whole protocol as the phone app does it: an incremental pull, one request
+  with the visit, its 3 photos and the sender's attestation, then the partner's attestation; counted when the
+  last attestation answers ``accepted`` — complete visits/s, requests/s, p50/p95/p99 latency and errors, and
+  the peak RSS of the gunicorn workers; **split**: the same with every photo and attestation its own request;
+- **requests**: the visit POST alone and the attestation alone (photos stored before the clock starts);
+- **pulls**: incremental pulls with nothing changed, every phone at once.
 
 Settings (environment): ``BENCH_PHONES`` (16), ``BENCH_SECONDS`` per phase (12), ``BENCH_WORKERS`` (2),
-``BENCH_ROUNDS`` (1), ``BENCH_LARGE_CASES`` (0; e.g. 1000000 to run the visit phase again with that many
-other cases and ``BENCH_LARGE_VISITS`` — default a tenth — stored visits of other teams, bulk-loaded with COPY
-on PostgreSQL and executemany on SQLite, printed as the ratio large/small), ``BENCH_PG_URL`` (``postgresql+psycopg://postgres@127.0.0.1:5432/bench_h8``; the
-database is emptied; set it to ``""`` to skip PostgreSQL).  Run alone with ``python -m bench.sync_load``.
+``BENCH_ROUNDS`` (1), ``BENCH_CASES_PER_PAIR`` (160: assigned households per pair of phones, each visited
+once), ``BENCH_POSTS_PER_PAIR`` (20: visits per pair in the requests phase), ``BENCH_LARGE_CASES`` (0; e.g.
+1000000 to run the visit and pull phases again with that many other cases and ``BENCH_LARGE_VISITS`` — default
+a tenth — stored visits of other teams, bulk-loaded with COPY on PostgreSQL and executemany on SQLite, printed
+as the ratio large/small), ``BENCH_PG_URL`` (``postgresql+psycopg://postgres@127.0.0.1:5432/bench_h8``; the
+database is emptied; set it to ``""`` to skip PostgreSQL); ``BENCH_ODK_URL`` and the settings in
+``bench/ODK.md``: the same photos and threads against ODK Central beside the project, before Ruhu's visit
+phase, then ``BENCH_ODK_SETTLE`` seconds (20) for ODK's background work to finish.  Run alone with
+``python -m bench.sync_load``.
 Needs gunicorn (``pip install gunicorn``).
 """
 
@@ -50,7 +58,10 @@ LARGE_CASES = int(os.environ.get("BENCH_LARGE_CASES", "0"))  # e.g. 1000000: the
 LARGE_VISITS = int(os.environ.get("BENCH_LARGE_VISITS", str(LARGE_CASES // 10)))
 PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench_h8")
 TODAY = dt.date(2025, 11, 3)
-CASES_PER_PAIR = 4
+# Each assignment takes one record (a second one is refused with 409 record_exists), so every pair needs as
+# many assignments as it can finish in all its visit phases; a pair that runs out stops and the report says so.
+CASES_PER_PAIR = int(os.environ.get("BENCH_CASES_PER_PAIR", "160"))
+POSTS_PER_PAIR = int(os.environ.get("BENCH_POSTS_PER_PAIR", "20"))  # visits of the POST / attestation phase
 
 
 # --- the photos --------------------------------------------------------------------------------------
@@ -338,13 +349,19 @@ def bulk_load(db_url: str, cases: int, visits: int) -> float:
             cur.execute("SELECT setval(pg_get_serial_sequence('households', 'id'), (SELECT max(id) FROM households))")
             cur.execute("SELECT setval(pg_get_serial_sequence('cases', 'id'), (SELECT max(id) FROM cases))")
             raw.commit()
-            old = raw.autocommit
-            raw.autocommit = True
-            cur.execute("ANALYZE")
-            raw.autocommit = old
+            # Settled as a database that has been running: the new rows vacuumed (visibility map and hint bits
+            # set, or the first reads write them) and a checkpoint taken, so that the visit phase does not pay
+            # for the bulk load's writes.
+            driver = raw.dbapi_connection   # VACUUM runs outside a transaction: psycopg's own autocommit
+            driver.autocommit = True
+            with driver.cursor() as plain:
+                plain.execute("VACUUM (ANALYZE)")
+                plain.execute("CHECKPOINT")
+            driver.autocommit = False
         else:
             cur.execute("ANALYZE")
             raw.commit()
+            cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         raw.close()
         engine.dispose()
@@ -376,14 +393,130 @@ def answers_for(assignment: dict) -> dict:
             "findings": {"summary": "情况属实", "recommendation": "eligible"}}
 
 
-_ASSIGNMENTS: dict[str, list] = {}
+_ASSIGNMENTS: dict[str, list] = {}  # a pair's assignments from its first pull, visited in order across phases
+_NEXT: dict[str, int] = {}
 SLOTS = (("photo", "house_outside"), ("photo", "house_inside"), ("fingerprint", "applicant"))
 
 
-def phase_visits(port: int, phones: list, photos: list[bytes], seconds: float) -> dict:
-    """Each thread is one pair of phones: phone A pulls, uploads, sends the visit and attests; B attests."""
+def envelope_for(assignment: dict, items: list[dict], a: dict, b: dict) -> dict:
+    return {"protocol": 1, "visit_id": str(uuid.uuid4()), "assignment_id": assignment["assignment_id"],
+            "case_id": assignment["case_id"], "form_id": assignment["form_id"],
+            "form_version": assignment["form_version"], "base_version": assignment["base_version"],
+            "supersedes": None, "answers": answers_for(assignment), "attachments": items,
+            "investigators": sorted([a["user_id"], b["user_id"]]),
+            "gps": {"start": {"lat": "34.7500000", "lon": "113.6700000", "accuracy": "12"},
+                    "finish": {"refused": True}},
+            "started_at": "2025-11-03T09:00:00+08:00", "finished_at": "2025-11-03T09:50:00+08:00"}
+
+
+def take_assignment(token: str) -> dict | None:
+    n = _NEXT.get(token, 0)
+    if n >= len(_ASSIGNMENTS.get(token, [])):
+        return None
+    _NEXT[token] = n + 1
+    return _ASSIGNMENTS[token][n]
+
+
+def phase_requests(port: int, phones: list, photos: list[bytes]) -> dict:
+    """The visit POST and the attestation alone: each pair stores the photos of ``POSTS_PER_PAIR`` visits
+    before the clock starts; then all pairs POST their visits (timed), then all attest them (timed)."""
+    ready: list[list] = [[] for _ in range(max(1, PHONES // 2))]
+
+    def setup(index: int, stop: float) -> None:
+        a, b = phones[index % len(phones)]
+        client = Client(port)
+        auth = {"Authorization": f"Bearer {a['token']}", "Content-Type": "image/jpeg"}
+        if a["token"] not in _ASSIGNMENTS:
+            _, body = client.call("GET", "/api/v1/sync/pull", headers={"Authorization": f"Bearer {a['token']}"})
+            _ASSIGNMENTS[a["token"]] = json.loads(body).get("assignments") or []
+        for k in range(POSTS_PER_PAIR):
+            assignment = take_assignment(a["token"])
+            if assignment is None:
+                break
+            items = []
+            for (role, slot), photo in zip(SLOTS, photos, strict=False):
+                data = distinct(photo, f"req-{index}-{k}-{slot}-{uuid.uuid4()}")
+                sha = hashlib.sha256(data).hexdigest()
+                client.call("PUT", f"/api/v1/attachments/{sha}", data, auth)
+                items.append({"sha256": sha, "size": len(data), "type": "image/jpeg", "role": role, "slot": slot})
+            ready[index].append(envelope_for(assignment, items, a, b))
+
+    run_threads(len(ready), setup, 3600)
+    posts, attests = Tally(), Tally()
+    hashes: list[list] = [[] for _ in ready]
+
+    def post(index: int, stop: float) -> None:
+        a, _ = phones[index % len(phones)]
+        client = Client(port)
+        for envelope in ready[index]:
+            status, body = posts.timed(client, "POST", "/api/v1/visits", json.dumps(envelope).encode(),
+                                       {"Authorization": f"Bearer {a['token']}", "Content-Type": "application/json",
+                                        "Idempotency-Key": envelope["visit_id"]})
+            if status in (200, 201):
+                hashes[index].append((envelope["visit_id"], json.loads(body)["content_hash"]))
+                with posts.lock:
+                    posts.done += 1
+
+    def attest(index: int, stop: float) -> None:
+        client = Client(port)
+        for visit_id, content_hash in hashes[index]:
+            for phone in phones[index % len(phones)]:
+                attestation = {"visit_id": visit_id, "content_hash": content_hash, "device_id": phone["device_id"],
+                               "signature": sign(phone["key"], visit_id, content_hash)}
+                status, _ = attests.timed(client, "POST", "/api/v1/attestations", json.dumps(attestation).encode(),
+                                          {"Authorization": f"Bearer {phone['token']}",
+                                           "Content-Type": "application/json"})
+                if status in (200, 201):
+                    with attests.lock:
+                        attests.done += 1
+
+    post_s = run_threads(len(ready), post, 3600)
+    attest_s = run_threads(len(ready), attest, 3600)
+    return {"posts": posts.summary(post_s), "attests": attests.summary(attest_s),
+            "short": sum(len(r) < POSTS_PER_PAIR for r in ready)}
+
+
+def phase_pulls(port: int, phones: list, seconds: float) -> dict:
+    """Incremental pulls with nothing changed (what every phone does before every push), all phones at once."""
+    tally = Tally()
+
+    def loop(index: int, stop: float) -> None:
+        phone = phones[index % len(phones)][index % 2]
+        client = Client(port)
+        auth = {"Authorization": f"Bearer {phone['token']}"}
+        status, body = client.call("GET", "/api/v1/sync/pull", headers=auth)
+        pulled = json.loads(body) if status == 200 else {}
+        query = f"?since={pulled.get('cursor')}&forms={pulled.get('forms_version')}"
+        while time.perf_counter() < stop:
+            status, _ = tally.timed(client, "GET", "/api/v1/sync/pull" + query, headers=auth)
+            if status == 200:
+                with tally.lock:
+                    tally.done += 1
+
+    elapsed = run_threads(PHONES, loop, seconds)
+    return tally.summary(elapsed)
+
+
+def multipart(parts: list[tuple[str, bytes, str]]) -> tuple[bytes, str]:
+    """(body, content type) of a multipart/form-data request: (name, bytes, type) per part, each a file."""
+    boundary = uuid.uuid4().hex
+    out = []
+    for name, data, kind in parts:
+        out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{name}"\r\n'
+                   f"Content-Type: {kind}\r\n\r\n".encode())
+        out.append(data)
+        out.append(b"\r\n")
+    out.append(f"--{boundary}--\r\n".encode())
+    return b"".join(out), f"multipart/form-data; boundary={boundary}"
+
+
+def phase_visits(port: int, phones: list, photos: list[bytes], seconds: float, bundle: bool = True) -> dict:
+    """Each thread is one pair of phones: phone A pulls and sends the visit with its photos and its own attestation
+    in one request (``bundle``, as the phone app does) or as separate requests (3 PUTs, the visit, the attestation);
+    phone B attests."""
     tally = Tally()
     counter = [0]
+    ran_out = [0]
 
     def pair_loop(index: int, stop: float) -> None:
         a, b = phones[index % len(phones)]
@@ -393,43 +526,55 @@ def phase_visits(port: int, phones: list, photos: list[bytes], seconds: float) -
         status, body = tally.timed(client, "GET", "/api/v1/sync/pull", headers=auth_a)
         pulled = json.loads(body) if status == 200 else {}
         cursor, forms_version = pulled.get("cursor"), pulled.get("forms_version")
-        # The first pull's assignments are kept: a later phase finds them done (the server takes further
-        # visits on them, as on a re-visit) and the pair goes on visiting the same households.
+        # The first pull's assignments are kept and each is visited once, in order, across all phases.
         assignments = _ASSIGNMENTS.setdefault(a["token"], pulled.get("assignments") or [])
-        n = 0
         while time.perf_counter() < stop and assignments:
+            assignment = take_assignment(a["token"])
+            if assignment is None:
+                with tally.lock:
+                    ran_out[0] += 1
+                break
             query = f"?since={cursor}&forms={forms_version}"
             status, body = tally.timed(client, "GET", "/api/v1/sync/pull" + query, headers=auth_a)
             if status == 200:
                 cursor = json.loads(body)["cursor"]
-            assignment = assignments[n % len(assignments)]
-            n += 1
             with tally.lock:
                 counter[0] += 1
                 tag = f"{index}-{counter[0]}-{uuid.uuid4()}"
-            items = []
+            items, files = [], []
             for (role, slot), photo in zip(SLOTS, photos, strict=False):
                 data = distinct(photo, f"{tag}-{slot}")
                 sha = hashlib.sha256(data).hexdigest()
-                tally.timed(client, "PUT", f"/api/v1/attachments/{sha}", data,
-                            {**auth_a, "Content-Type": "image/jpeg"})
+                if bundle:
+                    files.append((sha, data, "image/jpeg"))
+                else:
+                    tally.timed(client, "PUT", f"/api/v1/attachments/{sha}", data,
+                                {**auth_a, "Content-Type": "image/jpeg"})
                 items.append({"sha256": sha, "size": len(data), "type": "image/jpeg", "role": role, "slot": slot})
-            visit_id = str(uuid.uuid4())
-            envelope = {"protocol": 1, "visit_id": visit_id, "assignment_id": assignment["assignment_id"],
-                        "case_id": assignment["case_id"], "form_id": assignment["form_id"],
-                        "form_version": assignment["form_version"], "base_version": assignment["base_version"],
-                        "supersedes": None, "answers": answers_for(assignment), "attachments": items,
-                        "investigators": sorted([a["user_id"], b["user_id"]]),
-                        "gps": {"start": {"lat": "34.7500000", "lon": "113.6700000", "accuracy": "12"},
-                                "finish": {"refused": True}},
-                        "started_at": "2025-11-03T09:00:00+08:00", "finished_at": "2025-11-03T09:50:00+08:00"}
-            status, body = tally.timed(client, "POST", "/api/v1/visits", json.dumps(envelope).encode(),
-                                       {**auth_a, "Content-Type": "application/json", "Idempotency-Key": visit_id})
-            if status not in (200, 201):
-                continue
-            content_hash = json.loads(body)["content_hash"]
+            envelope = envelope_for(assignment, items, a, b)
+            visit_id = envelope["visit_id"]
+            if bundle:
+                from sync.protocol import content_hash as hash_of
+
+                content_hash = hash_of(envelope)
+                own = {"content_hash": content_hash, "device_id": a["device_id"],
+                       "signature": sign(a["key"], visit_id, content_hash)}
+                data, kind = multipart([("envelope", json.dumps(envelope).encode(), "application/json"), *files,
+                                        ("attestation", json.dumps(own).encode(), "application/json")])
+                status, body = tally.timed(client, "POST", "/api/v1/visits", data,
+                                           {**auth_a, "Content-Type": kind, "Idempotency-Key": visit_id})
+                if status not in (200, 201) or json.loads(body)["attestation"]["http_status"] not in (200, 201):
+                    continue
+                partners = ((b, auth_b),)
+            else:
+                status, body = tally.timed(client, "POST", "/api/v1/visits", json.dumps(envelope).encode(),
+                                           {**auth_a, "Content-Type": "application/json", "Idempotency-Key": visit_id})
+                if status not in (200, 201):
+                    continue
+                content_hash = json.loads(body)["content_hash"]
+                partners = ((a, auth_a), (b, auth_b))
             final = None
-            for phone, auth in ((a, auth_a), (b, auth_b)):
+            for phone, auth in partners:
                 attestation = {"visit_id": visit_id, "content_hash": content_hash, "device_id": phone["device_id"],
                                "signature": sign(phone["key"], visit_id, content_hash)}
                 status, body = tally.timed(client, "POST", "/api/v1/attestations", json.dumps(attestation).encode(),
@@ -440,7 +585,7 @@ def phase_visits(port: int, phones: list, photos: list[bytes], seconds: float) -
                     tally.done += 1
 
     elapsed = run_threads(max(1, PHONES // 2), pair_loop, seconds)
-    return tally.summary(elapsed)
+    return {**tally.summary(elapsed), "ran_out": ran_out[0]}
 
 
 def phase_puts(port: int, phones: list, photos: list[bytes], seconds: float) -> dict:
@@ -483,6 +628,19 @@ def phase_bare(seconds: float, tmp: Path) -> dict:
         server.stop()
 
 
+def phase_odk_beside(odk: dict | None, photos: list[bytes]) -> dict | None:
+    """ODK Central's records/s with the same 3 photos and as many client threads (``bench/odk.py``), or None."""
+    if odk is None:
+        return None
+    from bench.odk import phase_odk
+
+    result = phase_odk(odk["base_url"], odk["auth"], photos, PHONES, SECONDS)
+    # ODK goes on working after its answers (a background job per record's audit rows, on the same cores and
+    # the same PostgreSQL): let it finish before Ruhu's next phase is timed.
+    time.sleep(float(os.environ.get("BENCH_ODK_SETTLE", "20")))
+    return result
+
+
 def warm_up(port: int) -> None:
     """One request per worker before timing: the app's first request (imports, catalogues) is not timed."""
     for _ in range(WORKERS * 2):
@@ -504,7 +662,7 @@ def phase_pillow(photos: list[bytes], seconds: float) -> float:
     return done / (time.perf_counter() - t0)
 
 
-def run_database(label: str, db_url: str, photos: list[bytes], results: dict) -> None:
+def run_database(label: str, db_url: str, photos: list[bytes], results: dict, odk: dict | None = None) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f"ruhu-bench-{label}-"))
     try:
         attachments = tmp / "attachments"
@@ -520,22 +678,29 @@ def run_database(label: str, db_url: str, photos: list[bytes], results: dict) ->
             try:
                 warm_up(server.port)
                 puts = phase_puts(server.port, phones, photos, SECONDS)
+                odk_run = phase_odk_beside(odk, photos)   # ODK Central beside the project, in the same run
                 visits = phase_visits(server.port, phones, photos, SECONDS)
+                split = phase_visits(server.port, phones, photos, SECONDS, bundle=False)
+                requests = phase_requests(server.port, phones, photos)
+                pulls = phase_pulls(server.port, phones, min(SECONDS, 5))
                 peak = server.worker_peak_mb()
             finally:
                 server.stop()
             pillow = phase_pillow(photos, SECONDS)
-            results.setdefault(label, []).append({"bare": bare, "puts": puts, "visits": visits, "pillow": pillow,
-                                                  "peak_mb": peak, "setup_s": setup})
+            results.setdefault(label, []).append({"bare": bare, "puts": puts, "visits": visits, "split": split,
+                                                  "pillow": pillow,
+                                                  "peak_mb": peak, "setup_s": setup, "requests": requests,
+                                                  "pulls": pulls, "odk": odk_run})
         if LARGE_CASES:
             loaded = bulk_load(db_url, LARGE_CASES, LARGE_VISITS)
             server = Gunicorn("bench.ruhu_app:app", env)
             try:
                 warm_up(server.port)
                 large = phase_visits(server.port, phones, photos, SECONDS)
+                large_pulls = phase_pulls(server.port, phones, min(SECONDS, 5))
             finally:
                 server.stop()
-            results[label][-1]["large"] = {"visits": large, "load_s": loaded}
+            results[label][-1]["large"] = {"visits": large, "load_s": loaded, "pulls": large_pulls}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -552,11 +717,38 @@ def report(results: dict) -> None:
         v = rounds[-1]["visits"]
         print(f"[{label}] {PHONES} phones, {WORKERS} gunicorn sync workers, {SECONDS:g} s per phase, "
               f"{len(rounds)} round(s), medians")
-        print(f"  complete visits/s (3 photos, visit, 2 attestations, accepted): {visits:.1f}  "
+        split = med(lambda r: r["split"]["done_per_s"])
+        sv = rounds[-1]["split"]
+        print(f"  complete visits/s (3 photos, visit, 2 attestations, accepted), as the phone app sends them (pull, "
+              f"one request with the photos and its attestation, the partner's attestation): {visits:.1f}  "
               f"requests/s {v['requests_per_s']:.0f}  p50/p95/p99 {v['p50']:.0f}/{v['p95']:.0f}/{v['p99']:.0f} ms  "
               f"errors {v['errors']} of {v['requests']}")
+        print(f"  complete visits/s, each photo and attestation its own request: {split:.1f}  "
+              f"requests/s {sv['requests_per_s']:.0f}  p50/p95 {sv['p50']:.0f}/{sv['p95']:.0f} ms  "
+              f"errors {sv['errors']} of {sv['requests']}")
+        if any(r["visits"]["ran_out"] or r["split"]["ran_out"] or r.get("large", {}).get("visits", {}).get("ran_out")
+               for r in rounds):
+            print("  WARNING: pairs of phones ran out of assignments before the phase ended; the figure is too "
+                  "low: raise BENCH_CASES_PER_PAIR")
         print(f"  bare insert endpoint: {bare:.0f} req/s  -> a complete visit = {visits / bare:.4f} of a bare insert "
               f"({bare / visits if visits else float('inf'):.0f} inserts)")
+        odk_runs = [r["odk"] for r in rounds if r.get("odk")]
+        if odk_runs:
+            odk = statistics.median(o["done_per_s"] for o in odk_runs)
+            o = odk_runs[-1]
+            print(f"  ODK Central beside it, same photos, {PHONES} threads, one multipart POST per record: {odk:.1f} "
+                  f"records/s (p50/p95 {o['p50']:.0f}/{o['p95']:.0f} ms, errors {o['errors']}) -> Ruhu "
+                  f"{visits / odk if odk else 0:.2f}x of ODK")
+        q = rounds[-1]["requests"]
+        for name, key in (("visit POST alone", "posts"), ("attestation alone", "attests")):
+            r = q[key]
+            print(f"  {name}: {r['done_per_s']:.0f}/s -> {r['done_per_s'] / bare:.2f} of a bare insert  "
+                  f"(p50/p95 {r['p50']:.0f}/{r['p95']:.0f} ms, errors {r['errors']} of {r['requests']})")
+        if q["short"]:
+            print("  WARNING: pairs ran out of assignments in the POST phase: raise BENCH_CASES_PER_PAIR")
+        pl = rounds[-1]["pulls"]
+        print(f"  incremental pull, nothing changed: {pl['done_per_s']:.0f}/s, p50/p95 {pl['p50']:.1f}/"
+              f"{pl['p95']:.1f} ms, errors {pl['errors']}")
         p = rounds[-1]["puts"]
         print(f"  attachment PUT: {puts:.1f}/s vs Pillow decode+re-encode in one process {pillow:.1f}/s "
               f"-> {puts / pillow:.2f}x  (p50/p95 {p['p50']:.0f}/{p['p95']:.0f} ms, errors {p['errors']} of "
@@ -570,6 +762,10 @@ def report(results: dict) -> None:
                   f"{large['load_s']:.0f} s): {lv['done_per_s']:.1f} complete visits/s -> large/small "
                   f"{lv['done_per_s'] / visits if visits else 0:.2f}x; p50/p95 {lv['p50']:.0f}/{lv['p95']:.0f} ms, "
                   f"errors {lv['errors']}")
+            lp = large["pulls"]
+            print(f"  incremental pull, large database: {lp['done_per_s']:.0f}/s, p50 {lp['p50']:.1f} ms -> "
+                  f"large/small p50 {lp['p50'] / pl['p50'] if pl['p50'] else 0:.2f}x, throughput "
+                  f"{lp['done_per_s'] / pl['done_per_s'] if pl['done_per_s'] else 0:.2f}x")
 
 
 def main() -> dict:
@@ -581,14 +777,25 @@ def main() -> dict:
     photos = base_photos()
     print(f"sync load: photos of {', '.join(f'{len(p) // 1024} KB' for p in photos)}")
     results: dict = {}
+    odk = None
+    from bench.odk import odk_prepare, odk_settings
+
+    settings = odk_settings()
+    if settings is None:
+        print("sync load: ODK Central not compared (set BENCH_ODK_URL; see bench/ODK.md)")
+    else:
+        try:
+            odk = odk_prepare(settings)
+        except Exception as exc:  # not there or not set up: say so and measure Ruhu alone
+            print(f"sync load: ODK Central at {settings['url']} not measured ({type(exc).__name__}: {exc})")
     tmp_sqlite = Path(tempfile.mkdtemp(prefix="ruhu-bench-sqlite-db-"))
     try:
-        run_database("SQLite", f"sqlite:///{tmp_sqlite / 'ruhu.sqlite3'}", photos, results)
+        run_database("SQLite", f"sqlite:///{tmp_sqlite / 'ruhu.sqlite3'}", photos, results, odk)
     finally:
         shutil.rmtree(tmp_sqlite, ignore_errors=True)
     if PG_URL:
         try:
-            run_database("PostgreSQL", PG_URL, photos, results)
+            run_database("PostgreSQL", PG_URL, photos, results, odk)
         except Exception as exc:  # no server: say so and keep the SQLite figures
             print(f"sync load: PostgreSQL at {PG_URL} not measured ({type(exc).__name__}: {exc})")
     report(results)
