@@ -9,10 +9,10 @@ Every file is named by the SHA-256 of its bytes and lives under one root directo
 
 The real type is detected from the bytes (never from what the client declares).  An upload costs what
 safety needs and one durable write: size, hash, type sniffing, the pixel limit read from the header,
-metadata (capture time and GPS, returned as data), and one decode at reduced scale (JPEG: libjpeg's DCT
-scaling via ``draft``, 1/8 of the pixels or less) that proves the file decodes to the end and yields the
-thumbnail.  PNG (signatures, scans) is decoded once in full and gives both copies.  The display copy of
-a JPEG is made on first view, again by reduced decoding.  Derived copies are caches: written atomically
+metadata (capture time and GPS, returned as data), and one decode at the smallest scale (JPEG:
+libjpeg's DCT scaling via ``draft``, 1/8 of each side) that proves the file decodes to the end.  PNG
+(signatures, scans) is decoded once in full and gives both copies.  The thumbnail and the display copy of
+a JPEG are made on first view, again by reduced decoding.  Derived copies are caches: written atomically
 but not fsynced, and rebuilt from the original whenever one is missing.  The bytes of an upload already
 stored are never decoded again.  Decoding runs under a per-process concurrency cap
 (:data:`DECODE_CONCURRENCY`) so that a burst of large photos cannot multiply a worker's memory.
