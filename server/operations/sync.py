@@ -426,10 +426,10 @@ def submit_bundle(device: Device, raw: Any, files: list[tuple[str, bytes, str | 
                   attestation: Any, idempotency_key: str | None, today: dt.date) -> Submission:
     """A visit, its files and the sending phone's own attestation in one request (a phone on a bad network makes
     one round trip instead of one per photo).  Each file is named by its SHA-256 and checked as a single upload
-    is; the files the request does not carry may have come before by PUT or come after.  The files and the
-    visit are one transaction; the attestation follows in its own (as ``POST /attestations``), and its answer
-    is ``attestation`` in the body (``http_status`` as that endpoint would answer): a refused attestation leaves
-    the stored visit as it is."""
+    is; the files the request does not carry may have come before by PUT or come after.  The files, the visit
+    and (for a new visit, when it cannot complete the team alone) the attestation are one transaction; otherwise
+    the attestation follows in its own, as ``POST /attestations``.  Its answer is ``attestation`` in the body
+    (``http_status`` as that endpoint would answer): a refused attestation leaves the stored visit as it is."""
     if not isinstance(raw, dict):
         raise OperationError("envelope_invalid", "同步数据格式有误", "the visit envelope is not valid", 422)
     listed = [a.get("sha256") for a in raw.get("attachments") or [] if isinstance(a, dict)] \
@@ -441,12 +441,28 @@ def submit_bundle(device: Device, raw: Any, files: list[tuple[str, bytes, str | 
         except IntegrityError:   # the same bytes stored by another request at this moment: theirs stands
             db.session.rollback()
             staged = _ingest_all(device, files, listed)
-    result = submit_visit(device, raw, idempotency_key, today)
+
+    def own_attestation(visit: Visit) -> dict[str, Any] | None:
+        """The sender's attestation of a new visit, in the visit's transaction (one commit for the request),
+        when it cannot complete the team by itself (acceptance is then the partner's attestation's work)."""
+        if not isinstance(attestation, dict) or services().profiles[visit.case.profile_id].home_visit.min_team < 2:
+            return None
+        try:
+            signature = _check_attestation(device, visit, attestation)
+        except OperationError as exc:   # refused: nothing staged; the phone sends it again on its own
+            return {"attestation": {"http_status": exc.status, "error": exc.code, "message": exc.message,
+                                    "message_en": exc.message_en}}
+        _stage_attestation(device, visit.id, visit.content_hash, signature)
+        return {"attestation": {"http_status": 201, "visit_id": visit.id, "device_id": device.id,
+                                "status": visit.status},
+                "attested_by": [device.user_id]}
+
+    result = submit_visit(device, raw, idempotency_key, today, with_new=own_attestation)
     db.session.commit()          # a replay commits nothing itself: the files' rows still need it
     if staged:
         _complete_waiting(staged)   # another visit (an amendment, a teammate's) may wait for the same files
     body = dict(result.body)
-    if attestation is not None:
+    if attestation is not None and "attestation" not in body:
         try:
             status, answer = attest(device, {**attestation, "visit_id": body["visit_id"]}
                                     if isinstance(attestation, dict) else attestation)
@@ -488,8 +504,11 @@ def visit_body(visit: Visit) -> dict[str, Any]:
             "content_hash": visit.content_hash, "attested_by": attested}
 
 
-def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: dt.date) -> Submission:
-    """Store a visit envelope once.  Replays answer 200 with the same body; different content 409."""
+def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: dt.date,
+                 with_new: Callable[[Visit], dict[str, Any] | None] | None = None) -> Submission:
+    """Store a visit envelope once.  Replays answer 200 with the same body; different content 409.
+    ``with_new``: called with a new visit before its commit, to add to the same transaction; what it returns
+    is merged into the answer."""
     try:
         envelope = parse_envelope(raw)
     except EnvelopeError as exc:
@@ -573,6 +592,8 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
     # No attestation can exist yet (one needs the stored visit), so there is nothing to accept here.
     answer = {"visit_id": visit_id, "status": visit.status, "missing_attachments": missing,
               "content_hash": visit.content_hash, "attested_by": []}
+    if with_new is not None:
+        answer.update(with_new(visit) or {})
     db.session.commit()
     if missing:
         # A file stored by another request after the check above found no pending row to clear: look again.
@@ -726,31 +747,16 @@ def attest(device: Device, body: Any) -> tuple[int, dict[str, Any]]:
     visit = db.session.get(Visit, str(body.get("visit_id") or ""), with_for_update=True)
     if visit is None:
         raise OperationError("visit_unknown", "调查记录不存在（请先上传调查记录）", "no such visit: push it first", 404)
-    if body.get("device_id") != device.id:
-        raise OperationError("device_mismatch", "device_id 与令牌不符", "device_id does not match the token", 403)
-    if body.get("content_hash") != visit.content_hash:
-        raise OperationError("hash_mismatch", "签名的内容摘要与服务器上的调查记录不一致",
-                             "content_hash does not match the stored visit", 422)
-    if device.user_id not in (visit.investigator_ids or []):
-        raise OperationError("not_on_visit", "只有参加本次调查的人员可以确认", "only an investigator of this visit may attest",
-                             403)
-    signature = str(body.get("signature") or "")
-    if not _verify(device.public_key, attestation_message(visit.id, visit.content_hash), signature):
-        raise OperationError("signature_invalid", "签名校验失败", "the signature does not verify", 422)
+    signature = _check_attestation(device, visit, body)
     existing = db.session.scalar(select(Attestation).where(Attestation.visit_id == visit.id,
                                                            Attestation.device_id == device.id))
     if existing is not None:
         _refresh(visit)   # stored before a crash? acceptance is re-checked on every retry
         return 200, {"visit_id": visit.id, "device_id": device.id, "status": visit.status}
-    visit_id, device_id, user_id, content_hash = visit.id, device.id, device.user_id, visit.content_hash
+    visit_id, device_id, content_hash = visit.id, device.id, visit.content_hash
 
     def stage() -> Visit:
-        db.session.add(Attestation(visit_id=visit_id, device_id=device_id, user_id=user_id,
-                                   content_hash=content_hash, signature=signature))
-        db.session.flush()
-        audit.record("visit.attest", "visit", visit_id, actor=db.session.get(User, user_id),
-                     after={"device": device_id})
-        return db.session.get(Visit, visit_id)
+        return _stage_attestation(device, visit_id, content_hash, signature)
 
     try:
         visit = stage()
@@ -765,6 +771,32 @@ def attest(device: Device, body: Any) -> tuple[int, dict[str, Any]]:
     db.session.commit()
     _fault_point("after_attestation_commit")
     return 201, {"visit_id": visit_id, "device_id": device_id, "status": db.session.get(Visit, visit_id).status}
+
+
+def _check_attestation(device: Device, visit: Visit, body: dict) -> str:
+    """The checks an attestation of ``visit`` must pass (no writes); returns its signature."""
+    if body.get("device_id") != device.id:
+        raise OperationError("device_mismatch", "device_id 与令牌不符", "device_id does not match the token", 403)
+    if body.get("content_hash") != visit.content_hash:
+        raise OperationError("hash_mismatch", "签名的内容摘要与服务器上的调查记录不一致",
+                             "content_hash does not match the stored visit", 422)
+    if device.user_id not in (visit.investigator_ids or []):
+        raise OperationError("not_on_visit", "只有参加本次调查的人员可以确认", "only an investigator of this visit may attest",
+                             403)
+    signature = str(body.get("signature") or "")
+    if not _verify(device.public_key, attestation_message(visit.id, visit.content_hash), signature):
+        raise OperationError("signature_invalid", "签名校验失败", "the signature does not verify", 422)
+    return signature
+
+
+def _stage_attestation(device: Device, visit_id: str, content_hash: str, signature: str) -> Visit:
+    """The attestation's row and audit entry in the current transaction; returns the visit."""
+    db.session.add(Attestation(visit_id=visit_id, device_id=device.id, user_id=device.user_id,
+                               content_hash=content_hash, signature=signature))
+    db.session.flush()
+    audit.record("visit.attest", "visit", visit_id, actor=db.session.get(User, device.user_id),
+                 after={"device": device.id})
+    return db.session.get(Visit, visit_id)
 
 
 def _fault_point(name: str) -> None:
