@@ -359,10 +359,7 @@ def put_attachment(device: Device, sha: str, data: bytes, content_type: str | No
         raise OperationError(exc.code, exc.message, exc.message_en, exc.status) from None
     existing = db.session.get(Attachment, ingested.sha256)
     if existing is None:
-        db.session.add(Attachment(sha256=ingested.sha256, size=ingested.size, mime=ingested.mime,
-                                  width=ingested.width, height=ingested.height, captured_at=ingested.captured_at,
-                                  gps=ingested.gps, has_display=ingested.display_path is not None,
-                                  uploaded_by_id=device.user_id))
+        db.session.add(_attachment_row(ingested, device))
         try:
             db.session.commit()
         except IntegrityError:   # the same bytes arrived from another request at the same moment
@@ -414,12 +411,18 @@ def _ingest_all(device: Device, files: list[tuple[str, bytes, str | None]], list
             raise OperationError(exc.code, exc.message, exc.message_en, exc.status,
                                  problems=[Problem(where, exc.code, exc.message, exc.message_en).as_json()]) from None
         if db.session.get(Attachment, ingested.sha256) is None and ingested.sha256 not in staged:
-            db.session.add(Attachment(sha256=ingested.sha256, size=ingested.size, mime=ingested.mime,
-                                      width=ingested.width, height=ingested.height, captured_at=ingested.captured_at,
-                                      gps=ingested.gps, has_display=ingested.display_path is not None,
-                                      uploaded_by_id=device.user_id))
+            db.session.add(_attachment_row(ingested, device))
             staged.append(ingested.sha256)
     return staged
+
+
+def _attachment_row(ingested, device: Device):
+    """The row of a file the store took (``server.storage.Ingested``), uploaded by the device's user."""
+    from server.models.attachments import Attachment
+
+    return Attachment(sha256=ingested.sha256, size=ingested.size, mime=ingested.mime, width=ingested.width,
+                      height=ingested.height, captured_at=ingested.captured_at, gps=ingested.gps,
+                      has_display=ingested.display_path is not None, uploaded_by_id=device.user_id)
 
 
 def submit_bundle(device: Device, raw: Any, files: list[tuple[str, bytes, str | None]],
