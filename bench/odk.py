@@ -30,7 +30,6 @@ import base64
 import http.client
 import json
 import os
-import threading
 import time
 import urllib.parse
 import uuid
@@ -162,45 +161,30 @@ def phase_odk(base_url: str, auth: dict, photos: list[bytes], threads: int, seco
     """``threads`` phones sending one complete record (XML and 3 photos in one POST) after another for
     ``seconds``; records answered 201 are done.  Returns done_per_s (records/s), requests_per_s, p50/p95/p99
     latency in ms, errors (any other answer or a broken connection), requests and done."""
+    from bench.sync_load import Tally, run_threads
+
     path, extra = submission_target(auth)
-    lock = threading.Lock()
-    latencies: list[float] = []
-    counts = {"done": 0, "errors": 0}
+    tally = Tally()
     serials = iter(range(10**12))
 
     def loop(index: int, stop: float) -> None:
         conn = _connection(base_url)
         while time.perf_counter() < stop:
-            with lock:
+            with tally.lock:
                 serial = next(serials)
             body, headers = record_request(photos, serial, extra)
             t0 = time.perf_counter()
             status, conn = send_record(conn, base_url, path, body, headers)
             elapsed = time.perf_counter() - t0
-            with lock:
-                latencies.append(elapsed)
+            with tally.lock:
+                tally.latencies.append(elapsed)
                 if status == 201:
-                    counts["done"] += 1
+                    tally.done += 1
                 else:
-                    counts["errors"] += 1
+                    tally.errors += 1
         conn.close()
 
-    stop = time.perf_counter() + seconds
-    workers = [threading.Thread(target=loop, args=(i, stop), daemon=True) for i in range(threads)]
-    t0 = time.perf_counter()
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(seconds + 180)
-    wall = time.perf_counter() - t0
-    lat = sorted(latencies) or [0.0]
-
-    def pct(p: float) -> float:
-        return lat[min(len(lat) - 1, int(p / 100 * len(lat)))] * 1000
-
-    return {"done_per_s": counts["done"] / wall, "requests_per_s": len(latencies) / wall,
-            "p50": pct(50), "p95": pct(95), "p99": pct(99), "errors": counts["errors"],
-            "requests": len(latencies), "done": counts["done"]}
+    return tally.summary(run_threads(threads, loop, seconds))
 
 
 # --- set-up ------------------------------------------------------------------------------------------
