@@ -9,10 +9,13 @@ Every file is named by the SHA-256 of its bytes and lives under one root directo
 
 The real type is detected from the bytes (never from what the client declares).  An upload costs what
 safety needs and one durable write: size, hash, type sniffing, the pixel limit read from the header,
-metadata (capture time and GPS, returned as data), and one decode at the smallest scale (JPEG:
-libjpeg's DCT scaling via ``draft``, 1/8 of each side) that proves the file decodes to the end.  PNG
-(signatures, scans) is decoded once in full and gives both copies.  The thumbnail and the display copy of
-a JPEG are made on first view, again by reduced decoding.  Derived copies are caches: written atomically
+metadata (capture time and GPS, returned as data), and for a JPEG a walk over its segments and scans
+without decoding them (:func:`_jpeg_check_structure`: one supported 8-bit frame, every segment inside the
+file, at least one scan, the end-of-image marker after it; a truncated file fails here).  PNG (signatures,
+scans) is decoded once in full and gives both copies.  The thumbnail and the display copy of a JPEG are made
+on first view, by reduced decoding (libjpeg's DCT scaling via ``draft``).  Damaged entropy-coded data
+passes the walk; libjpeg mostly decodes such data with a warning rather than refusing it, so a decode at
+upload caught little more (a photo whose copy cannot be made shows as having none; the original is kept).  Derived copies are caches: written atomically
 but not fsynced, and rebuilt from the original whenever one is missing.  The bytes of an upload already
 stored are never decoded again.  Decoding runs under a per-process concurrency cap
 (:data:`DECODE_CONCURRENCY`) so that a burst of large photos cannot multiply a worker's memory.
@@ -76,6 +79,11 @@ _MIME_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/
 # JPEG start-of-frame markers (they carry the dimensions): C0-CF except DHT, JPG and DAC.
 _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _JPEG_STANDALONE = frozenset({0x01, 0xD8, *range(0xD0, 0xD8)})
+# Frames libjpeg decodes into what Pillow reads: baseline, extended and progressive, Huffman or arithmetic.
+_JPEG_DECODABLE_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC9, 0xCA})
+# Inside a scan, 0xFF is followed by 0x00 (a stuffed byte), a restart marker or more fill bytes; anything else
+# ends the scan.
+_JPEG_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 
 _EXIF_ORIENTATION = ExifTags.Base.Orientation  # 0x0112
 _EXIF_DATETIME = ExifTags.Base.DateTime  # 0x0132, in IFD0
@@ -290,7 +298,7 @@ class AttachmentStore:
                             height=header.height, captured_at=header.captured_at, gps=header.gps,
                             display_path=display_rel, thumb_path=thumb_rel)
 
-        # A JPEG is only proved to decode here; its thumbnail and display copy are made on first view.
+        # A JPEG's structure is checked here, not decoded; its thumbnail and display copy are made on first view.
         decoded = self._decode_image(data, mime, allowed, limit, pixels=True, thumb=mime != "image/jpeg")
         _write_atomic(original, data)  # the one durable write
         # Derived copies are caches: best effort, rebuilt from the original when missing.
@@ -347,9 +355,9 @@ class AttachmentStore:
                       keep: int | None = None, thumb: bool = True) -> _Decoded:
         """Header checks and metadata; with ``pixels``, one decode (JPEG at reduced scale) that proves the
         file decodes and gives the thumbnail (PNG: and the display copy; ``keep``: a clean re-encoded
-        copy at most ``keep`` px, for anonymised uploads).  ``thumb=False`` (a JPEG): the decode only proves
-        the file decodes, at the smallest scale libjpeg offers (every byte is still entropy-decoded); the
-        thumbnail is made on first view like the display copy."""
+        copy at most ``keep`` px, for anonymised uploads).  ``thumb=False`` (a JPEG): no decode, only the
+        walk over its segments and scans (:func:`_jpeg_check_structure`); the thumbnail is made on first
+        view like the display copy."""
         if ImageFile.LOAD_TRUNCATED_IMAGES:
             # Something in the process switched Pillow into accepting truncated files; refuse to run
             # rather than store half images.
@@ -381,14 +389,14 @@ class AttachmentStore:
                 out.gps = _gps(exif) if exif is not None else None
                 turned = exif is not None and exif.get(_EXIF_ORIENTATION) in (5, 6, 7, 8)
                 out.width, out.height = (img.height, img.width) if turned else img.size
+                if pixels and mime == "image/jpeg" and keep is None and not thumb:
+                    _jpeg_check_structure(data)   # no decode: the copies are made on first view
+                    return out
                 if pixels:
-                    only_check = mime == "image/jpeg" and keep is None and not thumb
                     with _DECODE_SLOTS:
                         if mime == "image/jpeg":  # DCT scaling: 1/2..1/8 of each side
-                            img.draft(None, (1, 1) if only_check else _draft_box(img.size, keep or THUMB_SIZE))
+                            img.draft(None, _draft_box(img.size, keep or THUMB_SIZE))
                         img.load()  # a truncated or damaged file fails here
-                        if only_check:
-                            return out
                         clean = _clean_copy(img, mime)
                         if keep is not None:
                             clean = _fit(clean, keep, in_place=True)  # the decoded pixels are ours
@@ -497,6 +505,60 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
             return width, height
         pos += length
     return None
+
+
+def _jpeg_check_structure(data: bytes) -> None:
+    """Refuse (``corrupt``) a JPEG whose structure does not hold, without decoding it: exactly one frame of a
+    kind libjpeg decodes, 8 bits, 1, 3 or 4 components, non-zero size; every segment inside the file; scans
+    only after the frame; the end-of-image marker after at least one scan (bytes after it are kept as sent).
+    A file cut short anywhere fails here.  The entropy-coded data is only searched for the marker that ends it
+    (a C-speed scan), which costs a fraction of decoding it."""
+    def corrupt() -> AttachmentError:
+        return AttachmentError("corrupt")
+
+    pos, end = 2, len(data)
+    frame = scanned = False
+    while True:
+        if pos >= end or data[pos] != 0xFF:
+            raise corrupt()
+        while pos < end and data[pos] == 0xFF:  # fill bytes
+            pos += 1
+        if pos >= end:
+            raise corrupt()
+        marker = data[pos]
+        pos += 1
+        if marker == 0xD9:  # end of image
+            if not scanned:
+                raise corrupt()
+            return
+        if marker == 0xD8:  # a second start of image
+            raise corrupt()
+        if marker in _JPEG_STANDALONE:
+            continue
+        if pos + 2 > end:
+            raise corrupt()
+        length = int.from_bytes(data[pos:pos + 2], "big")
+        if length < 2 or pos + length > end:
+            raise corrupt()
+        if marker in _JPEG_SOF:
+            components = data[pos + 7] if length >= 8 else 0
+            if (frame or marker not in _JPEG_DECODABLE_SOF or length != 8 + 3 * components
+                    or components not in (1, 3, 4) or data[pos + 2] != 8
+                    or not int.from_bytes(data[pos + 3:pos + 5], "big")
+                    or not int.from_bytes(data[pos + 5:pos + 7], "big")):
+                raise corrupt()
+            frame = True
+        elif marker == 0xDA:  # start of scan: its header, then entropy-coded data up to the next marker
+            components = data[pos + 2] if length >= 3 else 0
+            if not frame or not 1 <= components <= 4 or length != 6 + 2 * components:
+                raise corrupt()
+            found = _JPEG_SCAN_END.search(data, pos + length)
+            if found is None:
+                raise corrupt()
+            pos = found.start()
+            scanned = True
+            continue
+        pos += length
 
 
 # ---------------------------------------------------------------------- metadata
@@ -653,8 +715,11 @@ def _encode(image: Image.Image, mime: str, *, optimize: bool = False) -> bytes:
 def _write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Write via a temporary file in the same directory, fsync, rename; no partial file is ever visible.
     ``durable=False`` (derived copies, rebuilt when lost) skips both fsyncs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+    except FileNotFoundError:   # the first file of its shard: the directory is made once, not per write
+        _make_directories(path.parent, durable=durable)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -670,6 +735,20 @@ def _write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
         raise
     if durable:
         _fsync_directory(path.parent)
+
+
+def _make_directories(directory: Path, *, durable: bool) -> None:
+    """Make ``directory`` and its missing ancestors; ``durable``: each new one's entry is synced in its parent,
+    so that a crash cannot lose the directory (and with it a file the answer said was stored)."""
+    missing = []
+    while not directory.is_dir():
+        missing.append(directory)
+        directory = directory.parent
+    for made in reversed(missing):
+        with suppress(FileExistsError):   # another request made it at this moment: synced below all the same
+            made.mkdir()
+        if durable:
+            _fsync_directory(made.parent)
 
 
 def _fsync_directory(directory: Path) -> None:

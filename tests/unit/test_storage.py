@@ -163,7 +163,7 @@ def test_the_same_bytes_twice_are_stored_once(store):
     assert (first.created, second.created) == (True, False)
     assert second.sha256 == first.sha256 and second.display_path == first.display_path
     # The upload stores the original only; a JPEG's thumbnail and display copy are made on first view (the
-    # request's decode, at the smallest scale, only proves the file decodes).
+    # request only walks the file's structure).
     assert sorted(n.split("/")[0] for n in before) == ["originals"]
     assert {name: (store.root / name).stat().st_mtime_ns for name in files_under(store.root)} == before
 
@@ -529,13 +529,14 @@ def test_a_lower_pixel_limit_for_one_upload(store):
 
 
 def test_decoding_takes_one_of_a_few_slots(store, monkeypatch):
-    """At most DECODE_CONCURRENCY decodes at once per process: the decode waits for a free slot."""
+    """At most DECODE_CONCURRENCY decodes at once per process: the decode (a PNG's, or a JPEG's copy on first
+    view) waits for a free slot."""
     slots = storage.threading.BoundedSemaphore(1)
     monkeypatch.setattr(storage, "_DECODE_SLOTS", slots)
     slots.acquire()
     import threading
     done = threading.Event()
-    worker = threading.Thread(target=lambda: (store.ingest(jpeg(), declared_type=None), done.set()))
+    worker = threading.Thread(target=lambda: (store.ingest(png(), declared_type=None), done.set()))
     worker.start()
     assert not done.wait(0.5)  # blocked while the only slot is taken
     slots.release()
@@ -641,3 +642,122 @@ def test_png_has_the_lower_pixel_limit_for_everyone(store, size, refused):
     with pytest.raises(AttachmentError) as exc:
         store.ingest(data, declared_type="image/png")
     assert (exc.value.code == "too_many_pixels") is refused
+
+
+# ---------------------------------------------------------------------- a JPEG's structure, not its pixels
+
+
+def test_a_jpeg_upload_is_not_decoded(store, monkeypatch):
+    """The request walks the JPEG's segments; the pixels are decoded only for a copy, on first view."""
+    data = jpeg(gradient((800, 600)))
+
+    def no_decoding(self):
+        raise AssertionError("the upload decoded the photo")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ImageFile.ImageFile, "load", no_decoding)
+        stored = store.ingest(data, declared_type="image/jpeg")
+    assert (stored.created, stored.width, stored.height) == (True, 800, 600)
+    with Image.open(store.thumb_path(stored.sha256)) as small:
+        assert small.size == (320, 240)
+
+
+def _segment(marker: int, body: bytes) -> bytes:
+    return bytes([0xFF, marker]) + (len(body) + 2).to_bytes(2, "big") + body
+
+
+def _swap_segment(data: bytes, marker: int, body: bytes) -> bytes:
+    """``data`` with the first segment of ``marker`` replaced by one carrying ``body``."""
+    start = data.index(bytes([0xFF, marker]))
+    length = int.from_bytes(data[start + 2:start + 4], "big")
+    return data[:start] + _segment(marker, body) + data[start + 2 + length:]
+
+
+def _sof(data: bytes) -> tuple[int, bytes]:
+    for marker in (0xC0, 0xC2):
+        at = data.find(bytes([0xFF, marker]))
+        if at > 0:
+            length = int.from_bytes(data[at + 2:at + 4], "big")
+            return marker, data[at + 4:at + 2 + length]
+    raise AssertionError("no frame header")
+
+
+def _frame(data: bytes, **change) -> bytes:
+    marker, body = _sof(data)
+    body = bytearray(body)
+    if "precision" in change:
+        body[0] = change["precision"]
+    if "width" in change:
+        body[3:5] = change["width"].to_bytes(2, "big")
+    return _swap_segment(data, marker, bytes(body))
+
+
+def _scan_start(data: bytes) -> int:
+    return data.index(b"\xff\xda")
+
+
+JPEG_STRUCTURES = [
+    # id, data, accepted
+    ("baseline", lambda: jpeg(gradient((300, 200))), True),
+    ("progressive", lambda: jpeg(gradient((300, 200)), progressive=True), True),
+    ("optimised", lambda: jpeg(gradient((300, 200)), optimize=True), True),
+    ("restart-markers", lambda: jpeg(gradient((300, 200)), restart_marker_blocks=2), True),
+    ("greyscale", lambda: jpeg(gradient((300, 200)).convert("L")), True),
+    ("cmyk", lambda: jpeg(gradient((300, 200)).convert("CMYK")), True),
+    ("exif-and-comment", lambda: jpeg(exif=make_exif(original="2024:03:15 09:30:00"), comment=b"hi"), True),
+    ("junk-after-end", lambda: jpeg() + b"<script>alert(1)</script>", True),
+    ("fill-bytes-before-a-marker", lambda: jpeg()[:2] + b"\xff\xff" + jpeg()[2:], True),
+    ("cut-in-the-scan", lambda: jpeg(gradient((300, 200)))[:-300], False),
+    ("cut-before-the-end-marker", lambda: jpeg()[:-2], False),
+    ("cut-in-a-header", lambda: jpeg()[:_scan_start(jpeg()) - 3], False),
+    ("cut-after-the-scan-header", lambda: jpeg()[:_scan_start(jpeg()) + 14], False),
+    ("end-marker-before-any-scan", lambda: jpeg()[:_scan_start(jpeg())] + b"\xff\xd9", False),
+    ("scan-before-the-frame", lambda: jpeg()[:2] + jpeg()[_scan_start(jpeg()):], False),
+    ("two-frames", lambda: (lambda d: d[:_scan_start(d)] + _segment(_sof(d)[0], _sof(d)[1]) + d[_scan_start(d):])(
+        jpeg()), False),
+    ("twelve-bit", lambda: _frame(jpeg(), precision=12), False),
+    ("zero-width", lambda: _frame(jpeg(), width=0), False),
+    ("lossless-frame", lambda: (lambda d: d.replace(bytes([0xFF, _sof(d)[0]]), b"\xff\xc3", 1))(jpeg()), False),
+    ("a-second-start-of-image", lambda: jpeg()[:2] + b"\xff\xd8" + jpeg()[2:], False),
+    ("segment-longer-than-the-file", lambda: jpeg()[:4] + b"\xff\xff" + jpeg()[6:], False),
+    ("bytes-between-segments", lambda: (lambda d: d[:_scan_start(d)] + b"\x00" + d[_scan_start(d):])(jpeg()), False),
+    ("magic-then-html", lambda: b"\xff\xd8\xff<html><script>alert(1)</script></html>", False),
+]
+
+
+@pytest.mark.parametrize("make, accepted", [pytest.param(*row[1:], id=row[0]) for row in JPEG_STRUCTURES])
+def test_the_jpeg_structure_walk(tmp_path, make, accepted):
+    store = AttachmentStore(tmp_path / "attachments")
+    data = make()
+    if accepted:
+        assert store.ingest(data, declared_type=None).created
+        with Image.open(store.thumb_path(sha(data))) as small:  # and its copy is made from it
+            assert small.size[0] <= 320
+    else:
+        with pytest.raises(AttachmentError) as caught:
+            store.ingest(data, declared_type=None)
+        assert (caught.value.code, caught.value.status) == ("corrupt", 422)
+        assert not (tmp_path / "attachments").exists() or files_under(tmp_path / "attachments") == []
+
+
+def test_a_jpeg_cut_anywhere_is_refused(store):
+    data = jpeg(gradient((200, 150)), progressive=True)
+    for cut in range(3, len(data), max(1, len(data) // 97)):
+        with pytest.raises(AttachmentError):
+            store.ingest(data[:cut], declared_type=None)
+    assert not store.root.exists() or files_under(store.root) == []
+
+
+def test_the_first_file_of_a_shard_syncs_every_directory_it_made(store, monkeypatch):
+    """A new directory's entry is synced in its parent, so a crash cannot lose a stored original with it."""
+    synced: list[Path] = []
+    real = storage._fsync_directory
+    monkeypatch.setattr(storage, "_fsync_directory", lambda d: (synced.append(Path(d)), real(d)))
+    data = jpeg()
+    stored = store.ingest(data, declared_type=None)
+    leaf = store.original_path(stored.sha256).parent
+    made = [leaf, leaf.parent, leaf.parent.parent, store.root]   # .../ab/cd, .../ab, originals, the root
+    assert set(p.parent for p in made) | {leaf} <= set(synced), synced
+    synced.clear()
+    store.ingest(data + b"\x00", declared_type=None)   # another file: only the directories it made, if any
+    assert store.root not in synced and store.root.parent not in synced
