@@ -20,6 +20,7 @@ from input.
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask, current_app, g, jsonify, render_template, request
 from sqlalchemy import event
@@ -79,13 +80,17 @@ def _check_lengths(session, flush_context, instances) -> None:  # noqa: ARG001
         table = getattr(obj, "__table__", None)
         if table is None:
             continue
-        for column in table.columns:
-            length = getattr(column.type, "length", None)
-            if not length or not hasattr(obj, column.key):
-                continue
-            value = getattr(obj, column.key, None)
+        limits = _LIMITS.get(table)
+        if limits is None:
+            limits = _LIMITS[table] = tuple((column.key, column.type.length) for column in table.columns
+                                            if getattr(column.type, "length", None))
+        for key, length in limits:
+            value = getattr(obj, key, None)
             if isinstance(value, str) and len(value) > length:
-                raise TooLong(table.name, column.key, length)
+                raise TooLong(table.name, key, length)
+
+
+_LIMITS: dict = {}   # table -> ((column key, length), ...) of its bounded text columns
 
 
 class BoundedInt(IntegerConverter):
@@ -102,10 +107,11 @@ class InputRefused(BadRequest):
         self.where = where
 
 
+_BAD_CHARACTER = re.compile("[\x00\ud800-\udfff]")   # NUL, or a lone surrogate (not encodable as UTF-8)
+
+
 def _bad_text(value: str) -> bool:
-    if "\x00" in value:
-        return True
-    return any("\ud800" <= ch <= "\udfff" for ch in value)
+    return _BAD_CHARACTER.search(value) is not None
 
 
 def _check_text(value: str, where: str, limit: int) -> None:

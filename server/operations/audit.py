@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session
 
 from server.extensions import db
@@ -51,6 +51,9 @@ def _lock_chain(session: Session) -> None:
 
 
 _PENDING = "ruhu_audit_pending"
+_COLUMNS = ("at", "actor_id", "actor_label", "action", "object_type", "object_id", "before", "after", "remote_addr",
+            "prev_hash", "entry_hash")
+_LAST_HASH = select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
 
 
 def record(action: str, object_type: str, object_id: Any, *, actor: User | None = None, actor_label: str = "",
@@ -74,12 +77,15 @@ def write_pending(session: Session) -> None:
         return
     session.flush()             # the transaction's changes first
     _lock_chain(session)
-    prev = session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)) or ""
+    prev = session.scalar(_LAST_HASH) or ""
+    rows = []
     for entry in pending:
         entry.prev_hash = prev
         entry.entry_hash = prev = entry_digest(entry, prev)
-        session.add(entry)
-        session.flush()         # one at a time: ids follow the chain's order
+        rows.append({name: getattr(entry, name) for name in _COLUMNS})
+    # Plain inserts, executed in the order given, so ids follow the chain's order (no unit of work: the entries
+    # are never read back in this transaction).
+    session.execute(insert(AuditEntry), rows)
 
 
 @event.listens_for(Session, "before_commit")
