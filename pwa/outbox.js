@@ -31,6 +31,8 @@ function emit(message) {
 }
 
 const transient = (status) => status >= 500 || status === 408 || status === 429 || status === 0;
+/** The answer to send again later: a transient status, or someone else changing the same record just then. */
+const tryLater = (r) => transient(r.status) || (r.status === 409 && (r.body || {}).error === "edited_meanwhile");
 
 function problemOf(body, status) {
   return {
@@ -170,7 +172,7 @@ async function pushVisit(v, device) {
     if (r.status === 401) throw new AuthError();
     if (r.status === 200 || r.status === 201) {
       v = await save(v, { own_attested: true, server: { ...(v.server || {}), status: r.body.status } });
-    } else if (transient(r.status) || r.status === 404) {
+    } else if (tryLater(r) || r.status === 404) {
       return backoff(v, `POST attestation ${r.status}`);
     } else {
       return attention(v, problemOf(r.body, r.status));
@@ -193,7 +195,7 @@ async function pushAttestation(a, device) {
     const now = Date.now();
     next = { ...a, status: "synced", synced_at: now, keep_until: now + KEEP_MS, server_status: r.body.status, error: null, next_attempt_at: null };
     await db.log({ kind: "attested", visit_id: a.visit_id });
-  } else if (transient(r.status) || (r.status === 404 && r.body.error === "visit_unknown")) {
+  } else if (tryLater(r) || (r.status === 404 && r.body.error === "visit_unknown")) {
     const attempts = (a.attempts || 0) + 1;
     next = { ...a, status: r.status === 404 ? "waiting" : "pending", attempts, next_attempt_at: nextAttemptAt(attempts) };
   } else {

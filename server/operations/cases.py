@@ -9,7 +9,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, literal, select
 from sqlalchemy.exc import IntegrityError
 
 from server import services
@@ -29,9 +29,31 @@ def actor_of(user: User) -> workflow.Actor:
     return workflow.Actor(user_id=user.id, role=user.role, unit_id=user.unit_id, name=user.name)
 
 
+def _lineage_statement():
+    chain = select(Unit.id, Unit.parent_id, literal(0).label("depth")).where(Unit.id == bindparam("unit_id")).cte(
+        "chain", recursive=True)
+    chain = chain.union_all(select(Unit.id, Unit.parent_id, chain.c.depth + 1)
+                            .join(chain, Unit.id == chain.c.parent_id).where(chain.c.depth < 16))
+    return select(Unit).join(chain, Unit.id == chain.c.id)
+
+
+_LINEAGE = _lineage_statement()   # built once: building a recursive query costs more than running it
+
+
+def _load_lineage(unit_id: int) -> list[Unit]:
+    """A unit and its ancestors into the session in one query, unless it is there already (then the walk up
+    its parents finds them there too, or loads a missing one by its key).  The caller holds on to the list
+    while it walks: the session keeps unchanged rows only as long as something refers to them."""
+    if db.session.identity_key(Unit, unit_id) in db.session.identity_map:
+        return []
+    return list(db.session.scalars(_LINEAGE, {"unit_id": unit_id}))
+
+
 def state_of(case: Case) -> workflow.CaseState:
     """The pure core's view of a case row."""
+    held = _load_lineage(case.community_unit_id)
     lineage = tuple(u.id for u in case.community.lineage())
+    del held
     return workflow.CaseState(
         status=case.status, office_unit_id=case.office_unit_id, lineage=lineage,
         recommendation=case.recommendation, publicity_rounds=case.publicity_rounds,

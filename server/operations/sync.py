@@ -27,6 +27,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from server import services
 from server.domain import workflow
@@ -385,14 +386,18 @@ def _complete_waiting(shas: list[str]) -> None:
         _refresh(visit)
 
 
-def _ingest_all(device: Device, files: list[tuple[str, bytes, str | None]], listed: list[str]) -> list[str]:
-    """Store a bundle's files (each checked as a single upload is, by the name it came under) and stage their
-    rows in the session, uncommitted; returns the hashes that were new."""
+def _ingest_all(device: Device, files: list[tuple[str, bytes, str | None]], listed: list[str]) -> list[Any]:
+    """Store a bundle's files (each checked as a single upload is, by the name it came under); returns the rows
+    of those that have none yet, not added to the session (the visit adds them with its own, so that the
+    transaction's first write comes after the envelope is checked: on SQLite, the write lock is then held for the
+    writes only)."""
     from server.models.attachments import Attachment
     from server.operations.attachments import store
     from server.storage import AttachmentError, normalise_sha256
 
-    staged = []
+    # Every file is checked and written first, then the rows are looked up in one query: no database write (on
+    # SQLite, the database's write lock) is taken while files are written and synced to disk.
+    stored = {}
     for name, data, content_type in files:
         try:
             sha = normalise_sha256(name)
@@ -410,10 +415,11 @@ def _ingest_all(device: Device, files: list[tuple[str, bytes, str | None]], list
         except AttachmentError as exc:
             raise OperationError(exc.code, exc.message, exc.message_en, exc.status,
                                  problems=[Problem(where, exc.code, exc.message, exc.message_en).as_json()]) from None
-        if db.session.get(Attachment, ingested.sha256) is None and ingested.sha256 not in staged:
-            db.session.add(_attachment_row(ingested, device))
-            staged.append(ingested.sha256)
-    return staged
+        stored.setdefault(ingested.sha256, ingested)
+    if not stored:
+        return []
+    known = set(db.session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(sorted(stored)))))
+    return [_attachment_row(stored[sha], device) for sha in stored if sha not in known]
 
 
 def _attachment_row(ingested, device: Device):
@@ -437,13 +443,7 @@ def submit_bundle(device: Device, raw: Any, files: list[tuple[str, bytes, str | 
         raise OperationError("envelope_invalid", "同步数据格式有误", "the visit envelope is not valid", 422)
     listed = [a.get("sha256") for a in raw.get("attachments") or [] if isinstance(a, dict)] \
         if isinstance(raw.get("attachments"), list) else []
-    staged = _ingest_all(device, files, listed)
-    if staged:
-        try:
-            db.session.flush()
-        except IntegrityError:   # the same bytes stored by another request at this moment: theirs stands
-            db.session.rollback()
-            staged = _ingest_all(device, files, listed)
+    rows = _ingest_all(device, files, listed)
 
     def own_attestation(visit: Visit) -> dict[str, Any] | None:
         """The sender's attestation of a new visit, in the visit's transaction (one commit for the request),
@@ -460,10 +460,17 @@ def submit_bundle(device: Device, raw: Any, files: list[tuple[str, bytes, str | 
                                 "status": visit.status},
                 "attested_by": [device.user_id]}
 
-    result = submit_visit(device, raw, idempotency_key, today, with_new=own_attestation)
+    new_files = [row.sha256 for row in rows]   # (read before a commit expires the rows)
+    try:
+        result = submit_visit(device, raw, idempotency_key, today, with_new=own_attestation, files=rows)
+    except IntegrityError:   # the same bytes stored by another request at this moment: theirs stands
+        db.session.rollback()
+        rows = _ingest_all(device, files, listed)
+        new_files = [row.sha256 for row in rows]
+        result = submit_visit(device, raw, idempotency_key, today, with_new=own_attestation, files=rows)
     db.session.commit()          # a replay commits nothing itself: the files' rows still need it
-    if staged:
-        _complete_waiting(staged)   # another visit (an amendment, a teammate's) may wait for the same files
+    if new_files:
+        _complete_waiting(new_files)   # another visit (an amendment, a teammate's) may wait for the same files
     body = dict(result.body)
     if attestation is not None and "attestation" not in body:
         try:
@@ -483,11 +490,12 @@ def _missing(visit: Visit) -> list[str]:
     return _missing_of(visit.envelope)
 
 
-def _missing_of(envelope: Mapping[str, Any] | None) -> list[str]:
-    """The files an envelope lists that are not stored."""
+def _missing_of(envelope: Mapping[str, Any] | None, present: frozenset[str] = frozenset()) -> list[str]:
+    """The files an envelope lists that are not stored (``present``: stored by this request, rows not yet
+    flushed)."""
     from server.models.attachments import Attachment
 
-    listed = sorted({a["sha256"] for a in (envelope or {}).get("attachments", [])})
+    listed = sorted({a["sha256"] for a in (envelope or {}).get("attachments", [])} - present)
     have = set(db.session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(listed)))) if listed else set()
     return [s for s in listed if s not in have]
 
@@ -508,10 +516,11 @@ def visit_body(visit: Visit) -> dict[str, Any]:
 
 
 def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: dt.date,
-                 with_new: Callable[[Visit], dict[str, Any] | None] | None = None) -> Submission:
+                 with_new: Callable[[Visit], dict[str, Any] | None] | None = None, files: list[Any] = ()) -> Submission:
     """Store a visit envelope once.  Replays answer 200 with the same body; different content 409.
     ``with_new``: called with a new visit before its commit, to add to the same transaction; what it returns
-    is merged into the answer."""
+    is merged into the answer.  ``files``: rows of attachments this request stored, added with the visit (or,
+    for a replay, before it is answered); a refused visit adds none."""
     try:
         envelope = parse_envelope(raw)
     except EnvelopeError as exc:
@@ -531,6 +540,7 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
     decision = classify_submission(existing.content_hash if existing else None, envelope.hash,
                                    supersedes=envelope.supersedes, supersedes_is_current=current)
     if decision == "replay":
+        db.session.add_all(files)
         _refresh(existing)   # a crash may have stopped acceptance last time: every retry re-checks it
         return Submission(200, visit_body(existing))
     if decision == "conflict":
@@ -568,13 +578,14 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
                              "the case version this visit started from is unknown: pull and try again", 422)
 
     # Complete at once when every listed file is already stored (the phone uploads them first): one commit.
-    missing = _missing_of(envelope.raw)
+    missing = _missing_of(envelope.raw, frozenset(row.sha256 for row in files))
     visit = Visit(id=envelope.visit_id, case_id=envelope.case_id, assignment_id=assignment.id, kind=assignment.kind,
                   source="device", visit_on=_visit_date(envelope), investigator_ids=sorted(envelope.investigators),
                   findings=_findings_of_envelope(envelope.raw), attachments=_roles(envelope.raw),
                   status="incomplete" if missing else "complete", recorded_by_id=device.user_id, form_id=envelope.form_id,
                   form_version=envelope.form_version, envelope=envelope.raw, content_hash=envelope.hash,
                   base_version=envelope.base_version, supersedes_id=envelope.supersedes, device_id=device.id)
+    db.session.add_all(files)   # the transaction's first writes: everything above only read
     db.session.add(visit)
     # The assignment's ``records`` changed: the teammates' next incremental pull carries it again.
     assignment.updated_at = _now()
@@ -587,8 +598,8 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
         # The same visit id arrived twice at once: the primary key let one in; answer as for a resend.
         # Any other integrity failure is not a race to retry (retrying it would never end).
         db.session.rollback()
-        if db.session.get(Visit, visit_id) is None:
-            raise
+        if db.session.get(Visit, visit_id) is None or files:
+            raise   # (with files: the bundle looks again at which of them have rows, then answers the resend)
         return submit_visit(device, raw, idempotency_key, today)
     audit.record("visit.submit", "visit", visit.id, actor=db.session.get(User, device.user_id),
                  after={"case_id": visit.case_id, "content_hash": visit.content_hash, "device": device.id})
@@ -727,22 +738,25 @@ def _roles(raw: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _refresh(visit: Visit, *, commit: bool = True, restage: Callable[[], Visit] | None = None) -> None:
+def _refresh(visit: Visit, *, commit: bool = True, restage: Callable[[], Visit] | None = None,
+             attesters: set[int] | None = None) -> None:
     """Move a visit on when it can: attachments all stored -> complete; attested -> accepted into the case.
     ``commit=False``: leave the commit to the caller (one transaction with what it staged); ``restage`` puts
-    that back after a rollback (see ``_try_accept``)."""
+    that back after a rollback (see ``_try_accept``); ``attesters``: the users who have attested, when the
+    caller has just read them."""
     if visit.status == "incomplete" and not _missing(visit):
         visit.status = "complete"
         if commit:
             db.session.commit()
     if visit.status == "complete":
-        _try_accept(visit, commit=commit, restage=restage)
+        _try_accept(visit, commit=commit, restage=restage, attesters=attesters)
 
 
 # --- attestations ---------------------------------------------------------------------------------
 
-def attest(device: Device, body: Any) -> tuple[int, dict[str, Any]]:
-    """A device's signature over (visit id, content hash).  Idempotent per (visit, device)."""
+def attest(device: Device, body: Any, *, again: bool = False) -> tuple[int, dict[str, Any]]:
+    """A device's signature over (visit id, content hash).  Idempotent per (visit, device).  ``again``: the
+    second try, after the case changed between this request's reading it and its commit."""
     if not isinstance(body, dict):
         raise OperationError("body_invalid", "请求内容应为 JSON 对象", "the body must be a JSON object", 422)
     # Locked (PostgreSQL) so that the partners' attestations of one visit are taken one after the other: each
@@ -751,29 +765,44 @@ def attest(device: Device, body: Any) -> tuple[int, dict[str, Any]]:
     if visit is None:
         raise OperationError("visit_unknown", "调查记录不存在（请先上传调查记录）", "no such visit: push it first", 404)
     signature = _check_attestation(device, visit, body)
-    existing = db.session.scalar(select(Attestation).where(Attestation.visit_id == visit.id,
-                                                           Attestation.device_id == device.id))
-    if existing is not None:
+    # The visit's attestations so far, in one query: is this one a resend, and who has attested.
+    before = db.session.execute(select(Attestation.device_id, Attestation.user_id)
+                                .where(Attestation.visit_id == visit.id)).all()
+    if any(device_id == device.id for device_id, _ in before):
         _refresh(visit)   # stored before a crash? acceptance is re-checked on every retry
         return 200, {"visit_id": visit.id, "device_id": device.id, "status": visit.status}
+    attesters = {user_id for _, user_id in before} | {device.user_id}
     visit_id, device_id, content_hash = visit.id, device.id, visit.content_hash
 
     def stage() -> Visit:
-        return _stage_attestation(device, visit_id, content_hash, signature)
+        return _stage_attestation(device, visit_id, content_hash, signature, flush=False)
 
-    try:
+    # The attestation and, when it completes the team, the acceptance into the case: one transaction, every read
+    # before the first write (on SQLite the database's write lock is then held only for the writes and the
+    # commit, not while the acceptance is worked out).
+    with db.session.no_autoflush:
         visit = stage()
+        _refresh(visit, commit=False, restage=stage, attesters=attesters)
+        status = visit.status   # read before the commit expires it (after a refused acceptance: read again)
+    _fault_point("before_attestation_commit")
+    try:
+        db.session.commit()
     except IntegrityError:
+        # The same device's attestation of this visit, stored by a request that ran alongside: that one stands.
         db.session.rollback()
         visit = db.session.get(Visit, visit_id)
         _refresh(visit)
         return 200, {"visit_id": visit.id, "device_id": device_id, "status": visit.status}
-    # The attestation and, when it completes the team, the acceptance into the case: one transaction.
-    _refresh(visit, commit=False, restage=stage)
-    _fault_point("before_attestation_commit")
-    db.session.commit()
+    except StaleDataError:
+        # The case was changed (by the office, or another visit's acceptance) after this request read it: the
+        # acceptance was worked out on an old state, so nothing of it is kept; worked out again once, on the
+        # new state (a second clash is answered 409 and the phone sends the attestation again).
+        db.session.rollback()
+        if again:
+            raise
+        return attest(device, body, again=True)
     _fault_point("after_attestation_commit")
-    return 201, {"visit_id": visit_id, "device_id": device_id, "status": db.session.get(Visit, visit_id).status}
+    return 201, {"visit_id": visit_id, "device_id": device_id, "status": status}
 
 
 def _check_attestation(device: Device, visit: Visit, body: dict) -> str:
@@ -792,11 +821,14 @@ def _check_attestation(device: Device, visit: Visit, body: dict) -> str:
     return signature
 
 
-def _stage_attestation(device: Device, visit_id: str, content_hash: str, signature: str) -> Visit:
-    """The attestation's row and audit entry in the current transaction; returns the visit."""
+def _stage_attestation(device: Device, visit_id: str, content_hash: str, signature: str, *,
+                       flush: bool = True) -> Visit:
+    """The attestation's row and audit entry in the current transaction; returns the visit.  ``flush=False``:
+    the row is written with the rest of the transaction (a duplicate then fails at the commit)."""
     db.session.add(Attestation(visit_id=visit_id, device_id=device.id, user_id=device.user_id,
                                content_hash=content_hash, signature=signature))
-    db.session.flush()
+    if flush:
+        db.session.flush()
     audit.record("visit.attest", "visit", visit_id, actor=db.session.get(User, device.user_id),
                  after={"device": device.id})
     return db.session.get(Visit, visit_id)
@@ -842,7 +874,8 @@ def _verify(jwk: dict, message: bytes, signature_b64: str) -> bool:
 
 # --- accepting a visit into the case -----------------------------------------------------------------
 
-def _try_accept(visit: Visit, *, commit: bool = True, restage: Callable[[], Visit] | None = None) -> None:
+def _try_accept(visit: Visit, *, commit: bool = True, restage: Callable[[], Visit] | None = None,
+                attesters: set[int] | None = None) -> None:
     """With every attachment stored, attestations from enough distinct investigators on the visit, and the
     applicant's drawn signature (on forms that have one): take the record into the case — the home visit
     recorded and its merge worked out, or the appraisal recorded — and close the assignment.  An extra
@@ -853,8 +886,9 @@ def _try_accept(visit: Visit, *, commit: bool = True, restage: Callable[[], Visi
     recorded and committed, so that an attestation is never lost with a refused acceptance."""
     case = db.session.get(Case, visit.case_id)
     profile = services().profiles[case.profile_id]
-    attesters = {a.user_id for a in db.session.scalars(select(Attestation).where(Attestation.visit_id == visit.id))}
-    attesters &= set(visit.investigator_ids or [])
+    if attesters is None:
+        attesters = set(db.session.scalars(select(Attestation.user_id).where(Attestation.visit_id == visit.id)))
+    attesters = attesters & set(visit.investigator_ids or [])
     if len(attesters) < profile.home_visit.min_team:
         return
     form = forms().get((visit.form_id, visit.form_version)) or {}

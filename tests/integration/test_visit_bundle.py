@@ -189,3 +189,51 @@ def test_bad_multipart_requests_are_clear_errors(app, field):
     r = a.client.post("/api/v1/visits", data={"envelope": (io.BytesIO(b"{}"), "e.json", "application/json")},
                       content_type="multipart/form-data")
     assert r.status_code == 401
+
+
+def _changing_the_case_meanwhile(monkeypatch, app, case_id: int, times: int) -> list[int]:
+    """Make the office change the case (its version moves on) from another connection each time the partner's
+    attestation has read it and is about to record the home visit, ``times`` times; returns the clashes made."""
+    from server.operations import sync as sync_ops
+
+    real = sync_ops.perform
+    made: list[int] = []
+
+    def perform(*args, **kwargs):
+        if len(made) < times:
+            with db.engine.begin() as other:   # another request, committed before this one's commit
+                other.exec_driver_sql(f"UPDATE cases SET version = version + 1 WHERE id = {int(case_id)}")
+            made.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sync_ops, "perform", perform)
+    return made
+
+
+def test_a_case_changed_while_the_attestation_was_worked_out_is_accepted_on_a_second_try(app, field, monkeypatch):
+    a, b, env, files = ready(field)
+    body = bundle(a, env, files).json
+    made = _changing_the_case_meanwhile(monkeypatch, app, field["case_id"], times=1)
+    r = b.attest(env["visit_id"], body["content_hash"])
+    assert made == [1]
+    assert r.status_code == 201 and r.json["status"] == "accepted", r.json
+    with app.app_context():
+        case = db.session.get(Case, field["case_id"])
+        assert case.status == "visited"
+        assert [e.action for e in case.events].count("record_home_visit") == 1   # recorded once, not twice
+        assert db.session.scalar(select(func.count()).select_from(Attestation)
+                                 .where(Attestation.visit_id == env["visit_id"])) == 2
+
+
+def test_a_case_that_keeps_changing_answers_409_keeps_nothing_and_the_resend_is_accepted(app, field, monkeypatch):
+    a, b, env, files = ready(field)
+    body = bundle(a, env, files).json
+    before = counts(app)
+    _changing_the_case_meanwhile(monkeypatch, app, field["case_id"], times=2)
+    r = b.attest(env["visit_id"], body["content_hash"])
+    assert r.status_code == 409 and r.json["error"] == "edited_meanwhile" and r.json["message_en"]
+    assert counts(app) == before   # neither the attestation nor its acceptance: the phone sends it again
+    with app.app_context():
+        assert db.session.get(Visit, env["visit_id"]).status == "complete"
+    again = b.attest(env["visit_id"], body["content_hash"])
+    assert again.status_code == 201 and again.json["status"] == "accepted"
