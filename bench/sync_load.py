@@ -15,6 +15,7 @@ Per database, in one run and interleaved round by round:
 - **pulls**: incremental pulls with nothing changed, every phone at once.
 
 Settings (environment): ``BENCH_PHONES`` (16), ``BENCH_SECONDS`` per phase (12), ``BENCH_WORKERS`` (2),
+``BENCH_WORKER_CLASS`` (gunicorn's ``sync``; e.g. ``gthread`` with ``BENCH_THREADS`` threads per worker, 1),
 ``BENCH_ROUNDS`` (1), ``BENCH_CASES_PER_PAIR`` (160: assigned households per pair of phones, each visited
 once), ``BENCH_POSTS_PER_PAIR`` (20: visits per pair in the requests phase), ``BENCH_LARGE_CASES`` (0; e.g.
 1000000 to run the visit and pull phases again with that many other cases and ``BENCH_LARGE_VISITS`` — default
@@ -54,6 +55,8 @@ PHONES = int(os.environ.get("BENCH_PHONES", "16"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "12"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1"))
+WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "sync")
+THREADS = int(os.environ.get("BENCH_THREADS", "1"))
 LARGE_CASES = int(os.environ.get("BENCH_LARGE_CASES", "0"))  # e.g. 1000000: the same run on a large database
 LARGE_VISITS = int(os.environ.get("BENCH_LARGE_VISITS", str(LARGE_CASES // 10)))
 PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench_h8")
@@ -104,8 +107,8 @@ class Gunicorn:
     def __init__(self, app: str, env: dict[str, str], workers: int = WORKERS):
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "sync", "-b", f"127.0.0.1:{self.port}",
-             "--timeout", "120", "--log-level", "warning", app],
+            [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", WORKER_CLASS, "--threads", str(THREADS),
+             "-b", f"127.0.0.1:{self.port}", "--timeout", "120", "--log-level", "warning", app],
             cwd=ROOT, env={**os.environ, **env}, start_new_session=True)
         deadline = time.time() + 60
         while time.time() < deadline:
