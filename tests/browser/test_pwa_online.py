@@ -154,6 +154,57 @@ def spot_check_world(app, org) -> dict:
         return {"draw_id": draw.id, "case_id": case.id, "number": case.number, "one": org.gc_bureau, "two": second}
 
 
+def test_an_attestation_the_server_could_not_take_just_then_is_sent_again(browser, pwa_app, pwa_server,  # noqa: F811
+                                                                          field_case):  # noqa: F811
+    """409 edited_meanwhile (the office changed the case while the server worked out the acceptance): the
+    partner's phone keeps the signature pending and sends it again, instead of asking the investigator."""
+    import json
+
+    team = [field_case["inv1"], field_case["inv2"]]
+    a = new_phone(browser, pwa_server)
+    b = new_phone(browser, pwa_server, service_workers="block")   # so that the route sees every request
+    try:
+        a.enrol(enrol_code(pwa_app, field_case["inv1"]))
+        b.enrol(enrol_code(pwa_app, field_case["inv2"]))
+        open_assignment(a, field_case["number"])
+        a.page.click("#start-visit")
+        a.page.wait_for_selector("[data-path='members/0/name']")
+        quick_survey(a, team)
+        visit_id = finalise_online(a)
+        seen = {"busy": 0, "sent": 0}
+
+        def busy_once(route):
+            if route.request.method == "POST" and route.request.url.endswith("/api/v1/attestations"):
+                seen["sent"] += 1
+                if seen["busy"] == 0:
+                    seen["busy"] += 1
+                    route.fulfill(status=409, content_type="application/json", body=json.dumps({
+                        "error": "edited_meanwhile", "message": "该记录刚被其他人修改，请刷新后重试",
+                        "message_en": "someone else changed this record just now: reload and try again"}))
+                    return
+            route.continue_()
+
+        b.context.route("**/api/v1/**", busy_once)
+        b.open("#/")
+        b.sync()
+        b.page.locator(f"#to-attest [data-visit='{visit_id}']").click()
+        b.page.click("#confirm-sign")
+        b.page.wait_for_selector(f"#partner-list [data-visit='{visit_id}'][data-status='pending']")
+        assert seen == {"busy": 1, "sent": 1}
+        for _ in range(5):
+            b.sync()
+            if b.page.locator(f"#partner-list [data-visit='{visit_id}'][data-status='synced']").count():
+                break
+        b.page.wait_for_selector(f"#partner-list [data-visit='{visit_id}'][data-status='synced']")
+        assert seen["sent"] == 2 and not b.errors, (seen, b.errors)
+        state = server_state(pwa_app, field_case["case_id"])
+        assert [(v["id"], v["status"]) for v in state["visits"]] == [(visit_id, "accepted")]
+        assert state["case_status"] == "visited" and len(state["attestations"]) == 2
+    finally:
+        a.context.close()
+        b.context.close()
+
+
 def test_a_spot_check_and_a_two_rates_survey_on_a_bureau_phone(browser, pwa_app, pwa_server, org):  # noqa: F811
     from server.models import User
     from server.models.oversight import SpotCheckDraw, SpotCheckResult, TwoRatesResponse
