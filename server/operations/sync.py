@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -151,12 +151,16 @@ def enrol(code: str, device_name: str, public_key: Any) -> tuple[Device, str]:
     return device, token
 
 
+# Built once, run with a bound value: building a statement (and its cache key) per request cost more than
+# running it.  One query, the user included.
+_DEVICE_BY_TOKEN = select(Device).options(joinedload(Device.user)).where(Device.token_hash == bindparam("token_hash"))
+
+
 def authenticate(header: str | None) -> Device | None:
     """The device behind ``Authorization: Bearer <token>``; None when missing, unknown or revoked."""
     if not header or not header.startswith("Bearer "):
         return None
-    device = db.session.scalar(select(Device).options(joinedload(Device.user))   # one query, user included
-                               .where(Device.token_hash == _token_hash(header[7:].strip())))
+    device = db.session.scalar(_DEVICE_BY_TOKEN, {"token_hash": _token_hash(header[7:].strip())})
     if device is None or device.revoked_at is not None or not device.user.active:
         return None
     return device
@@ -274,23 +278,30 @@ def forms_version() -> str:
     return cached[1]
 
 
+_MY_ASSIGNMENTS = select(assignment_members.c.assignment_id).where(assignment_members.c.user_id == bindparam("user_id"))
+_CHANGED_SINCE = (select(VisitAssignment.id, VisitAssignment.status)
+                  .where(VisitAssignment.id.in_(_MY_ASSIGNMENTS), VisitAssignment.updated_at > bindparam("since"))
+                  .order_by(VisitAssignment.updated_at))
+_ALL_OPEN = (select(VisitAssignment.id, VisitAssignment.status)
+             .where(VisitAssignment.id.in_(_MY_ASSIGNMENTS), VisitAssignment.status == "open")
+             .order_by(VisitAssignment.updated_at))
+_NEWEST_CHANGE = select(func.max(VisitAssignment.updated_at)).where(VisitAssignment.id.in_(_MY_ASSIGNMENTS))
+
+
 def pull(device: Device, since: str | None, known_forms: str | None = None) -> dict[str, Any]:
     """The device user's assignments changed since the cursor (all open ones when the cursor is not ours).
     ``known_forms``: the ``forms_version`` the phone already holds — the forms are then left out."""
     user_id = device.user_id
     valid, stamp = _read_cursor(since, user_id)
     # By index: the user's assignment ids (assignment_members by user), then those rows with what the
-    # payload reads loaded in a few IN queries rather than one query per assignment.
-    my_ids = select(assignment_members.c.assignment_id).where(assignment_members.c.user_id == user_id)
-    # First the changed rows' ids and states only; what the payload reads is loaded, in a few IN queries, for
-    # the open ones alone (an incremental pull usually finds none or one that was just closed).
-    changed = select(VisitAssignment.id, VisitAssignment.status).where(VisitAssignment.id.in_(my_ids))
+    # payload reads loaded in a few IN queries rather than one query per assignment.  First the changed rows'
+    # ids and states only; what the payload reads is loaded for the open ones alone (an incremental pull
+    # usually finds none or one that was just closed).
     if valid:
-        changed = changed.where(VisitAssignment.updated_at > stamp)
+        rows = db.session.execute(_CHANGED_SINCE, {"user_id": user_id, "since": stamp}).all()
     else:
-        changed = changed.where(VisitAssignment.status == "open")
-    rows = db.session.execute(changed.order_by(VisitAssignment.updated_at)).all()
-    newest = db.session.scalar(select(func.max(VisitAssignment.updated_at)).where(VisitAssignment.id.in_(my_ids)))
+        rows = db.session.execute(_ALL_OPEN, {"user_id": user_id}).all()
+    newest = db.session.scalar(_NEWEST_CHANGE, {"user_id": user_id})
     kinds = _latest_forms()
     version = forms_version()
     open_ids = [a.id for a in rows if a.status == "open"]
@@ -323,7 +334,17 @@ def pull(device: Device, since: str | None, known_forms: str | None = None) -> d
     return body
 
 
-_REVISION = aliased(Visit, name="revision")   # made once: building an alias per request costs more than the query
+def _to_attest_statement():
+    signed = select(Attestation.visit_id).where(Attestation.user_id == bindparam("user_id"))
+    # Amended visits are left out: one with a standing revision (by the supersedes_id index, per visit).
+    revision = aliased(Visit, name="revision")
+    amended = select(revision.id).where(revision.supersedes_id == Visit.id, revision.status != "superseded").exists()
+    return (select(Visit).where(Visit.assignment_id.in_(_MY_ASSIGNMENTS), Visit.source == "device",
+                                Visit.status.in_(("incomplete", "complete")), Visit.id.not_in(signed), ~amended)
+            .order_by(Visit.created_at))
+
+
+_TO_ATTEST = _to_attest_statement()   # made once: building it per request costs more than the query
 
 
 def _waiting_for(user_id: int) -> list[dict[str, Any]]:
@@ -331,15 +352,7 @@ def _waiting_for(user_id: int) -> list[dict[str, Any]]:
     attestation (the online path of the two-person rule: the partner's phone pulls and signs)."""
     # Only visits of the user's own assignments (an investigator must be on the assignment's team), by
     # index; the JSON list of investigators is checked on those few rows.
-    signed = select(Attestation.visit_id).where(Attestation.user_id == user_id)
-    # Amended visits are left out: one with a standing revision (by the supersedes_id index, per visit).
-    revision = _REVISION
-    amended = select(revision.id).where(revision.supersedes_id == Visit.id, revision.status != "superseded").exists()
-    my_ids = select(assignment_members.c.assignment_id).where(assignment_members.c.user_id == user_id)
-    rows = db.session.scalars(select(Visit).where(Visit.assignment_id.in_(my_ids), Visit.source == "device",
-                                                  Visit.status.in_(("incomplete", "complete")),
-                                                  Visit.id.not_in(signed), ~amended)
-                              .order_by(Visit.created_at))
+    rows = db.session.scalars(_TO_ATTEST, {"user_id": user_id})
     return [{"visit_id": v.id, "content_hash": v.content_hash, "assignment_id": v.assignment_id,
              "case_id": v.case_id, "visit_on": v.visit_on.isoformat(), "summary": (v.findings or {}).get("summary"),
              "envelope": {k: v.envelope[k] for k in SIGNED_KEYS if k in (v.envelope or {})}}
