@@ -16,7 +16,7 @@ Per database, in one run and interleaved round by round:
 
 Settings (environment): ``BENCH_PHONES`` (16), ``BENCH_SECONDS`` per phase (12), ``BENCH_WORKERS`` (2),
 ``BENCH_WORKER_CLASS`` (gunicorn's ``sync``; e.g. ``gthread`` with ``BENCH_THREADS`` threads per worker, 1),
-``BENCH_ROUNDS`` (1), ``BENCH_CASES_PER_PAIR`` (160: assigned households per pair of phones, each visited
+``BENCH_ROUNDS`` (1), ``BENCH_CASES_PER_PAIR`` (240: assigned households per pair of phones, each visited
 once), ``BENCH_POSTS_PER_PAIR`` (20: visits per pair in the requests phase), ``BENCH_LARGE_CASES`` (0; e.g.
 1000000 to run the visit and pull phases again with that many other cases and ``BENCH_LARGE_VISITS`` — default
 a tenth — stored visits of other teams, bulk-loaded with COPY on PostgreSQL and executemany on SQLite, printed
@@ -63,7 +63,7 @@ PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1
 TODAY = dt.date(2025, 11, 3)
 # Each assignment takes one record (a second one is refused with 409 record_exists), so every pair needs as
 # many assignments as it can finish in all its visit phases; a pair that runs out stops and the report says so.
-CASES_PER_PAIR = int(os.environ.get("BENCH_CASES_PER_PAIR", "160"))
+CASES_PER_PAIR = int(os.environ.get("BENCH_CASES_PER_PAIR", "240"))
 POSTS_PER_PAIR = int(os.environ.get("BENCH_POSTS_PER_PAIR", "20"))  # visits of the POST / attestation phase
 
 

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from flask import current_app
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -461,7 +461,11 @@ def submit_bundle(device: Device, raw: Any, files: list[tuple[str, bytes, str | 
     def own_attestation(visit: Visit) -> dict[str, Any] | None:
         """The sender's attestation of a new visit, in the visit's transaction (one commit for the request),
         when it cannot complete the team by itself (acceptance is then the partner's attestation's work)."""
-        if not isinstance(attestation, dict) or services().profiles[visit.case.profile_id].home_visit.min_team < 2:
+        if not isinstance(attestation, dict):
+            return None
+        # the profile's id alone, not the case's row (its record and declaration are large and not needed here)
+        profile_id = db.session.scalar(select(Case.profile_id).where(Case.id == visit.case_id))
+        if services().profiles[profile_id].home_visit.min_team < 2:
             return None
         try:
             signature = _check_attestation(device, visit, attestation)
@@ -563,7 +567,8 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
         raise OperationError("stale_revision", "被替换的调查记录已不是最新版本，请先同步",
                              "the revision this visit replaces is no longer current: pull and try again", 409)
 
-    assignment = db.session.get(VisitAssignment, envelope.assignment_id)
+    # Locked with the read on PostgreSQL (see _one_record_per_assignment).
+    assignment = db.session.get(VisitAssignment, envelope.assignment_id, with_for_update=True)
     if assignment is None or assignment.case_id != envelope.case_id or \
             device.user_id not in {u.id for u in assignment.team}:
         raise OperationError("assignment_unknown", "没有派给本人的这项调查任务",
@@ -582,6 +587,7 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
     if problems:
         raise OperationError("answers_invalid", "调查表填写有误", "the survey answers are not valid", 422,
                              problems=[p.as_json() for p in problems])
+    findings = _findings_of_envelope(envelope.raw)   # (worked out before any lock is taken)
     if envelope.supersedes is None:
         _one_record_per_assignment(envelope, assignment)
     if not db.session.scalar(
@@ -594,7 +600,7 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
     missing = _missing_of(envelope.raw, frozenset(row.sha256 for row in files))
     visit = Visit(id=envelope.visit_id, case_id=envelope.case_id, assignment_id=assignment.id, kind=assignment.kind,
                   source="device", visit_on=_visit_date(envelope), investigator_ids=sorted(envelope.investigators),
-                  findings=_findings_of_envelope(envelope.raw), attachments=_roles(envelope.raw),
+                  findings=findings, attachments=_roles(envelope.raw),
                   status="incomplete" if missing else "complete", recorded_by_id=device.user_id, form_id=envelope.form_id,
                   form_version=envelope.form_version, envelope=envelope.raw, content_hash=envelope.hash,
                   base_version=envelope.base_version, supersedes_id=envelope.supersedes, device_id=device.id)
@@ -703,9 +709,11 @@ def _one_record_per_assignment(envelope, assignment: VisitAssignment) -> None:
     kind = (forms().get((envelope.form_id, envelope.form_version)) or {}).get("kind")
     if not is_own_form(kind, assignment.kind):
         return   # an extra record made on the same trip (the two-rates survey) may be one of many
-    # One writer at a time per assignment (PostgreSQL row lock; SQLite serialises writers anyway), so two phones
-    # posting their first record at once cannot both get in.
-    db.session.get(VisitAssignment, assignment.id, with_for_update=True, populate_existing=True)
+    # One writer at a time per assignment, so that two phones posting their first record at once cannot both
+    # get in: on PostgreSQL the caller's read locked the assignment's row; SQLite takes no lock for a read, so
+    # its database write lock is taken now, by a write that changes nothing, and held to the commit.
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(text("UPDATE visit_assignments SET id = id WHERE id = :id"), {"id": assignment.id})
     live = [v for v in _live_records(assignment.id) if v.id != envelope.visit_id]
     if live:
         raise OperationError("record_exists", "这项调查任务已有一份调查记录（可能是同组的同事开始的），请在该记录上修改",

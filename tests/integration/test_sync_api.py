@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import threading
+import time
 import uuid
 
 import pytest
@@ -373,6 +374,52 @@ def test_the_same_visit_from_two_threads_is_stored_once(app, field):
     with app.app_context():
         assert db.session.scalar(select(func.count(Visit.id)).where(Visit.id == env["visit_id"])) == 1
         assert db.session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "visit.submit")) == 1
+
+
+def test_two_phones_sending_a_first_record_at_once_store_one(app, field, monkeypatch):
+    """Both partners start their own record offline and send it at the same moment: the assignment is locked
+    before its records are counted (a row lock on PostgreSQL, the write lock on SQLite), so exactly one is
+    stored and the other is told which one stands (409 record_exists)."""
+    from server.operations import sync as sync_ops
+
+    a, b = field["phones"]
+    assignment = a.pull().json["assignments"][0]
+    team = [field["org"].gc_inv1, field["org"].gc_inv2]
+    photo, signature = jpeg(), png()
+    files = [att(photo, "photo", "house_outside"), att(signature, "signature", "applicant", "image/png")]
+    for data, mime in ((photo, "image/jpeg"), (signature, "image/png")):
+        assert a.put(data, mime).status_code in (200, 201)
+    envs = {id(a): envelope(assignment, files, team), id(b): envelope(assignment, files, team, income="999.00")}
+    real = sync_ops._live_records
+
+    def counted_slowly(assignment_id):   # both requests would pass the count if nothing held the other back
+        found = real(assignment_id)
+        time.sleep(0.3)
+        return found
+
+    monkeypatch.setattr(sync_ops, "_live_records", counted_slowly)
+    results, barrier = {}, threading.Barrier(2)
+
+    def send(phone):
+        env = envs[id(phone)]
+        client = app.test_client()
+        barrier.wait()
+        r = client.post("/api/v1/visits", json=env, headers={**phone.auth, "Idempotency-Key": env["visit_id"]})
+        results[id(phone)] = (r.status_code, r.get_json())
+
+    threads = [threading.Thread(target=send, args=(p,)) for p in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = sorted(code for code, _ in results.values())
+    assert statuses == [201, 409], results
+    stored = next(envs[k]["visit_id"] for k, (code, _) in results.items() if code == 201)
+    refused = next(body for code, body in results.values() if code == 409)
+    assert refused["error"] == "record_exists" and refused["visit_id"] == stored
+    with app.app_context():
+        assert db.session.scalars(select(Visit.id).where(Visit.assignment_id == assignment["assignment_id"])).all() \
+            == [stored]
 
 
 # --- attestations and the merge -------------------------------------------------------------------
