@@ -186,6 +186,48 @@ def _canon(obj: Any, path: str, bad: list[tuple[str, type[Exception], str, str, 
     return obj
 
 
+class _Deviation(Exception):
+    """The quick pass met something it does not take as it is: the careful pass (``_canon``) names it."""
+
+
+def _canon_quick(obj: Any) -> Any:
+    """``_canon`` for a value that is already fine (every value a phone sends), without working out the path of
+    each node; anything unusual (a subclass, a float, a bad integer or string, colliding keys) raises
+    ``_Deviation`` and the caller runs ``_canon``, which gives the same result and says where."""
+    kind = type(obj)
+    if kind is str:
+        try:
+            obj.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Deviation from None
+        return unicodedata.normalize("NFC", obj)
+    if kind is dict:
+        out: dict[str, Any] = {}
+        for key, value in obj.items():
+            if type(key) is not str:
+                raise _Deviation
+            canonical_key = _canon_quick(key)
+            if canonical_key in out:
+                raise _Deviation
+            out[canonical_key] = _canon_quick(value)
+        return {key: out[key] for key in sorted(out, key=_utf16_order)}
+    if kind is list:
+        return [_canon_quick(item) for item in obj]
+    if obj is None or kind is bool:
+        return obj
+    if kind is int and -MAX_SAFE_INTEGER <= obj <= MAX_SAFE_INTEGER:
+        return obj
+    raise _Deviation
+
+
+def _canonical(obj: Any, bad: list[tuple[str, type[Exception], str, str, str]]) -> Any:
+    """The canonical form of obj, deviations appended to ``bad`` (the quick pass first)."""
+    try:
+        return _canon_quick(obj)
+    except _Deviation:
+        return _canon(obj, "", bad)
+
+
 def canonical_form(obj: Any) -> Any:
     """obj with every string NFC-normalised and every object's keys in canonical order.
 
@@ -193,7 +235,7 @@ def canonical_form(obj: Any) -> Any:
     ValueError for an out-of-range integer, a lone surrogate or keys that collide after NFC.
     """
     bad: list[tuple[str, type[Exception], str, str, str]] = []
-    result = _canon(obj, "", bad)
+    result = _canonical(obj, bad)
     if bad:
         path, exc_class, reason, _, _ = bad[0]
         raise exc_class(f"not canonical JSON at {path or '<root>'}: {reason}")
@@ -430,7 +472,7 @@ def parse_envelope(raw: Any) -> Envelope:
         raise EnvelopeError([Problem("", "wrong_type", "访视记录应为JSON对象", "The envelope must be a JSON object")])
 
     bad: list[tuple[str, type[Exception], str, str, str]] = []
-    env = _canon(raw, "", bad)
+    env = _canonical(raw, bad)
     for path, _, _, zh, en in bad:
         check.add(path, "not_canonical", zh, en)
 

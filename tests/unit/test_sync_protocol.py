@@ -527,3 +527,31 @@ def test_attestation_message_checks_its_inputs(visit_id, digest):
 def test_the_datetime_offset_is_kept():
     env = parse_envelope(envelope(started_at="2026-11-20T09:15:00-05:00", finished_at="2026-11-20T15:00:00Z"))
     assert env.started_at.tzinfo == timezone(timedelta(hours=-5))
+
+
+# The quick canonical pass (no paths worked out) and the careful one agree on every value, fine or not.
+_QUICK_VS_CAREFUL = [
+    {"b": 1, "a": [True, None, "x"], "ä": {"z": "e\u0301"}},
+    {"\u00e9": 1, "e\u0301x": 2},
+    ["Å", "A\u030a", 2**53 - 1, -(2**53 - 1)],
+    {"a": {"b": {"c": [1, [2, [3]]]}}},
+    {"amount": 1.5},
+    {"n": 2**53},
+    {"s": "\ud800"},
+    {"\u00e9": 1, "e\u0301": 2},
+    {1: "key not a string"},
+    {"t": (1, 2)},
+    {"big": -(2**60), "ok": "fine"},
+    "plain",
+    0,
+]
+
+
+@pytest.mark.parametrize("value", _QUICK_VS_CAREFUL)
+def test_the_quick_canonical_pass_agrees_with_the_careful_one(value):
+    from sync import protocol
+
+    quick_bad: list = []
+    careful_bad: list = []
+    assert protocol._canonical(value, quick_bad) == protocol._canon(value, "", careful_bad)
+    assert quick_bad == careful_bad
