@@ -548,6 +548,9 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
                              "the Idempotency-Key header must equal the visit_id", 422)
     existing = db.session.get(Visit, envelope.visit_id)
     current = None
+    if envelope.supersedes and existing is None:
+        # One amendment at a time per assignment: the line of revisions is read under the assignment's lock.
+        _hold_assignment(envelope.assignment_id)
     if envelope.supersedes:
         prior = db.session.get(Visit, envelope.supersedes)
         # Current: not replaced, and no other amendment of it is already waiting (one line of revisions).
@@ -705,15 +708,24 @@ def _live_records_of(assignment_ids: list[int]) -> dict[int, list[Visit]]:
     return out
 
 
+def _hold_assignment(assignment_id: Any) -> None:
+    """Hold the assignment until the commit, so that the records counted next are still all there is when this
+    one is written: its row locked on PostgreSQL; on SQLite, which takes no lock for a read, the database's
+    write lock, taken by a write that changes nothing."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(text("UPDATE visit_assignments SET id = id WHERE id = :id"), {"id": assignment_id})
+    else:
+        db.session.execute(select(VisitAssignment.id).where(VisitAssignment.id == assignment_id).with_for_update())
+
+
 def _one_record_per_assignment(envelope, assignment: VisitAssignment) -> None:
     kind = (forms().get((envelope.form_id, envelope.form_version)) or {}).get("kind")
     if not is_own_form(kind, assignment.kind):
         return   # an extra record made on the same trip (the two-rates survey) may be one of many
     # One writer at a time per assignment, so that two phones posting their first record at once cannot both
-    # get in: on PostgreSQL the caller's read locked the assignment's row; SQLite takes no lock for a read, so
-    # its database write lock is taken now, by a write that changes nothing, and held to the commit.
+    # get in: on PostgreSQL the caller's read locked the assignment's row.
     if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(text("UPDATE visit_assignments SET id = id WHERE id = :id"), {"id": assignment.id})
+        _hold_assignment(assignment.id)
     live = [v for v in _live_records(assignment.id) if v.id != envelope.visit_id]
     if live:
         raise OperationError("record_exists", "这项调查任务已有一份调查记录（可能是同组的同事开始的），请在该记录上修改",

@@ -422,6 +422,50 @@ def test_two_phones_sending_a_first_record_at_once_store_one(app, field, monkeyp
             == [stored]
 
 
+def test_two_amendments_of_one_record_at_once_store_one(app, field, monkeypatch):
+    """Both partners correct the same record at the same moment: the assignment is held while the line of
+    revisions is read, so one amendment is stored and the other is told its record is no longer current."""
+    from server.operations import sync as sync_ops
+
+    env, _ = visit_ready(field)
+    a, b = field["phones"]
+    edits = {}
+    for phone, note in ((a, "更正一"), (b, "更正二")):
+        fresh = png((len(note), 90, 90))
+        assert phone.put(fresh, "image/png").status_code in (200, 201)
+        edit = json.loads(json.dumps(env))
+        edit["answers"]["living"]["notes"] = note
+        edit.update(visit_id=str(uuid.uuid4()), supersedes=env["visit_id"],
+                    attachments=[env["attachments"][0], att(fresh, "signature", "applicant", "image/png")])
+        edits[id(phone)] = edit
+    real = sync_ops.classify_submission
+
+    def classified_slowly(*args, **kwargs):   # both would see no other amendment if nothing held the other back
+        decision = real(*args, **kwargs)
+        time.sleep(0.3)
+        return decision
+
+    monkeypatch.setattr(sync_ops, "classify_submission", classified_slowly)
+    results, barrier = {}, threading.Barrier(2)
+
+    def send(phone):
+        edit = edits[id(phone)]
+        client = app.test_client()
+        barrier.wait()
+        r = client.post("/api/v1/visits", json=edit, headers={**phone.auth, "Idempotency-Key": edit["visit_id"]})
+        results[id(phone)] = (r.status_code, r.get_json())
+
+    threads = [threading.Thread(target=send, args=(p,)) for p in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(code for code, _ in results.values()) == [201, 409], results
+    assert next(body for code, body in results.values() if code == 409)["error"] == "stale_revision"
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Visit.id)).where(Visit.supersedes_id == env["visit_id"])) == 1
+
+
 # --- attestations and the merge -------------------------------------------------------------------
 
 def test_attestations_and_acceptance_into_the_case(app, field):
