@@ -38,6 +38,18 @@ def finalise_online(p: PhoneApp) -> str:
     return visit_id
 
 
+def first_record_sent_online(app, a: PhoneApp, b: PhoneApp, case: dict) -> str:
+    """Both phones enrolled (the case's two investigators); phone ``a`` fills the survey and sends it online;
+    returns the visit id."""
+    a.enrol(enrol_code(app, case["inv1"]))
+    b.enrol(enrol_code(app, case["inv2"]))
+    open_assignment(a, case["number"])
+    a.page.click("#start-visit")
+    a.page.wait_for_selector("[data-path='members/0/name']")
+    quick_survey(a, [case["inv1"], case["inv2"]])
+    return finalise_online(a)
+
+
 def confirm_from_pull(p: PhoneApp, visit_id: str, expect_summary: str | None = None, survey: bool = True,
                       expect_words: tuple[str, ...] = ()):
     p.open("#/")
@@ -67,13 +79,7 @@ def test_the_partner_signs_from_the_pull_and_a_sent_record_is_amended(browser, p
     team = [field_case["inv1"], field_case["inv2"]]
     a, b = new_phone(browser, pwa_server), new_phone(browser, pwa_server)
     try:
-        a.enrol(enrol_code(pwa_app, field_case["inv1"]))
-        b.enrol(enrol_code(pwa_app, field_case["inv2"]))
-        open_assignment(a, field_case["number"])
-        a.page.click("#start-visit")
-        a.page.wait_for_selector("[data-path='members/0/name']")
-        quick_survey(a, team)
-        first = finalise_online(a)
+        first = first_record_sent_online(pwa_app, a, b, field_case)
 
         # the partner's phone lists it after a sync and signs it there: no QR, no camera
         confirm_from_pull(b, first, expect_summary="情况属实")
@@ -160,17 +166,10 @@ def test_an_attestation_the_server_could_not_take_just_then_is_sent_again(browse
     partner's phone keeps the signature pending and sends it again, instead of asking the investigator."""
     import json
 
-    team = [field_case["inv1"], field_case["inv2"]]
     a = new_phone(browser, pwa_server)
     b = new_phone(browser, pwa_server, service_workers="block")   # so that the route sees every request
     try:
-        a.enrol(enrol_code(pwa_app, field_case["inv1"]))
-        b.enrol(enrol_code(pwa_app, field_case["inv2"]))
-        open_assignment(a, field_case["number"])
-        a.page.click("#start-visit")
-        a.page.wait_for_selector("[data-path='members/0/name']")
-        quick_survey(a, team)
-        visit_id = finalise_online(a)
+        visit_id = first_record_sent_online(pwa_app, a, b, field_case)
         seen = {"busy": 0, "sent": 0}
 
         def busy_once(route):

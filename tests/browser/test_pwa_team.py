@@ -19,7 +19,7 @@ from tests.browser.test_pwa_flow import (  # noqa: F401 (fixtures)
     pwa_app,
     pwa_server,
 )
-from tests.browser.test_pwa_online import finalise_online, open_assignment
+from tests.browser.test_pwa_online import finalise_online, first_record_sent_online, open_assignment
 
 
 def test_a_teammates_record_is_shown_and_a_second_record_is_kept_not_looped(browser, pwa_app, pwa_server,  # noqa: F811
@@ -27,13 +27,7 @@ def test_a_teammates_record_is_shown_and_a_second_record_is_kept_not_looped(brow
     team = [field_case["inv1"], field_case["inv2"]]
     a, b = new_phone(browser, pwa_server), new_phone(browser, pwa_server)
     try:
-        a.enrol(enrol_code(pwa_app, field_case["inv1"]))
-        b.enrol(enrol_code(pwa_app, field_case["inv2"]))
-        open_assignment(a, field_case["number"])
-        a.page.click("#start-visit")
-        a.page.wait_for_selector("[data-path='members/0/name']")
-        quick_survey(a, team)
-        first = finalise_online(a)
+        first = first_record_sent_online(pwa_app, a, b, field_case)
 
         def with_records(route):
             response = route.fetch(url=route.request.url.split("?")[0])   # the full list, as after a teammate's upload

@@ -357,31 +357,50 @@ def test_the_same_visit_from_two_threads_is_stored_once(app, field):
     assignment = a.pull().json["assignments"][0]
     env = envelope(assignment, [att(png((7, 7, 7)), "signature", "applicant", "image/png")],
                    [field["org"].gc_inv1, field["org"].gc_inv2])
-    results, barrier = [], threading.Barrier(2)
+    results = _post_at_once(app, [(a, env), (a, env)])
+    assert sorted(code for _, code, _ in results) == [200, 201]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Visit.id)).where(Visit.id == env["visit_id"])) == 1
+        assert db.session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "visit.submit")) == 1
 
-    def send():
+
+def _slowed(monkeypatch, name: str) -> None:
+    """``server.operations.sync.<name>`` made slow (0.3 s after it returns): two requests sent at once would
+    both pass the check it serves if nothing held one back until the other's commit."""
+    from server.operations import sync as sync_ops
+
+    real = getattr(sync_ops, name)
+
+    def slow(*args, **kwargs):
+        out = real(*args, **kwargs)
+        time.sleep(0.3)
+        return out
+
+    monkeypatch.setattr(sync_ops, name, slow)
+
+
+def _post_at_once(app, sends: list) -> list[tuple[str, int, dict]]:
+    """POST each (phone, envelope) from its own thread at the same moment: (visit id, status, body) each."""
+    results, barrier = [], threading.Barrier(len(sends))
+
+    def send(phone, env):
         client = app.test_client()
         barrier.wait()
-        r = client.post("/api/v1/visits", json=env, headers={**a.auth, "Idempotency-Key": env["visit_id"]})
-        results.append(r.status_code)
+        r = client.post("/api/v1/visits", json=env, headers={**phone.auth, "Idempotency-Key": env["visit_id"]})
+        results.append((env["visit_id"], r.status_code, r.get_json()))
 
-    threads = [threading.Thread(target=send) for _ in range(2)]
+    threads = [threading.Thread(target=send, args=pair) for pair in sends]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(results) == [200, 201]
-    with app.app_context():
-        assert db.session.scalar(select(func.count(Visit.id)).where(Visit.id == env["visit_id"])) == 1
-        assert db.session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "visit.submit")) == 1
+    return results
 
 
 def test_two_phones_sending_a_first_record_at_once_store_one(app, field, monkeypatch):
     """Both partners start their own record offline and send it at the same moment: the assignment is locked
     before its records are counted (a row lock on PostgreSQL, the write lock on SQLite), so exactly one is
     stored and the other is told which one stands (409 record_exists)."""
-    from server.operations import sync as sync_ops
-
     a, b = field["phones"]
     assignment = a.pull().json["assignments"][0]
     team = [field["org"].gc_inv1, field["org"].gc_inv2]
@@ -389,33 +408,12 @@ def test_two_phones_sending_a_first_record_at_once_store_one(app, field, monkeyp
     files = [att(photo, "photo", "house_outside"), att(signature, "signature", "applicant", "image/png")]
     for data, mime in ((photo, "image/jpeg"), (signature, "image/png")):
         assert a.put(data, mime).status_code in (200, 201)
-    envs = {id(a): envelope(assignment, files, team), id(b): envelope(assignment, files, team, income="999.00")}
-    real = sync_ops._live_records
-
-    def counted_slowly(assignment_id):   # both requests would pass the count if nothing held the other back
-        found = real(assignment_id)
-        time.sleep(0.3)
-        return found
-
-    monkeypatch.setattr(sync_ops, "_live_records", counted_slowly)
-    results, barrier = {}, threading.Barrier(2)
-
-    def send(phone):
-        env = envs[id(phone)]
-        client = app.test_client()
-        barrier.wait()
-        r = client.post("/api/v1/visits", json=env, headers={**phone.auth, "Idempotency-Key": env["visit_id"]})
-        results[id(phone)] = (r.status_code, r.get_json())
-
-    threads = [threading.Thread(target=send, args=(p,)) for p in (a, b)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    statuses = sorted(code for code, _ in results.values())
-    assert statuses == [201, 409], results
-    stored = next(envs[k]["visit_id"] for k, (code, _) in results.items() if code == 201)
-    refused = next(body for code, body in results.values() if code == 409)
+    _slowed(monkeypatch, "_live_records")   # the count of the assignment's records
+    results = _post_at_once(app, [(a, envelope(assignment, files, team)),
+                                  (b, envelope(assignment, files, team, income="999.00"))])
+    assert sorted(code for _, code, _ in results) == [201, 409], results
+    stored = next(visit_id for visit_id, code, _ in results if code == 201)
+    refused = next(body for _, code, body in results if code == 409)
     assert refused["error"] == "record_exists" and refused["visit_id"] == stored
     with app.app_context():
         assert db.session.scalars(select(Visit.id).where(Visit.assignment_id == assignment["assignment_id"])).all() \
@@ -425,43 +423,20 @@ def test_two_phones_sending_a_first_record_at_once_store_one(app, field, monkeyp
 def test_two_amendments_of_one_record_at_once_store_one(app, field, monkeypatch):
     """Both partners correct the same record at the same moment: the assignment is held while the line of
     revisions is read, so one amendment is stored and the other is told its record is no longer current."""
-    from server.operations import sync as sync_ops
-
     env, _ = visit_ready(field)
-    a, b = field["phones"]
-    edits = {}
-    for phone, note in ((a, "更正一"), (b, "更正二")):
-        fresh = png((len(note), 90, 90))
+    sends = []
+    for n, phone in enumerate(field["phones"]):
+        fresh = png((n, 90, 90))   # each amendment with its own fresh signature
         assert phone.put(fresh, "image/png").status_code in (200, 201)
         edit = json.loads(json.dumps(env))
-        edit["answers"]["living"]["notes"] = note
+        edit["answers"]["living"]["notes"] = f"更正{n + 1}"
         edit.update(visit_id=str(uuid.uuid4()), supersedes=env["visit_id"],
                     attachments=[env["attachments"][0], att(fresh, "signature", "applicant", "image/png")])
-        edits[id(phone)] = edit
-    real = sync_ops.classify_submission
-
-    def classified_slowly(*args, **kwargs):   # both would see no other amendment if nothing held the other back
-        decision = real(*args, **kwargs)
-        time.sleep(0.3)
-        return decision
-
-    monkeypatch.setattr(sync_ops, "classify_submission", classified_slowly)
-    results, barrier = {}, threading.Barrier(2)
-
-    def send(phone):
-        edit = edits[id(phone)]
-        client = app.test_client()
-        barrier.wait()
-        r = client.post("/api/v1/visits", json=edit, headers={**phone.auth, "Idempotency-Key": edit["visit_id"]})
-        results[id(phone)] = (r.status_code, r.get_json())
-
-    threads = [threading.Thread(target=send, args=(p,)) for p in (a, b)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(code for code, _ in results.values()) == [201, 409], results
-    assert next(body for code, body in results.values() if code == 409)["error"] == "stale_revision"
+        sends.append((phone, edit))
+    _slowed(monkeypatch, "classify_submission")   # is the record it replaces still current?
+    results = _post_at_once(app, sends)
+    assert sorted(code for _, code, _ in results) == [201, 409], results
+    assert next(body for _, code, body in results if code == 409)["error"] == "stale_revision"
     with app.app_context():
         assert db.session.scalar(select(func.count(Visit.id)).where(Visit.supersedes_id == env["visit_id"])) == 1
 
