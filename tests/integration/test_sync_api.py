@@ -441,6 +441,20 @@ def test_two_amendments_of_one_record_at_once_store_one(app, field, monkeypatch)
         assert db.session.scalar(select(func.count(Visit.id)).where(Visit.supersedes_id == env["visit_id"])) == 1
 
 
+@pytest.mark.parametrize("assignment_id", [2**31, 2**40, 2**62])
+def test_an_amendment_naming_an_assignment_past_int4_is_refused_not_a_500(app, field, assignment_id):
+    """The assignment is locked before the amendment's record is looked at: an id no column can hold is
+    refused there as bad input on both databases, and nothing is stored."""
+    env, _ = visit_ready(field)
+    a = field["phones"][0]
+    edit = {**json.loads(json.dumps(env)), "visit_id": str(uuid.uuid4()), "supersedes": env["visit_id"],
+            "assignment_id": assignment_id}
+    r = a.post_visit(edit)
+    assert 400 <= r.status_code < 500 and r.json["message_en"], (r.status_code, r.json)
+    with app.app_context():
+        assert db.session.get(Visit, edit["visit_id"]) is None
+
+
 # --- attestations and the merge -------------------------------------------------------------------
 
 def test_attestations_and_acceptance_into_the_case(app, field):
