@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from server import services
 from server.domain import roster as core
@@ -22,7 +22,7 @@ from server.extensions import db
 from server.models import Case, CaseEvent, Unit, User, VisitAssignment
 from server.models.money import CHANGE_REPORT_KINDS, ChangeReport
 from server.operations import OperationError, audit
-from server.operations.cases import benefit_working, perform
+from server.operations.cases import benefit_working, next_event_seq, perform
 from server.operations.rosters import exit_started
 from server.operations.visits import assign_visit
 
@@ -340,8 +340,7 @@ def advance_gradual_exit(case: Case, actor: User, *, month: str, today: dt.date,
     percentage = core.exit_percentage(position, info["percentages"])
     case.exit_month = position
     case.updated_at = dt.datetime.now(dt.UTC)
-    seq = (db.session.scalar(select(func.max(CaseEvent.seq)).where(CaseEvent.case_id == case.id)) or 0) + 1
-    db.session.add(CaseEvent(case=case, seq=seq, action="gradual_exit_month", from_status=case.status,
+    db.session.add(CaseEvent(case=case, seq=next_event_seq(case.id), action="gradual_exit_month", from_status=case.status,
                              to_status=case.status, actor_id=actor.id, on_date=today,
                              data={"month": month, "position": position, "percentage": percentage}))
     audit.record("case.gradual_exit_month", "case", case.id, actor=actor, remote_addr=remote_addr,

@@ -45,7 +45,7 @@ from server.models import (
 )
 from server.models.visits import assignment_members
 from server.operations import OperationError, audit
-from server.operations.cases import perform, state_of
+from server.operations.cases import next_event_seq, perform, state_of
 from server.operations.visits import DEADLINE_STEP
 from sync.errors import EnvelopeError, Problem
 from sync.findings import derive_findings
@@ -458,13 +458,11 @@ def submit_bundle(device: Device, raw: Any, files: list[tuple[str, bytes, str | 
         if isinstance(raw.get("attachments"), list) else []
     rows = _ingest_all(device, files, listed)
 
-    def own_attestation(visit: Visit) -> dict[str, Any] | None:
+    def own_attestation(visit: Visit, profile_id: str) -> dict[str, Any] | None:
         """The sender's attestation of a new visit, in the visit's transaction (one commit for the request),
         when it cannot complete the team by itself (acceptance is then the partner's attestation's work)."""
         if not isinstance(attestation, dict):
             return None
-        # the profile's id alone, not the case's row (its record and declaration are large and not needed here)
-        profile_id = db.session.scalar(select(Case.profile_id).where(Case.id == visit.case_id))
         if services().profiles[profile_id].home_visit.min_team < 2:
             return None
         try:
@@ -533,11 +531,12 @@ def visit_body(visit: Visit) -> dict[str, Any]:
 
 
 def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: dt.date,
-                 with_new: Callable[[Visit], dict[str, Any] | None] | None = None, files: list[Any] = ()) -> Submission:
+                 with_new: Callable[[Visit, str], dict[str, Any] | None] | None = None,
+                 files: list[Any] = ()) -> Submission:
     """Store a visit envelope once.  Replays answer 200 with the same body; different content 409.
-    ``with_new``: called with a new visit before its commit, to add to the same transaction; what it returns
-    is merged into the answer.  ``files``: rows of attachments this request stored, added with the visit (or,
-    for a replay, before it is answered); a refused visit adds none."""
+    ``with_new``: called with a new visit and its case's rules profile before its commit, to add to the same
+    transaction; what it returns is merged into the answer.  ``files``: rows of attachments this request stored,
+    added with the visit (or, for a replay, before it is answered); a refused visit adds none."""
     try:
         envelope = parse_envelope(raw)
     except EnvelopeError as exc:
@@ -570,8 +569,10 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
         raise OperationError("stale_revision", "被替换的调查记录已不是最新版本，请先同步",
                              "the revision this visit replaces is no longer current: pull and try again", 409)
 
-    # Locked with the read on PostgreSQL (see _one_record_per_assignment).
-    assignment = db.session.get(VisitAssignment, envelope.assignment_id, with_for_update=True)
+    # Locked with the read on PostgreSQL (see _one_record_per_assignment); its team and its case's rules profile
+    # come with it (the profile's id alone: the case's record and declaration are large and not needed here).
+    assignment, profile_id = db.session.execute(_ASSIGNMENT_FOR_VISIT, {"id": envelope.assignment_id}) \
+        .unique().first() or (None, None)
     if assignment is None or assignment.case_id != envelope.case_id or \
             device.user_id not in {u.id for u in assignment.team}:
         raise OperationError("assignment_unknown", "没有派给本人的这项调查任务",
@@ -629,7 +630,7 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
     answer = {"visit_id": visit_id, "status": visit.status, "missing_attachments": missing,
               "content_hash": visit.content_hash, "attested_by": []}
     if with_new is not None:
-        answer.update(with_new(visit) or {})
+        answer.update(with_new(visit, profile_id) or {})
     db.session.commit()
     if missing:
         # A file stored by another request after the check above found no pending row to clear: look again.
@@ -706,6 +707,14 @@ def _live_records_of(assignment_ids: list[int]) -> dict[int, list[Visit]]:
         if is_own_form(kind, kinds.get(v.assignment_id, "")):
             out.setdefault(v.assignment_id, []).append(v)
     return out
+
+
+# The assignment a visit is sent for, row-locked on PostgreSQL (its own row only: not its team's users nor its
+# case), with its team and its case's rules profile, in one statement.
+_ASSIGNMENT_FOR_VISIT = (select(VisitAssignment, Case.profile_id).join(Case, Case.id == VisitAssignment.case_id)
+                         .options(joinedload(VisitAssignment.team))
+                         .where(VisitAssignment.id == bindparam("id")).with_for_update(of=VisitAssignment)
+                         .execution_options(populate_existing=True))   # (what was read before the lock is read again)
 
 
 def _hold_assignment(assignment_id: Any) -> None:
@@ -787,6 +796,14 @@ def _refresh(visit: Visit, *, commit: bool = True, restage: Callable[[], Visit] 
 
 # --- attestations ---------------------------------------------------------------------------------
 
+# The visit an attestation names, row-locked on PostgreSQL (its own row only), with its case and assignment.
+_VISIT_TO_ATTEST = (select(Visit).options(joinedload(Visit.case), joinedload(Visit.assignment))
+                    .where(Visit.id == bindparam("id")).with_for_update(of=Visit)
+                    .execution_options(populate_existing=True))
+_ATTESTERS = (select(Attestation.device_id, Attestation.user_id, User).join(User, User.id == Attestation.user_id)
+              .where(Attestation.visit_id == bindparam("visit_id")))
+
+
 def attest(device: Device, body: Any, *, again: bool = False) -> tuple[int, dict[str, Any]]:
     """A device's signature over (visit id, content hash).  Idempotent per (visit, device).  ``again``: the
     second try, after the case changed between this request's reading it and its commit."""
@@ -794,17 +811,18 @@ def attest(device: Device, body: Any, *, again: bool = False) -> tuple[int, dict
         raise OperationError("body_invalid", "请求内容应为 JSON 对象", "the body must be a JSON object", 422)
     # Locked (PostgreSQL) so that the partners' attestations of one visit are taken one after the other: each
     # sees the ones before it, and the one that completes the team accepts the visit in its own transaction.
-    visit = db.session.get(Visit, str(body.get("visit_id") or ""), with_for_update=True)
+    # Its case and assignment come with it (an acceptance needs both).
+    visit = db.session.scalar(_VISIT_TO_ATTEST, {"id": str(body.get("visit_id") or "")})
     if visit is None:
         raise OperationError("visit_unknown", "调查记录不存在（请先上传调查记录）", "no such visit: push it first", 404)
     signature = _check_attestation(device, visit, body)
-    # The visit's attestations so far, in one query: is this one a resend, and who has attested.
-    before = db.session.execute(select(Attestation.device_id, Attestation.user_id)
-                                .where(Attestation.visit_id == visit.id)).all()
-    if any(device_id == device.id for device_id, _ in before):
+    # The visit's attestations so far, with their users, in one query: is this one a resend, who has attested
+    # (and the user an acceptance is recorded in the name of, one of them).
+    before = db.session.execute(_ATTESTERS, {"visit_id": visit.id}).all()
+    if any(device_id == device.id for device_id, _, _ in before):
         _refresh(visit)   # stored before a crash? acceptance is re-checked on every retry
         return 200, {"visit_id": visit.id, "device_id": device.id, "status": visit.status}
-    attesters = {user_id for _, user_id in before} | {device.user_id}
+    attesters = {user_id for _, user_id, _ in before} | {device.user_id}
     visit_id, device_id, content_hash = visit.id, device.id, visit.content_hash
 
     def stage() -> Visit:
@@ -1080,8 +1098,6 @@ def reconcile(case: Case, visit: Visit, picks: Mapping[str, str], actor: User, *
     its default: proposals the visit's value, a member not found stays, every conflict must be decided).
     Makes a new record version, brings the household's members in line, sets the assessed income from the
     accepted record, and writes a line in the case history and an audit entry."""
-    from sqlalchemy import func
-
     from server.models import CaseEvent
     from sync.reconcile import resolve
 
@@ -1113,9 +1129,8 @@ def reconcile(case: Case, visit: Visit, picks: Mapping[str, str], actor: User, *
     if any(k.startswith("income/") for k in resolution.choices):
         case.assessed_income_6m = sum(incomes, Decimal("0"))
     visit.reconciled_at = _now()
-    seq = (db.session.scalar(select(func.max(CaseEvent.seq)).where(CaseEvent.case_id == case.id)) or 0) + 1
     note = "；".join(c[0] for c in resolution.changes) or "维持原登记"
-    db.session.add(CaseEvent(case=case, seq=seq, action="reconcile_visit", from_status=case.status,
+    db.session.add(CaseEvent(case=case, seq=next_event_seq(case.id), action="reconcile_visit", from_status=case.status,
                              to_status=case.status, actor_id=actor.id, on_date=today,
                              data={"visit_id": visit.id, "record_version": case.record_version,
                                    "finding": "核对入户调查结果：" + note,
