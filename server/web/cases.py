@@ -18,6 +18,7 @@ from server.domain.declaration import INCOME_SOURCES, MONTHS, PROPERTY_ITEMS, pa
 from server.domain.eligibility import to_fen
 from server.extensions import db
 from server.models import Case, CaseEvent, Unit, User, Visit, VisitAssignment
+from server.models.attachments import Attachment
 from server.models.households import HOUSEHOLD_CLASSES, MEMBER_FLAGS, RELATIONS
 from server.models.orgs import LEVEL_NAMES, OFFICE_LEVELS
 from server.models.visits import VISIT_KINDS, VISIT_STATUSES
@@ -556,7 +557,6 @@ def _photo_facts(attachments: dict):
 def _visit_view(case: Case, visits) -> dict:
     """What the case page and the print need to show visits: each visit's findings shape, the case's own visit
     (the newest one standing), its reconciliation rows, the photo facts, statuses in Chinese."""
-    from server.models.attachments import Attachment
     from server.operations.sync import reconciliation_of
 
     findings = {v.id: visit_findings(v) for v in visits}
@@ -646,8 +646,12 @@ def case_print(case_id: int, doc: str):
                 User.id.in_(extra["case_findings"]["investigators"])))})
     # Every round of a step that can happen more than once (a disputed appraisal sends the case back).
     rounds = [e for e in case.events if e.action == needed] if needed else []
+    # The scanned files the rounds name (a picture prints; a PDF is named by its size and hash).
+    named = {(e.data or {}).get("scan_file") for e in rounds} - {None}
+    scans = {a.sha256: a for a in db.session.scalars(select(Attachment).where(Attachment.sha256.in_(named)))} \
+        if named else {}
     return render_template(f"print/{doc}.html", case=case, profile=profile, events=events, users=users, **extra,
-                           rounds=rounds,
+                           rounds=rounds, scans=scans,
                            working=working, qr_svg=qr_svg, panel_categories=workflow.PANEL_CATEGORIES,
                            return_targets=workflow.RETURN_TARGETS,
                            relations=RELATIONS, sources=INCOME_SOURCES, items=PROPERTY_ITEMS, today=today())
@@ -659,7 +663,6 @@ def case_print(case_id: int, doc: str):
 @login_required
 def attachment(sha: str, variant: str):
     """An uploaded file, for whoever may read a case or record that uses it (see :mod:`server.web.scope`)."""
-    from server.models.attachments import Attachment
     from server.operations.attachments import store
 
     if variant not in ("original", "display", "thumb") or len(sha) != 64:

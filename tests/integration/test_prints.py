@@ -4,6 +4,7 @@ and the meeting record are printable; long typed texts wrap; the refusal names w
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 
 import pytest
@@ -15,6 +16,7 @@ from tests.integration.test_console import (
     Console,
     intake_form,
     on,
+    pdf_bytes,
     png_bytes,
     register,
     signature,
@@ -102,7 +104,8 @@ def test_every_appraisal_round_prints_and_a_disputed_one_keeps_its_link(app, org
     assert "第一次评议：争议较大。" in printed and h1(printed) == "最低生活保障民主评议记录"
 
 
-def test_the_yijun_meeting_record_prints(app, org):
+def signed_yijun_case(app, org):
+    """A yijun case whose review the leader has signed: its meeting comes next.  (console, case id, signed on)"""
     on(app, START)
     yj = Console(app, "yj_case")
     case_id = register(app, yj, org, unit="village", region="610222")
@@ -110,6 +113,11 @@ def test_the_yijun_meeting_record_prints(app, org):
     Console(app, "yj_lead").act(case_id, "sign_review", {"signature": signature(), "opinion": "同意"})
     with app.app_context():
         signed_on = db.session.get(Case, case_id).reviewed_on
+    return yj, case_id, signed_on
+
+
+def test_the_yijun_meeting_record_prints(app, org):
+    yj, case_id, signed_on = signed_yijun_case(app, org)
     today = app.config["RUHU_TODAY"]
     # Everything wrong at once: a date in the future, one attendee named twice, no conclusion, no minutes.
     bad = {"meeting_on": (today + dt.timedelta(days=1)).isoformat(), "attendee": ["王镇长", "王镇长"],
@@ -142,9 +150,35 @@ def test_the_yijun_meeting_record_prints(app, org):
     assert h1(page) == "最低生活保障拟保障意见会议研究记录"
     assert "会议研究同意" in page and "彭镇" in page and "拟批准" in page
     assert f"会议日期：{signed_on.isoformat()}" in page and "王镇长、李干事、赵委员" in re.sub(r"<[^>]+>", "", page)
-    assert 'class="scan"' in page and "/files/" in page
+    # The scanned picture is on the printed page, and the browser can load it.
+    src = re.search(r'<img class="scan" src="([^"]+)"', page).group(1)
+    picture = yj.get(src)
+    status, kind, data = picture.status_code, picture.mimetype, picture.data
+    picture.close()
+    assert status == 200 and kind.startswith("image/") and data[:4] == b"\x89PNG"
     approval = yj.get(f"/cases/{case_id}/print/approval_form").get_data(as_text=True)
     assert h1(approval) == "宜君县最低生活保障申请审核审批表"
+
+
+def test_a_meeting_scan_in_pdf_prints_as_a_named_file_not_as_a_broken_picture(app, org):
+    yj, case_id, signed_on = signed_yijun_case(app, org)
+    document = pdf_bytes()
+    good = {"meeting_on": signed_on.isoformat(), "attendee": ["王镇长", "李干事"], "decision": "approve",
+            "record": "会议研究同意"}
+    assert yj.act(case_id, "record_meeting", good,
+                  files={"scan": (document, "meeting.pdf", "application/pdf")}).status_code == 302
+    sha = hashlib.sha256(document).hexdigest()
+    for lang, words in (("zh", "PDF 文件"), ("en", "PDF file")):
+        yj.get(f"/?lang={lang}")
+        page = yj.get(f"/cases/{case_id}/print/meeting_record").get_data(as_text=True)
+        assert '<img class="scan"' not in page            # a PDF is no picture: it never printed
+        row = re.search(r'<td class="scan-file">(.*?)</td>', page, re.S).group(1)
+        assert words in row and sha[:16] in row and f"{len(document):,}" in row.replace("\u202f", ",")
+        link = re.search(r'href="([^"]+)"', row).group(1)
+        original = yj.get(link)                               # on screen, the file opens from the page
+        status, data = original.status_code, original.data
+        original.close()
+        assert status == 200 and data == document
 
 
 def test_the_refusal_names_who_hears_the_review(app, org):
