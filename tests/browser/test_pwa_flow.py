@@ -26,7 +26,9 @@ BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-r
 PHONE = {"viewport": {"width": 360, "height": 780}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2,
          "locale": "zh-CN", "timezone_id": "Asia/Shanghai", "bypass_csp": True, "permissions": ["geolocation"],
          "geolocation": {"latitude": 34.7466, "longitude": 113.6253, "accuracy": 12}}
-TODAY = dt.date.today()   # the phone reads its own clock; the server is pinned to the same day
+# The phone reads its own clock in China time (PHONE's timezone); the server is pinned to the same day. (The
+# machine's date would be a day behind from 16:00 to 24:00 UTC, and the phone's visit a day in the future.)
+TODAY = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
 TAKEN = dt.datetime.combine(TODAY - dt.timedelta(days=1), dt.time(9, 15))   # a camera's EXIF capture time
 
 

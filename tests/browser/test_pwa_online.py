@@ -13,6 +13,7 @@ from server.extensions import db
 from tests.browser.conftest import screenshot
 from tests.browser.test_pwa_attention import quick_survey
 from tests.browser.test_pwa_flow import (  # noqa: F401 (fixtures)
+    TODAY,
     PhoneApp,
     enrol_code,
     field_case,
@@ -21,8 +22,6 @@ from tests.browser.test_pwa_flow import (  # noqa: F401 (fixtures)
     pwa_server,
     server_state,
 )
-
-TODAY = dt.date.today()
 
 
 def open_assignment(p: PhoneApp, number: str):
