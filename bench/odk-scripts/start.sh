@@ -12,7 +12,7 @@ export NODE_ENV=production
 export NODE_CONFIG="{\"default\":{\"database\":{\"database\":\"${ODK_DB:-odk_bench}\"}}}"
 cd "$HERE/central-backend"
 if [ -f "$HERE/server.pid" ] && kill -0 "$(cat "$HERE/server.pid")" 2>/dev/null; then
-  echo "already running (pid $(cat "$HERE/server.pid")); run $HERE/stop.sh first" >&2; exit 1
+  echo "already running (pid $(cat "$HERE/server.pid")); run bench/odk-scripts/stop.sh first" >&2; exit 1
 fi
 node lib/bin/run-migrations.js
 setsid node node_modules/pm2/bin/pm2-runtime ./pm2.config.js > "$HERE/server.log" 2>&1 < /dev/null &
