@@ -1,5 +1,5 @@
-"""What one complete visit costs the server, request by request: SQL statements, commits and the median time of
-each request, in one process (Flask's test client, no network, no other load), on a small database and then
+"""What one complete visit costs the server, request by request: SQL statements, commits, and the median time
+and CPU time (of this process: the client's share is Flask's test client, small) of each request, in one process (Flask's test client, no network, no other load), on a small database and then
 with a large one bulk-loaded into the same database, printed as the ratio large/small.
 
 The requests are the phone app's (``bench/sync_load.py`` runs them under load): an incremental pull; the visit
@@ -41,6 +41,7 @@ class Meter:
         self.commits: collections.Counter = collections.Counter()
         self.slowest: dict[str, tuple[float, str]] = {}
         self.times: dict[str, list[float]] = collections.defaultdict(list)
+        self.cpu: dict[str, list[float]] = collections.defaultdict(list)
         event.listen(engine, "before_cursor_execute", self._before)
         event.listen(engine, "after_cursor_execute", self._after)
         event.listen(engine, "commit", self._commit)
@@ -59,11 +60,12 @@ class Meter:
 
     def call(self, kind: str, fn, *args, **kwargs):
         self.kind = kind
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         try:
             return fn(*args, **kwargs)
         finally:
             self.times[kind].append(time.perf_counter() - t0)
+            self.cpu[kind].append(time.process_time() - c0)
             self.kind = "-"
 
     def reset(self) -> None:
@@ -71,9 +73,11 @@ class Meter:
         self.commits.clear()
         self.slowest.clear()
         self.times.clear()
+        self.cpu.clear()
 
     def summary(self) -> dict[str, dict]:
-        return {k: {"ms": statistics.median(v) * 1000, "statements": self.statements[k] / len(v),
+        return {k: {"ms": statistics.median(v) * 1000, "cpu_ms": statistics.median(self.cpu[k]) * 1000,
+                    "statements": self.statements[k] / len(v),
                     "commits": self.commits[k] / len(v), "slowest_ms": self.slowest.get(k, (0.0, ""))[0] * 1000,
                     "slowest": self.slowest.get(k, (0.0, ""))[1]} for k, v in self.times.items()}
 
@@ -178,14 +182,18 @@ def report(label: str, out: dict, large: int) -> None:
     print(f"[{label}] one complete visit, request by request ({VISITS} visits per path, medians, one process)")
     for kind in ORDER:
         s = small[kind]
-        line = (f"  {kind:7s} {s['ms']:6.1f} ms  {s['statements']:4.1f} statements  {s['commits']:.1f} commits  "
+        line = (f"  {kind:7s} {s['ms']:6.1f} ms (CPU {s['cpu_ms']:5.1f} ms)  {s['statements']:4.1f} statements  "
+                f"{s['commits']:.1f} commits  "
                 f"slowest statement {s['slowest_ms']:.2f} ms")
         if large:
             g = out["large"][kind]
             line += (f"  | {large:,} cases: {g['ms']:6.1f} ms ({g['ms'] / s['ms']:.2f}x), {g['statements']:.1f} "
                      f"statements, slowest {g['slowest_ms']:.2f} ms")
         print(line)
-    print(f"  a complete visit as the phone app sends it (pull + bundle + accept): {whole:.1f} ms; request by "
+    cpu = sum(small[k]["cpu_ms"] for k in ("pull", "bundle", "accept"))
+    statements = sum(small[k]["statements"] for k in ("pull", "bundle", "accept"))
+    print(f"  a complete visit as the phone app sends it (pull + bundle + accept): {whole:.1f} ms, CPU of this "
+          f"process {cpu:.1f} ms, {statements:.0f} statements; request by "
           f"request (pull + 3 put + visit + attest + accept): {split:.1f} ms -> {whole / split:.2f}x")
 
 
