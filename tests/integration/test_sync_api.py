@@ -457,6 +457,87 @@ def test_an_amendment_naming_an_assignment_past_int4_is_refused_not_a_500(app, f
 
 # --- attestations and the merge -------------------------------------------------------------------
 
+def _paused_inside(monkeypatch, name: str):
+    """``server.operations.sync.<name>`` made to wait, once it has run, until the test says go: (reached, go)."""
+    from server.operations import sync as sync_ops
+
+    real, reached, go = getattr(sync_ops, name), threading.Event(), threading.Event()
+
+    def paused(*args, **kwargs):
+        out = real(*args, **kwargs)
+        reached.set()
+        go.wait(10)
+        return out
+
+    monkeypatch.setattr(sync_ops, name, paused)
+    return reached, go
+
+
+def _locked_rows(app, rows: dict[str, int | str]) -> set[str]:
+    """Of these rows (table -> id), the ones another transaction holds a lock on (PostgreSQL, NOWAIT)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    locked = set()
+    with app.app_context():
+        for table, key in rows.items():
+            with db.engine.connect() as conn:
+                try:
+                    conn.execute(text(f"SELECT 1 FROM {table} WHERE id = :id FOR UPDATE NOWAIT"), {"id": key})
+                except OperationalError:   # lock_not_available
+                    locked.add(table)
+                conn.rollback()
+    return locked
+
+
+@pytest.mark.parametrize("step", ["visit", "attestation"])
+def test_a_phone_request_locks_the_row_it_serialises_on_and_no_other(app, field, monkeypatch, step):
+    """The visit's assignment (and an attestation's visit) is read with its team, case and profile in one
+    locked statement: only the assignment's (the visit's) row may be locked by it — not the team's users (a
+    teammate signing in, an administrator unlocking an account) nor the case (the office at work on it)."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("row locks are PostgreSQL's; SQLite's one write lock is taken by a write, not a read")
+    a, b = field["phones"]
+    if step == "visit":
+        assignment = a.pull().json["assignments"][0]
+        photo, signature = jpeg(), png()
+        for data, mime in ((photo, "image/jpeg"), (signature, "image/png")):
+            assert a.put(data, mime).status_code in (200, 201)
+        env = envelope(assignment, [att(photo, "photo", "house_outside"),
+                                    att(signature, "signature", "applicant", "image/png")],
+                       [field["org"].gc_inv1, field["org"].gc_inv2])
+        reached, go = _paused_inside(monkeypatch, "validate_visit")   # runs right after the locked read
+        send = (a, lambda client: client.post("/api/v1/visits", json=env,
+                                              headers={**a.auth, "Idempotency-Key": env["visit_id"]}))
+        rows = {"visit_assignments": assignment["assignment_id"], "users": field["org"].gc_inv1,
+                "cases": field["case_id"]}
+        serialised = "visit_assignments"
+    else:
+        env, body = visit_ready(field)
+        assert a.attest(env["visit_id"], body["content_hash"]).status_code == 201
+        reached, go = _paused_inside(monkeypatch, "_check_attestation")   # right after the locked read
+        partner = {"visit_id": env["visit_id"], "content_hash": body["content_hash"], "device_id": b.device_id,
+                   "signature": b.sign(env["visit_id"], body["content_hash"])}
+        send = (b, lambda client: client.post("/api/v1/attestations", json=partner, headers=b.auth))
+        with app.app_context():
+            assignment_id = db.session.get(Visit, env["visit_id"]).assignment_id
+        rows = {"visits": env["visit_id"], "visit_assignments": assignment_id, "users": field["org"].gc_inv1,
+                "cases": field["case_id"]}
+        serialised = "visits"
+    answers = []
+    worker = threading.Thread(target=lambda: answers.append(send[1](app.test_client()).status_code))
+    worker.start()
+    try:
+        assert reached.wait(10), "the request never reached the point after its locked read"
+        locked = _locked_rows(app, rows)
+    finally:
+        go.set()
+        worker.join(20)
+    assert locked == {serialised}
+    assert answers == [201]
+
+
 def test_attestations_and_acceptance_into_the_case(app, field):
     env, body = visit_ready(field, income="450.00", housing="租住公房30平方米")
     a, b = field["phones"]
