@@ -364,19 +364,24 @@ def test_the_same_visit_from_two_threads_is_stored_once(app, field):
         assert db.session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "visit.submit")) == 1
 
 
-def _slowed(monkeypatch, name: str) -> None:
-    """``server.operations.sync.<name>`` made slow (0.3 s after it returns): two requests sent at once would
-    both pass the check it serves if nothing held one back until the other's commit."""
+def _then(monkeypatch, name: str, then) -> None:
+    """``server.operations.sync.<name>`` made to call ``then()`` after it has run, before it returns."""
     from server.operations import sync as sync_ops
 
     real = getattr(sync_ops, name)
 
-    def slow(*args, **kwargs):
+    def wrapped(*args, **kwargs):
         out = real(*args, **kwargs)
-        time.sleep(0.3)
+        then()
         return out
 
-    monkeypatch.setattr(sync_ops, name, slow)
+    monkeypatch.setattr(sync_ops, name, wrapped)
+
+
+def _slowed(monkeypatch, name: str) -> None:
+    """``server.operations.sync.<name>`` made slow (0.3 s after it returns): two requests sent at once would
+    both pass the check it serves if nothing held one back until the other's commit."""
+    _then(monkeypatch, name, lambda: time.sleep(0.3))
 
 
 def _post_at_once(app, sends: list) -> list[tuple[str, int, dict]]:
@@ -441,14 +446,17 @@ def test_two_amendments_of_one_record_at_once_store_one(app, field, monkeypatch)
         assert db.session.scalar(select(func.count(Visit.id)).where(Visit.supersedes_id == env["visit_id"])) == 1
 
 
+@pytest.mark.parametrize("amendment", [True, False])
 @pytest.mark.parametrize("assignment_id", [2**31, 2**40, 2**62])
-def test_an_amendment_naming_an_assignment_past_int4_is_refused_not_a_500(app, field, assignment_id):
-    """The assignment is locked before the amendment's record is looked at: an id no column can hold is
-    refused there as bad input on both databases, and nothing is stored."""
+def test_a_visit_naming_an_assignment_past_int4_is_refused_not_a_500(app, field, assignment_id, amendment):
+    """The assignment is read (and locked) before anything else of the record: an id no column can hold is
+    refused there as bad input on both databases, and nothing is stored — for an amendment (locked before its
+    record is looked at) and for a first record (read with its team and profile in one statement)."""
     env, _ = visit_ready(field)
     a = field["phones"][0]
-    edit = {**json.loads(json.dumps(env)), "visit_id": str(uuid.uuid4()), "supersedes": env["visit_id"],
-            "assignment_id": assignment_id}
+    edit = {**json.loads(json.dumps(env)), "visit_id": str(uuid.uuid4()), "assignment_id": assignment_id}
+    if amendment:
+        edit["supersedes"] = env["visit_id"]
     r = a.post_visit(edit)
     assert 400 <= r.status_code < 500 and r.json["message_en"], (r.status_code, r.json)
     with app.app_context():
@@ -459,17 +467,8 @@ def test_an_amendment_naming_an_assignment_past_int4_is_refused_not_a_500(app, f
 
 def _paused_inside(monkeypatch, name: str):
     """``server.operations.sync.<name>`` made to wait, once it has run, until the test says go: (reached, go)."""
-    from server.operations import sync as sync_ops
-
-    real, reached, go = getattr(sync_ops, name), threading.Event(), threading.Event()
-
-    def paused(*args, **kwargs):
-        out = real(*args, **kwargs)
-        reached.set()
-        go.wait(10)
-        return out
-
-    monkeypatch.setattr(sync_ops, name, paused)
+    reached, go = threading.Event(), threading.Event()
+    _then(monkeypatch, name, lambda: (reached.set(), go.wait(10)))
     return reached, go
 
 
