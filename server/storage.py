@@ -15,10 +15,11 @@ file, at least one scan, the end-of-image marker after it; a truncated file fail
 scans) is decoded once in full and gives both copies.  The thumbnail and the display copy of a JPEG are made
 on first view, by reduced decoding (libjpeg's DCT scaling via ``draft``).  Damaged entropy-coded data
 passes the walk; libjpeg mostly decodes such data with a warning rather than refusing it, so a decode at
-upload caught little more (a photo whose copy cannot be made shows as having none; the original is kept).  Derived copies are caches: written atomically
-but not fsynced, and rebuilt from the original whenever one is missing.  The bytes of an upload already
-stored are never decoded again.  Decoding runs under a per-process concurrency cap
-(:data:`DECODE_CONCURRENCY`) so that a burst of large photos cannot multiply a worker's memory.
+upload caught little more (a photo whose copy cannot be made shows as having none; the original is kept).
+Derived copies are caches: written atomically but not fsynced, and rebuilt from the original whenever one is
+missing.  The bytes of an upload already stored are never decoded again.  Decoding runs under a
+per-process concurrency cap (:data:`DECODE_CONCURRENCY`) so that a burst of large photos cannot multiply a
+worker's memory.
 
 ``anonymise=True`` (anonymous residents' photos) stores a re-encoded copy instead of the bytes as sent:
 no EXIF, GPS, device or capture data survives, and none is returned.
