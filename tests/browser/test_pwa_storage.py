@@ -47,6 +47,20 @@ def scribble(p, key: str):
     p.page.mouse.up()
 
 
+def seen_text(page: str) -> str:
+    """The console page's main content as text: its message, problems and result rows."""
+    main = page.split("<main", 1)[-1]
+    return " ".join(re.sub(r"<[^>]+>", " ", main).split())[:1500]
+
+
+def export_summary(exported: dict) -> list:
+    """Each record of a phone's export: id, status, the attachments its envelope lists and the files it carries."""
+    return [{"visit": v.get("visit_id"), "status": v.get("status"),
+             "listed": [a.get("sha256", "")[:8] for a in (v.get("envelope") or {}).get("attachments") or []],
+             "files": [(f.get("sha256", "")[:8], f.get("type"), len(f.get("data") or "")) for f in v.get("files") or []]}
+            for v in exported.get("visits", [])]
+
+
 def test_a_full_disk_is_told_and_nothing_typed_is_lost_and_the_export_imports(browser, pwa_app, pwa_server,  # noqa: F811
                                                                              field_case):  # noqa: F811
     team = [field_case["inv1"], field_case["inv2"]]
@@ -99,7 +113,10 @@ def test_a_full_disk_is_told_and_nothing_typed_is_lost_and_the_export_imports(br
         gc = Console(pwa_app, "gc_case")
         raw = json.dumps(exported, ensure_ascii=False).encode()
         r = gc.post("/imports", files={"file": (raw, "ruhu-export.json", "application/json")})
-        assert r.status_code == 200 and f'data-visit="{visit["visit_id"]}" data-outcome="imported"' in r.get_data(as_text=True)
+        page = r.get_data(as_text=True)
+        # On failure, say what the caseworker saw and what the file held (a flaky run once hid both).
+        assert r.status_code == 200 and f'data-visit="{visit["visit_id"]}" data-outcome="imported"' in page, \
+            (r.status_code, seen_text(page), export_summary(exported))
         from server.models import Visit
 
         with pwa_app.app_context():
