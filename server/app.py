@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from server import config as config_module
 from server.domain.calendar import WorkCalendar
 from server.extensions import babel, csrf, db, limiter, migrate
+from server.multipart import FastRequest
 from server.rules import Profile, load_profiles
 
 LOCALES = ("zh", "en")
@@ -51,6 +52,7 @@ def _select_locale() -> str:
 def create_app(overrides: dict | None = None) -> Flask:
     """Build the application.  ``overrides`` replace settings read from the environment (tests)."""
     app = Flask(__name__, instance_relative_config=False)
+    app.request_class = FastRequest   # the ordinary multipart body split without werkzeug's stream parser
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(config_module.from_environment(app.instance_path))
     if overrides:
