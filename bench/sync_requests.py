@@ -5,7 +5,9 @@ with a large one bulk-loaded into the same database, printed as the ratio large/
 The requests are the phone app's (``bench/sync_load.py`` runs them under load): an incremental pull; the visit
 with its 3 photos and the sender's attestation in one multipart request (``bundle``); the partner's attestation,
 which accepts the visit into the case (``accept``); and, for comparison, the same visit sent request by request
-(``put`` x 3, ``visit``, ``attest``, ``accept``).  The slowest statement of each kind is printed too, so that a
+(``put`` x 3, ``visit``, ``attest``, ``accept``).  Every other bundle is read by werkzeug's own multipart
+parser instead of ``server.multipart`` (``bundle_werkzeug``): the two alternate in one process, and their CPU
+ratio is printed.  The slowest statement of each kind is printed too, so that a
 statement that stops using an index on the large database shows at once.
 
 Settings (environment): ``BENCH_REQUEST_VISITS`` (30 per path), ``BENCH_LARGE_CASES`` (0; e.g. 1000000, with
@@ -85,6 +87,9 @@ class Meter:
 def run_visits(client, meter: Meter, phones: list, assignments: list, photos: list[bytes], count: int,
                cursor: str, forms: str) -> str:
     """``count`` visits by the bundle and ``count`` request by request; returns the newest pull cursor."""
+    from flask import Request
+
+    from server.multipart import FastRequest
     from sync.protocol import content_hash
 
     a, b = phones[0]
@@ -103,11 +108,15 @@ def run_visits(client, meter: Meter, phones: list, assignments: list, photos: li
         visit_id, h = envelope["visit_id"], content_hash(envelope)
         own = {"content_hash": h, "device_id": a["device_id"], "signature": sl.sign(a["key"], visit_id, h)}
         if bundled:
+            # Every other bundle is read by werkzeug's own multipart parser (the baseline of server.multipart).
+            baseline = (n // 2) % 2 == 1
+            client.application.request_class = Request if baseline else FastRequest
             body, kind = sl.multipart([("envelope", json.dumps(envelope).encode(), "application/json"),
                                        *((sha, data, "image/jpeg") for sha, data in files),
                                        ("attestation", json.dumps(own).encode(), "application/json")])
-            r = meter.call("bundle", client.post, "/api/v1/visits", data=body,
+            r = meter.call("bundle_werkzeug" if baseline else "bundle", client.post, "/api/v1/visits", data=body,
                            headers={**auth_a, "Content-Type": kind, "Idempotency-Key": visit_id})
+            client.application.request_class = FastRequest
             assert r.status_code == 201 and r.get_json()["attestation"]["http_status"] == 201, r.get_data()
         else:
             for sha, data in files:
@@ -127,7 +136,7 @@ def run_visits(client, meter: Meter, phones: list, assignments: list, photos: li
     return cursor
 
 
-ORDER = ("pull", "bundle", "put", "visit", "attest", "accept")
+ORDER = ("pull", "bundle", "bundle_werkzeug", "put", "visit", "attest", "accept")
 
 
 def measure(label: str, url: str) -> dict:
@@ -182,7 +191,7 @@ def report(label: str, out: dict, large: int) -> None:
     print(f"[{label}] one complete visit, request by request ({VISITS} visits per path, medians, one process)")
     for kind in ORDER:
         s = small[kind]
-        line = (f"  {kind:7s} {s['ms']:6.1f} ms (CPU {s['cpu_ms']:5.1f} ms)  {s['statements']:4.1f} statements  "
+        line = (f"  {kind:15s} {s['ms']:6.1f} ms (CPU {s['cpu_ms']:5.1f} ms)  {s['statements']:4.1f} statements  "
                 f"{s['commits']:.1f} commits  "
                 f"slowest statement {s['slowest_ms']:.2f} ms")
         if large:
@@ -190,6 +199,9 @@ def report(label: str, out: dict, large: int) -> None:
             line += (f"  | {large:,} cases: {g['ms']:6.1f} ms ({g['ms'] / s['ms']:.2f}x), {g['statements']:.1f} "
                      f"statements, slowest {g['slowest_ms']:.2f} ms")
         print(line)
+    fast, slow = small["bundle"]["cpu_ms"], small["bundle_werkzeug"]["cpu_ms"]
+    print(f"  bundle CPU with server.multipart {fast:.1f} ms, with werkzeug's parser (alternating) {slow:.1f} ms "
+          f"-> {fast / slow:.2f}x")
     cpu = sum(small[k]["cpu_ms"] for k in ("pull", "bundle", "accept"))
     statements = sum(small[k]["statements"] for k in ("pull", "bundle", "accept"))
     print(f"  a complete visit as the phone app sends it (pull + bundle + accept): {whole:.1f} ms, CPU of this "
