@@ -6,8 +6,8 @@ from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import MetaData, event
+from sqlalchemy.orm import DeclarativeBase, Session
 
 # Stable constraint names so that Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING = {
@@ -30,3 +30,44 @@ babel = Babel()
 # Rate limits are per client address; storage is memory:// by default, Redis when RATELIMIT_STORAGE_URI
 # names one (several gunicorn workers must share it).
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+# --- reads outside a transaction (PostgreSQL) ------------------------------------------------------------
+# psycopg sends BEGIN in a round trip of its own, and at a ROLLBACK it drops every prepared statement of the
+# connection (DEALLOCATE ALL, one more round trip), so that a read-only request ending in a rollback also kept
+# its statements from ever being prepared.  Under READ COMMITTED each statement of a transaction takes its own
+# snapshot anyway, so reads that take no lock mean the same in autocommit mode, without those round trips.
+
+_AUTOCOMMIT = "ruhu_autocommit"
+
+
+def autocommit_reads() -> bool:
+    """On PostgreSQL, run the session's statements from here in autocommit mode (each its own transaction);
+    a no-op elsewhere, or when the session is already in a transaction.  For reads and single-statement writes
+    only: call :func:`end_autocommit` before work that needs a transaction (several writes, a lock).  The
+    connection's mode is restored when it goes back to the pool.  Returns whether autocommit was taken."""
+    session = db.session()   # the request's Session (the scoped proxy lacks in_transaction)
+    if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return False
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    session.info[_AUTOCOMMIT] = True
+    return True
+
+
+def end_autocommit() -> None:
+    """End the autocommit phase started by :func:`autocommit_reads` (if any): the next statement begins an
+    ordinary transaction.  Rows loaded so far are expired.  The phase is for reads, so it ends as a read-only
+    transaction does, with a rollback (which sends nothing: there is no transaction on the connection); a change
+    still pending in the session is written first."""
+    session = db.session()
+    if session.info.get(_AUTOCOMMIT):
+        if session.new or session.dirty or session.deleted:
+            session.commit()
+        else:
+            session.rollback()
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _autocommit_ended(session, transaction) -> None:
+    if transaction.parent is None:   # the session's transaction (its connection) is over: so is autocommit
+        session.info.pop(_AUTOCOMMIT, None)

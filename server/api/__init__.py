@@ -7,7 +7,7 @@ from functools import wraps
 from flask import Blueprint, g, jsonify, request
 
 from server import today
-from server.extensions import csrf, db
+from server.extensions import autocommit_reads, csrf, db
 from server.operations import OperationError
 from server.operations import sync as ops
 
@@ -47,6 +47,8 @@ def _too_large(exc):
 def device_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
+        if request.method == "GET":
+            autocommit_reads()   # PostgreSQL: no BEGIN/ROLLBACK round trips for a read (the pull ends it to write)
         device = ops.authenticate(request.headers.get("Authorization"))
         if device is None:
             return error("unauthorized", "手机未登记或已被停用，请重新登记",

@@ -75,6 +75,9 @@ def write_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
+    if session.info.get("ruhu_autocommit"):
+        # Outside a transaction the chain's lock would end with its own statement: never chain like that.
+        raise RuntimeError("an audited change in autocommit mode: call end_autocommit() before writing")
     session.flush()             # the transaction's changes first
     _lock_chain(session)
     prev = session.scalar(_LAST_HASH) or ""

@@ -31,7 +31,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from server import services
 from server.domain import workflow
-from server.extensions import db
+from server.extensions import autocommit_reads, db, end_autocommit
 from server.models import (
     Attestation,
     Case,
@@ -307,6 +307,7 @@ def pull(device: Device, since: str | None, known_forms: str | None = None) -> d
     open_ids = [a.id for a in rows if a.status == "open"]
     open_rows: list[VisitAssignment] = []
     if open_ids:
+        end_autocommit()   # what follows may write (an acceptance): in a transaction
         # The sweep at pull time: visits of this user's open assignments that qualify are accepted now.
         sweep(visit_ids=select(Visit.id).where(Visit.assignment_id.in_(open_ids)))
         open_rows = list(db.session.scalars(
@@ -389,9 +390,17 @@ def _complete_waiting(shas: list[str]) -> None:
     visit), moved on."""
     from server.models.attachments import PendingAttachment
 
-    waiting = db.session.scalars(select(Visit).where(
+    waiting_for = select(Visit).where(
         Visit.id.in_(select(PendingAttachment.visit_id).where(PendingAttachment.sha256.in_(shas))),
-        Visit.status == "incomplete")).all()
+        Visit.status == "incomplete")
+    # Usually none: looked for outside a transaction (PostgreSQL, after the request's commit), and only when
+    # there are some, read again and moved on in one.
+    if autocommit_reads():
+        found = db.session.scalars(waiting_for.with_only_columns(Visit.id)).all()
+        end_autocommit()
+        if not found:
+            return
+    waiting = db.session.scalars(waiting_for).all()
     if waiting:
         db.session.execute(delete(PendingAttachment).where(PendingAttachment.sha256.in_(shas)))
         db.session.commit()

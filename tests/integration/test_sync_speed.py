@@ -231,3 +231,61 @@ def test_form_definitions_are_sent_only_when_they_changed(app, field):  # noqa: 
         app.extensions["ruhu_forms"] = loaded
     changed = field["client"].get(f"/api/v1/sync/pull?forms={version}", headers=auth).json
     assert changed["forms_version"] != version and changed["forms"]
+
+
+def test_the_phones_reads_leave_postgresql_its_prepared_statements(app, field):  # noqa: F811
+    """PostgreSQL: a phone's read (the pull, polled all day) and an upload's look for waiting visits after its
+    commit run outside a transaction. psycopg then sends no BEGIN and no ROLLBACK for them — and a ROLLBACK
+    would drop every prepared statement of the connection (DEALLOCATE ALL), so that the pull's queries were
+    parsed and planned again on every request."""
+    import pytest
+
+    from tests.integration.test_visit_bundle import bundle, ready
+
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name != "postgresql":
+            pytest.skip("psycopg's prepared statements and transaction round trips are PostgreSQL's")
+    used = []
+    listen = lambda dbapi_conn, record, proxy: used.append(dbapi_conn)  # noqa: E731
+    event.listen(engine, "checkout", listen)
+    try:
+        a, _, env, files = ready(field)
+        first = a.pull().json
+        for _ in range(6):   # psycopg prepares a statement at its 5th run on a connection
+            assert a.pull(since=first["cursor"]).status_code == 200
+        assert bundle(a, env, files).status_code == 201   # new files: waiting visits looked for after the commit
+    finally:
+        event.remove(engine, "checkout", listen)
+    assert len({id(c) for c in used}) == 1, "the requests ran one after another on one pooled connection"
+    with app.app_context(), db.engine.connect() as conn:
+        assert conn.connection.dbapi_connection is used[0]
+        prepared = conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
+    pull_queries = [s for s in prepared if "visit_assignments" in s and "max(" in s]
+    assert pull_queries, prepared   # the pull's "newest change" query, prepared and still there
+
+
+def test_an_audited_change_is_never_chained_outside_a_transaction(app, field):  # noqa: F811
+    """The audit chain's lock lasts as long as its transaction: a change recorded while the session reads in
+    autocommit mode is refused (a programming error) instead of chained without the lock; once the phase is
+    ended it is chained as usual."""
+    import pytest
+
+    from server.extensions import autocommit_reads, end_autocommit
+    from server.models import AuditEntry
+    from server.operations import audit
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("autocommit reads are taken on PostgreSQL only")
+        before = db.session.scalar(select(db.func.count()).select_from(AuditEntry))
+        db.session.rollback()   # (that read began a transaction)
+        assert autocommit_reads()
+        audit.record("test.autocommit", "case", 1, actor_label="test")
+        with pytest.raises(RuntimeError, match="autocommit"):
+            db.session.commit()
+        db.session.rollback()
+        end_autocommit()
+        audit.record("test.autocommit", "case", 1, actor_label="test")
+        db.session.commit()
+        assert db.session.scalar(select(db.func.count()).select_from(AuditEntry)) == before + 1
