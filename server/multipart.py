@@ -54,11 +54,11 @@ def split(body: bytes, boundary: bytes, *, max_parts: int | None = None,
         headers = _headers(body[position:headers_end])
         if headers is None:
             return None
-        start = headers_end + 4
-        end = body.find(separator, start)
+        content_start = headers_end + 4
+        end = body.find(separator, content_start)
         if end < 0:
             return None
-        content = body[start:end]
+        content = body[content_start:end]
         if max_field_bytes is not None and len(content) > max_field_bytes and "filename" not in _disposition(headers):
             return None
         parts.append((headers, content))
