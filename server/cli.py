@@ -278,11 +278,32 @@ def sync_sweep():
     click.echo(f"accepted or completed / 已接收或补全: {sweep()}")
 
 
+@click.group("files", help="上传的文件 / stored files")
+def files_cli():
+    pass
+
+
+@files_cli.command("sweep")
+@click.option("--days", type=click.FloatRange(min=1), default=7, show_default=True,
+              help="only files nobody stored or sent again for this many days")
+@click.option("--dry-run", is_flag=True, help="list what would be removed, remove nothing")
+@with_appcontext
+def files_sweep(days: float, dry_run: bool):
+    """Remove stored photos and documents that no record names (e.g. a phone's refused visit left them)."""
+    from server.operations.attachments import sweep_unnamed
+
+    removed = sweep_unnamed(days, dry_run=dry_run)
+    for sha in removed:
+        click.echo(sha)
+    label = "would be removed / 将删除" if dry_run else "removed / 已删除"
+    click.echo(f"{label}: {len(removed)}")
+
+
 def register(app) -> None:
     """Add Ruhu's command groups to the app's CLI (so ``ruhu`` and ``flask --app server`` both have them)."""
     from server import cli_audit, cli_boards, cli_money, cli_oversight
 
-    for group in (units_cli, users_cli, workdays_cli, profiles_cli, demo_cli, devices_cli, sync_cli,
+    for group in (units_cli, users_cli, workdays_cli, profiles_cli, demo_cli, devices_cli, sync_cli, files_cli,
                   *cli_boards.groups, *cli_money.groups, *cli_oversight.groups, *cli_audit.groups):
         app.cli.add_command(group)
 

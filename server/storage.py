@@ -40,6 +40,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,6 +214,74 @@ class AttachmentStore:
         sha = normalise_sha256(sha)
         return self._derived("thumbs", sha) or self._rebuild(sha, "thumbs")
 
+    def sweep(self, referenced, *, older_than: float, now: float | None = None,
+              dry_run: bool = False) -> list[str]:
+        """Remove the originals no row names (``referenced(shas)`` -> the set of those that are named) and not
+        stored or re-sent for ``older_than`` seconds, with their copies, and temporary files left by a crash
+        as old; returns the hashes removed (or, ``dry_run``, that would be).
+
+        A file's time is renewed whenever its bytes are sent again (:func:`_reuse`), so a resend in flight is
+        not swept. To close the gap between the look and the removal, each file is first renamed aside, then
+        looked at again (time and row): a resend that came meanwhile either renewed its time (the file goes
+        back) or found it gone and wrote it anew (the copy aside is removed, the new one stays)."""
+        cutoff = (time.time() if now is None else now) - older_than
+        removed: list[str] = []
+        batch: list[Path] = []
+
+        def settle(paths: list[Path]) -> None:
+            named = referenced([path.name for path in paths])
+            for path in paths:
+                if path.name in named:
+                    continue
+                if dry_run:
+                    removed.append(path.name)
+                    continue
+                aside = path.with_name(path.name + ".sweeping")
+                try:
+                    os.replace(path, aside)
+                except FileNotFoundError:
+                    continue
+                if aside.stat().st_mtime >= cutoff or path.name in referenced([path.name]):
+                    os.replace(aside, path)   # re-sent or named meanwhile: kept (the same bytes either way)
+                    continue
+                aside.unlink()
+                for copy in (self._derived("display", path.name), self._derived("thumbs", path.name)):
+                    if copy is not None and not path.exists():
+                        with suppress(FileNotFoundError):
+                            copy.unlink()
+                removed.append(path.name)
+
+        for path in sorted((self.root / "originals").glob("*/*/*")):
+            try:
+                mtime = path.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            if mtime >= cutoff:
+                continue
+            if path.name.endswith(".sweeping"):   # left aside by a sweep that stopped half-way
+                original = path.with_name(path.name[:-len(".sweeping")])
+                if not dry_run and _SHA256.fullmatch(original.name):
+                    if not original.exists() and original.name in referenced([original.name]):
+                        os.replace(path, original)
+                    else:
+                        with suppress(FileNotFoundError):
+                            path.unlink()
+                continue
+            if path.name.startswith(".tmp-") and path.name.endswith(".part"):
+                if not dry_run:   # a write that crashed before its rename: never named by anything
+                    with suppress(FileNotFoundError):
+                        path.unlink()
+                continue
+            if not _SHA256.fullmatch(path.name):
+                continue
+            batch.append(path)
+            if len(batch) >= 500:
+                settle(batch)
+                batch = []
+        if batch:
+            settle(batch)
+        return removed
+
     def discard(self, sha: str) -> None:
         """Remove a file and its copies (an upload whose action was refused; nothing references it)."""
         sha = normalise_sha256(sha)
@@ -277,7 +346,7 @@ class AttachmentStore:
 
         if mime == "application/pdf":
             self._check_pdf(data)
-            created = not self._original(sha).is_file()
+            created = not _reuse(self._original(sha))
             if created:
                 _write_atomic(self._original(sha), data)
             return Ingested(sha256=sha, size=len(data), mime=mime, created=created, width=None, height=None,
@@ -292,7 +361,7 @@ class AttachmentStore:
         display_rel = self._relative("display", sha, suffix)
         thumb_rel = self._relative("thumbs", sha, suffix)
         original = self._original(sha)
-        if original.is_file():
+        if _reuse(original):
             # Already stored (a resend): these bytes were checked then; read the header only.
             header = self._decode_image(data, mime, allowed, limit, pixels=False)
             return Ingested(sha256=sha, size=len(data), mime=mime, created=False, width=header.width,
@@ -321,7 +390,7 @@ class AttachmentStore:
         display_rel = self._relative("display", sha, suffix)
         thumb_rel = self._relative("thumbs", sha, suffix)
         original = self._original(sha)
-        created = not original.is_file()
+        created = not _reuse(original)
         if created:
             _write_atomic(original, clean)
             with suppress(OSError):
@@ -736,6 +805,17 @@ def _write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
         raise
     if durable:
         _fsync_directory(path.parent)
+
+
+def _reuse(path: Path) -> bool:
+    """Whether an original is already stored; when it is, its time is renewed (a sweep of unnamed files spares
+    what was sent again lately). False when it is not there, or was swept away at this moment: then it is
+    written again."""
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _make_directories(directory: Path, *, durable: bool) -> None:

@@ -58,6 +58,25 @@ def save(data: bytes, *, declared_type: str | None, user: User, documents: bool 
     return ingested.sha256
 
 
+def sweep_unnamed(days: float, *, dry_run: bool = False) -> list[str]:
+    """Remove stored files that no attachment row names and that nobody stored or sent again for ``days`` days
+    (a phone's refused visit leaves its photos so: see ``AttachmentStore.sweep``); recorded in the audit log.
+    Each look at the rows is a fresh read, so a row committed meanwhile is seen."""
+    from server.models.attachments import Attachment
+    from server.operations import audit
+
+    def named(shas: list[str]) -> set[str]:
+        with db.engine.connect() as conn:
+            return set(conn.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(shas))))
+
+    removed = store().sweep(named, older_than=days * 86400, dry_run=dry_run)
+    if removed and not dry_run:
+        audit.record("files.sweep", "attachments", len(removed), actor_label="cli",
+                     after={"days": days, "removed": len(removed), "sha256": removed[:200]})
+        db.session.commit()
+    return removed
+
+
 def insert_row(**values) -> bool:
     """Insert the attachment row unless a row for the hash exists: ``INSERT … ON CONFLICT DO NOTHING`` on
     SQLite and PostgreSQL alike, inside the caller's transaction.  The same bytes uploaded by two requests

@@ -156,16 +156,17 @@ def test_jpeg_with_exif_is_stored_with_metadata_as_data_and_a_clean_upright_disp
 def test_the_same_bytes_twice_are_stored_once(store):
     data = jpeg()
     first = store.ingest(data, declared_type="image/jpeg")
-    before = {name: (store.root / name).stat().st_mtime_ns for name in files_under(store.root)}
+    before = {name: (store.root / name).stat().st_ino for name in files_under(store.root)}
 
     second = store.ingest(data, declared_type=None, expected_sha256=sha(data))
 
     assert (first.created, second.created) == (True, False)
     assert second.sha256 == first.sha256 and second.display_path == first.display_path
     # The upload stores the original only; a JPEG's thumbnail and display copy are made on first view (the
-    # request only walks the file's structure).
+    # request only walks the file's structure). The resend writes nothing: the same files, the same inodes
+    # (only the original's time is renewed, for the sweep of unnamed files).
     assert sorted(n.split("/")[0] for n in before) == ["originals"]
-    assert {name: (store.root / name).stat().st_mtime_ns for name in files_under(store.root)} == before
+    assert {name: (store.root / name).stat().st_ino for name in files_under(store.root)} == before
 
 
 def test_a_resend_is_never_decoded_again(store, monkeypatch):
@@ -761,3 +762,79 @@ def test_the_first_file_of_a_shard_syncs_every_directory_it_made(store, monkeypa
     synced.clear()
     store.ingest(data + b"\x00", declared_type=None)   # another file: only the directories it made, if any
     assert store.root not in synced and store.root.parent not in synced
+
+
+# --- the sweep of files no record names --------------------------------------------------------------
+
+def _aged(path: Path, days: float = 10) -> None:
+    import os
+    import time
+
+    then = time.time() - days * 86400
+    os.utime(path, (then, then))
+
+
+def test_the_sweep_removes_unnamed_old_files_with_their_copies_and_crash_leftovers(store):
+    named, unnamed, recent = png(gradient((30, 20))), png(gradient((31, 20))), png(gradient((32, 20)))
+    for data in (named, unnamed, recent):
+        store.ingest(data, declared_type="image/png")
+    for data in (named, unnamed):
+        _aged(store._original(sha(data)))
+    leftover = store._original(sha(named)).parent / ".tmp-crashed.part"
+    leftover.write_bytes(b"half a file")
+    _aged(leftover)
+    assert store._derived("thumbs", sha(unnamed)) is not None          # a PNG's thumbnail is made at upload
+    looked = []
+
+    def referenced(shas):
+        looked.append(list(shas))
+        return {sha(named)} & set(shas)
+
+    assert store.sweep(referenced, older_than=7 * 86400, dry_run=True) == [sha(unnamed)]
+    assert store._original(sha(unnamed)).is_file() and leftover.is_file()
+    assert store.sweep(referenced, older_than=7 * 86400) == [sha(unnamed)]
+    assert not store._original(sha(unnamed)).exists() and store._derived("thumbs", sha(unnamed)) is None
+    assert store._original(sha(named)).is_file() and store._original(sha(recent)).is_file()
+    assert not leftover.exists()
+    assert sha(recent) not in {s for batch in looked for s in batch}    # too new to be looked at
+
+
+def test_a_file_sent_again_while_the_sweep_looks_again_is_kept(store):
+    """The sweep puts a file aside, then looks again: the same bytes stored meanwhile (the resend found the
+    file gone and wrote it anew) stay; a resend that renewed the file's time before it was put aside brings
+    it back."""
+    first, second = png(gradient((33, 20))), png(gradient((34, 20)))
+    for data in (first, second):
+        store.ingest(data, declared_type="image/png")
+        _aged(store._original(sha(data)))
+    calls = []
+
+    def referenced(shas):
+        calls.append(list(shas))
+        if shas == [sha(first)]:     # the look again, with the first file aside: sent again at this moment
+            assert store.ingest(first, declared_type="image/png").created
+        if len(calls) == 1:          # after the listing, before anything is put aside: the second is resent
+            import os
+
+            os.utime(store._original(sha(second)))
+        return set()
+
+    removed = store.sweep(referenced, older_than=7 * 86400)
+    assert len(calls) == 2             # one look at both, one again at the first (the second's time sufficed)
+    assert store._original(sha(first)).read_bytes() == first            # written anew by the resend: kept
+    assert store._original(sha(second)).read_bytes() == second          # its time renewed: put back
+    assert sha(second) not in removed
+    assert not list(store.root.rglob("*.sweeping"))
+
+
+def test_a_sweep_that_stopped_half_way_is_finished_by_the_next(store):
+    named, unnamed = png(gradient((35, 20))), png(gradient((36, 20)))
+    for data in (named, unnamed):
+        store.ingest(data, declared_type="image/png")
+        path = store._original(sha(data))
+        path.rename(path.with_name(path.name + ".sweeping"))           # as a sweep killed after its rename
+        _aged(path.with_name(path.name + ".sweeping"))
+    store.sweep(lambda shas: {sha(named)} & set(shas), older_than=7 * 86400)
+    assert store._original(sha(named)).read_bytes() == named           # named by a row: put back
+    assert not store._original(sha(unnamed)).exists()
+    assert not list(store.root.rglob("*.sweeping"))
