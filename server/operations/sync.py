@@ -578,10 +578,12 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
         raise OperationError("stale_revision", "被替换的调查记录已不是最新版本，请先同步",
                              "the revision this visit replaces is no longer current: pull and try again", 409)
 
-    # Locked with the read on PostgreSQL (see _one_record_per_assignment); its team and its case's rules profile
-    # come with it (the profile's id alone: the case's record and declaration are large and not needed here).
-    assignment, profile_id = db.session.execute(_ASSIGNMENT_FOR_VISIT, {"id": envelope.assignment_id}) \
-        .unique().first() or (None, None)
+    # Locked with the read on PostgreSQL (see _one_record_per_assignment); its team, its case's rules profile
+    # (the id alone: the case's record and declaration are large and not needed here) and whether the case
+    # version the visit started from is known come with it.
+    assignment, profile_id, base_known = db.session.execute(
+        _ASSIGNMENT_FOR_VISIT, {"id": envelope.assignment_id, "base_version": envelope.base_version}) \
+        .unique().first() or (None, None, False)
     if assignment is None or assignment.case_id != envelope.case_id or \
             device.user_id not in {u.id for u in assignment.team}:
         raise OperationError("assignment_unknown", "没有派给本人的这项调查任务",
@@ -603,9 +605,7 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
     findings = _findings_of_envelope(envelope.raw)   # (worked out before any lock is taken)
     if envelope.supersedes is None:
         _one_record_per_assignment(envelope, assignment)
-    if not db.session.scalar(
-            select(RecordSnapshot.id).where(RecordSnapshot.case_id == envelope.case_id,
-                                            RecordSnapshot.record_version == envelope.base_version)):
+    if not base_known:   # (of the assignment's case, which is the envelope's: checked above)
         raise OperationError("base_version_unknown", "调查所依据的案件版本不存在，请先同步",
                              "the case version this visit started from is unknown: pull and try again", 422)
 
@@ -719,8 +719,13 @@ def _live_records_of(assignment_ids: list[int]) -> dict[int, list[Visit]]:
 
 
 # The assignment a visit is sent for, row-locked on PostgreSQL (its own row only: not its team's users nor its
-# case), with its team and its case's rules profile, in one statement.
-_ASSIGNMENT_FOR_VISIT = (select(VisitAssignment, Case.profile_id).join(Case, Case.id == VisitAssignment.case_id)
+# case), with its team, its case's rules profile and whether the visit's base version of the case's record is
+# known, in one statement.
+_BASE_KNOWN = (select(RecordSnapshot.id).where(RecordSnapshot.case_id == Case.id,
+                                               RecordSnapshot.record_version == bindparam("base_version"))
+               .exists().label("base_known"))
+_ASSIGNMENT_FOR_VISIT = (select(VisitAssignment, Case.profile_id, _BASE_KNOWN)
+                         .join(Case, Case.id == VisitAssignment.case_id)
                          .options(joinedload(VisitAssignment.team))
                          .where(VisitAssignment.id == bindparam("id")).with_for_update(of=VisitAssignment)
                          .execution_options(populate_existing=True))   # (what was read before the lock is read again)
@@ -789,24 +794,30 @@ def _roles(raw: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+_UNREAD = object()   # "not read by the caller": read it here
+
+
 def _refresh(visit: Visit, *, commit: bool = True, restage: Callable[[], Visit] | None = None,
-             attesters: set[int] | None = None) -> None:
+             attesters: set[int] | None = None, base: Any = _UNREAD) -> None:
     """Move a visit on when it can: attachments all stored -> complete; attested -> accepted into the case.
     ``commit=False``: leave the commit to the caller (one transaction with what it staged); ``restage`` puts
     that back after a rollback (see ``_try_accept``); ``attesters``: the users who have attested, when the
-    caller has just read them."""
+    caller has just read them; ``base``: the record the visit's merge starts from, when the caller read it."""
     if visit.status == "incomplete" and not _missing(visit):
         visit.status = "complete"
         if commit:
             db.session.commit()
     if visit.status == "complete":
-        _try_accept(visit, commit=commit, restage=restage, attesters=attesters)
+        _try_accept(visit, commit=commit, restage=restage, attesters=attesters, base=base)
 
 
 # --- attestations ---------------------------------------------------------------------------------
 
 # The visit an attestation names, row-locked on PostgreSQL (its own row only), with its case and assignment.
-_VISIT_TO_ATTEST = (select(Visit).options(joinedload(Visit.case), joinedload(Visit.assignment))
+_BASE_RECORD = (select(RecordSnapshot.record).where(RecordSnapshot.case_id == Visit.case_id,
+                                                    RecordSnapshot.record_version == Visit.base_version)
+                .scalar_subquery().label("base_record"))   # what the visit's merge starts from
+_VISIT_TO_ATTEST = (select(Visit, _BASE_RECORD).options(joinedload(Visit.case), joinedload(Visit.assignment))
                     .where(Visit.id == bindparam("id")).with_for_update(of=Visit)
                     .execution_options(populate_existing=True))
 _ATTESTERS = (select(Attestation.device_id, Attestation.user_id, User).join(User, User.id == Attestation.user_id)
@@ -821,7 +832,8 @@ def attest(device: Device, body: Any, *, again: bool = False) -> tuple[int, dict
     # Locked (PostgreSQL) so that the partners' attestations of one visit are taken one after the other: each
     # sees the ones before it, and the one that completes the team accepts the visit in its own transaction.
     # Its case and assignment come with it (an acceptance needs both).
-    visit = db.session.scalar(_VISIT_TO_ATTEST, {"id": str(body.get("visit_id") or "")})
+    visit, base = db.session.execute(_VISIT_TO_ATTEST, {"id": str(body.get("visit_id") or "")}).first() \
+        or (None, None)
     if visit is None:
         raise OperationError("visit_unknown", "调查记录不存在（请先上传调查记录）", "no such visit: push it first", 404)
     signature = _check_attestation(device, visit, body)
@@ -842,7 +854,7 @@ def attest(device: Device, body: Any, *, again: bool = False) -> tuple[int, dict
     # commit, not while the acceptance is worked out).
     with db.session.no_autoflush:
         visit = stage()
-        _refresh(visit, commit=False, restage=stage, attesters=attesters)
+        _refresh(visit, commit=False, restage=stage, attesters=attesters, base=base)
         status = visit.status   # read before the commit expires it (after a refused acceptance: read again)
     _fault_point("before_attestation_commit")
     try:
@@ -935,7 +947,7 @@ def _verify(jwk: dict, message: bytes, signature_b64: str) -> bool:
 # --- accepting a visit into the case -----------------------------------------------------------------
 
 def _try_accept(visit: Visit, *, commit: bool = True, restage: Callable[[], Visit] | None = None,
-                attesters: set[int] | None = None) -> None:
+                attesters: set[int] | None = None, base: Any = _UNREAD) -> None:
     """With every attachment stored, attestations from enough distinct investigators on the visit, and the
     applicant's drawn signature (on forms that have one): take the record into the case — the home visit
     recorded and its merge worked out, or the appraisal recorded — and close the assignment.  An extra
@@ -961,8 +973,9 @@ def _try_accept(visit: Visit, *, commit: bool = True, restage: Callable[[], Visi
     proposals = conflicts = 0
     step = None
     if visit.form_id in MERGEABLE_FORMS:
-        base = db.session.scalar(select(RecordSnapshot.record).where(RecordSnapshot.case_id == case.id,
-                                                                     RecordSnapshot.record_version == visit.base_version))
+        if base is _UNREAD:
+            base = db.session.scalar(select(RecordSnapshot.record).where(
+                RecordSnapshot.case_id == case.id, RecordSnapshot.record_version == visit.base_version))
         found = flatten_answers(visit.form_id, visit.envelope["answers"])
         result = merge(base or {}, case.record or {}, found)
         current = case.record or {}
