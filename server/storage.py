@@ -251,7 +251,9 @@ class AttachmentStore:
                             copy.unlink()
                 removed.append(path.name)
 
-        for path in sorted((self.root / "originals").glob("*/*/*")):
+        # Walked lazily (a district's store holds millions of files). What this loop renames and puts back may be
+        # met again: a file put back is then too new or named, and nothing is left aside between batches.
+        for path in (self.root / "originals").glob("*/*/*"):
             try:
                 mtime = path.stat().st_mtime
             except FileNotFoundError:
