@@ -284,11 +284,11 @@ def files_cli():
 
 
 @files_cli.command("sweep")
-@click.option("--days", type=click.FloatRange(min=1), default=7, show_default=True,
+@click.option("--days", type=click.IntRange(min=1, max=3650), default=7, show_default=True,
               help="only files nobody stored or sent again for this many days")
 @click.option("--dry-run", is_flag=True, help="list what would be removed, remove nothing")
 @with_appcontext
-def files_sweep(days: float, dry_run: bool):
+def files_sweep(days: int, dry_run: bool):
     """Remove stored photos and documents that no record names (e.g. a phone's refused visit left them)."""
     from server.operations.attachments import sweep_unnamed
 

@@ -58,7 +58,7 @@ def save(data: bytes, *, declared_type: str | None, user: User, documents: bool 
     return ingested.sha256
 
 
-def sweep_unnamed(days: float, *, dry_run: bool = False) -> list[str]:
+def sweep_unnamed(days: int, *, dry_run: bool = False) -> list[str]:
     """Remove stored files that no attachment row names and that nobody stored or sent again for ``days`` days
     (a phone's refused visit leaves its photos so: see ``AttachmentStore.sweep``); recorded in the audit log.
     Each look at the rows is a fresh read, so a row committed meanwhile is seen."""

@@ -10,6 +10,7 @@ import os
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from server.extensions import db
@@ -90,6 +91,14 @@ def test_a_refused_visits_photos_are_swept_after_the_grace_days_and_come_back_wh
         assert db.session.get(Visit, env["visit_id"]) is not None
 
 
-def test_the_grace_days_are_checked(app, field):
-    result = app.test_cli_runner().invoke(args=["files", "sweep", "--days", "0"])
+@pytest.mark.parametrize("days", ["0", "-3", "nan", "inf", "1.5", "100000"])
+def test_the_grace_days_are_checked(app, field, days):
+    """A grace that is not a whole number of days from 1 to 3650 is refused before anything is looked at
+    ("nan" once compared as older than every file: all unnamed files would have gone at once)."""
+    a, _, env, files = ready(field)
+    assert send(a, env, files, key="not-the-visit-id").status_code == 422
+    sha = att(files[0][0], "photo", "x", files[0][1])["sha256"]
+    age(original(app, sha), 8)
+    result = app.test_cli_runner().invoke(args=["files", "sweep", "--days", days])
     assert result.exit_code != 0 and "--days" in result.output
+    assert original(app, sha).is_file()
