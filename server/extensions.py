@@ -54,13 +54,18 @@ def autocommit_reads() -> bool:
     return True
 
 
+def in_autocommit(session: Session) -> bool:
+    """Whether ``session`` is in the autocommit phase :func:`autocommit_reads` began."""
+    return bool(session.info.get(_AUTOCOMMIT))
+
+
 def end_autocommit() -> None:
     """End the autocommit phase started by :func:`autocommit_reads` (if any): the next statement begins an
     ordinary transaction.  Rows loaded so far are expired.  The phase is for reads, so it ends as a read-only
     transaction does, with a rollback (which sends nothing: there is no transaction on the connection); a change
     still pending in the session is written first."""
     session = db.session()
-    if session.info.get(_AUTOCOMMIT):
+    if in_autocommit(session):
         if session.new or session.dirty or session.deleted:
             session.commit()
         else:

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session
 
-from server.extensions import db
+from server.extensions import db, in_autocommit
 from server.models import AuditEntry, User
 
 CHAIN_LOCK = 0x72756875  # "ruhu": the advisory-lock key that serialises audit writers on PostgreSQL
@@ -75,7 +75,7 @@ def write_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
-    if session.info.get("ruhu_autocommit"):
+    if in_autocommit(session):
         # Outside a transaction the chain's lock would end with its own statement: never chain like that.
         raise RuntimeError("an audited change in autocommit mode: call end_autocommit() before writing")
     session.flush()             # the transaction's changes first
