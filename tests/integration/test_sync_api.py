@@ -463,6 +463,18 @@ def test_a_visit_naming_an_assignment_past_int4_is_refused_not_a_500(app, field,
         assert db.session.get(Visit, edit["visit_id"]) is None
 
 
+@pytest.mark.parametrize("base_version", [2**31, 2**40, 2**62])
+def test_a_visit_naming_a_base_version_past_int4_is_refused_not_a_500(app, field, base_version):
+    """The case version a visit started from is checked in the assignment's first, locked read: a number no
+    column can hold is refused as bad input there, on both databases, and nothing is stored."""
+    env, _ = visit_ready(field)
+    edit = {**json.loads(json.dumps(env)), "visit_id": str(uuid.uuid4()), "base_version": base_version}
+    r = field["phones"][0].post_visit(edit)
+    assert 400 <= r.status_code < 500 and r.json["message_en"], (r.status_code, r.json)
+    with app.app_context():
+        assert db.session.get(Visit, edit["visit_id"]) is None
+
+
 # --- attestations and the merge -------------------------------------------------------------------
 
 def _paused_inside(monkeypatch, name: str):
