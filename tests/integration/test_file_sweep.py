@@ -5,7 +5,6 @@ CLI and the phones' API, on SQLite and PostgreSQL."""
 # ruff: noqa: F811 (the ``field`` fixture is imported and requested by name)
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -17,25 +16,9 @@ from server.extensions import db
 from server.models import AuditEntry, Visit
 from server.models.attachments import Attachment
 from tests.integration.test_sync_api import att, field  # noqa: F401
-from tests.integration.test_visit_bundle import framed, ready
+from tests.integration.test_visit_bundle import framed_bundle, ready
 
-BOUNDARY = "----WebKitFormBoundarySweep0Test1"
 DAY = 86400
-
-
-def send(phone, env: dict, files, key: str):
-    """The bundle as the phone app frames it, under ``key`` as its Idempotency-Key (the visit id, unless a
-    test wants it refused)."""
-    from sync.protocol import content_hash
-
-    h = content_hash(env)
-    own = json.dumps({"content_hash": h, "device_id": phone.device_id, "signature": phone.sign(env["visit_id"], h)})
-    parts = [("envelope", json.dumps(env).encode(), "application/json"),
-             *((att(data, "photo", "x", mime)["sha256"], data, mime) for data, mime in files),
-             ("attestation", own.encode(), "application/json")]
-    return phone.client.post("/api/v1/visits", data=framed(parts, BOUNDARY, b"\r\n"),
-                             content_type=f"multipart/form-data; boundary={BOUNDARY}",
-                             headers={**phone.auth, "Idempotency-Key": key})
 
 
 def original(app, sha: str) -> Path:
@@ -56,7 +39,7 @@ def sweep(app, *args: str) -> list[str]:
 def test_a_refused_visits_photos_are_swept_after_the_grace_days_and_come_back_when_sent_again(app, field):
     a, _, env, files = ready(field)
     shas = [att(data, "photo", "x", mime)["sha256"] for data, mime in files]
-    refused = send(a, env, files, key="not-the-visit-id")
+    refused = framed_bundle(a, env, files, key="not-the-visit-id")
     assert refused.status_code == 422 and refused.json["error"] == "idempotency_key_mismatch"
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Attachment)) == 0
@@ -65,7 +48,7 @@ def test_a_refused_visits_photos_are_swept_after_the_grace_days_and_come_back_wh
     assert sweep(app) == ["removed / 已删除: 0"]                           # within the grace days: kept
     for sha in shas:
         age(original(app, sha), 8)
-    refused_again = send(a, env, files, key="not-the-visit-id")          # a resend renews their time
+    refused_again = framed_bundle(a, env, files, key="not-the-visit-id")          # a resend renews their time
     assert refused_again.status_code == 422
     assert sweep(app) == ["removed / 已删除: 0"]
     for sha in shas:
@@ -81,7 +64,7 @@ def test_a_refused_visits_photos_are_swept_after_the_grace_days_and_come_back_wh
         assert entry.after["removed"] == 2 and sorted(entry.after["sha256"]) == sorted(shas)
 
     # The phone still holds the visit and its photos: sent right, it is stored whole.
-    stored = send(a, env, files, key=env["visit_id"])
+    stored = framed_bundle(a, env, files)
     assert stored.status_code == 201 and stored.json["status"] == "complete", stored.json
     assert all(original(app, sha).is_file() for sha in shas)
     for sha in shas:
@@ -96,7 +79,7 @@ def test_the_grace_days_are_checked(app, field, days):
     """A grace that is not a whole number of days from 1 to 3650 is refused before anything is looked at
     ("nan" once compared as older than every file: all unnamed files would have gone at once)."""
     a, _, env, files = ready(field)
-    assert send(a, env, files, key="not-the-visit-id").status_code == 422
+    assert framed_bundle(a, env, files, key="not-the-visit-id").status_code == 422
     sha = att(files[0][0], "photo", "x", files[0][1])["sha256"]
     age(original(app, sha), 8)
     result = app.test_cli_runner().invoke(args=["files", "sweep", "--days", days])

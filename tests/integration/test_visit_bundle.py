@@ -108,6 +108,9 @@ def test_the_same_bundle_again_changes_nothing(app, field):
     assert counts(app) == before
 
 
+BROWSER_BOUNDARY = "----WebKitFormBoundaryr7Tq0aVb2xYzKp1M"
+
+
 def framed(parts: list[tuple[str, bytes, str]], boundary: str, eol: bytes) -> bytes:
     """A multipart body by hand: each part (name, bytes, type) as a file, lines ended by ``eol``."""
     out = b""
@@ -117,28 +120,34 @@ def framed(parts: list[tuple[str, bytes, str]], boundary: str, eol: bytes) -> by
     return out + f"--{boundary}--".encode() + eol
 
 
+def framed_bundle(phone, env: dict, files, *, key: str | None = None, eol: bytes = b"\r\n"):
+    """POST the bundle framed by hand as the phone's browser frames it (``eol`` b"\\n": as a lenient client
+    does), with the phone's own attestation, under ``key`` as its Idempotency-Key (the visit id by default)."""
+    from sync.protocol import content_hash
+
+    h = content_hash(env)
+    own = json.dumps({"content_hash": h, "device_id": phone.device_id, "signature": phone.sign(env["visit_id"], h)})
+    parts = [("envelope", json.dumps(env).encode(), "application/json"),
+             *((att(data, "photo", "x", mime)["sha256"], data, mime) for data, mime in files),
+             ("attestation", own.encode(), "application/json")]
+    return phone.client.post("/api/v1/visits", data=framed(parts, BROWSER_BOUNDARY, eol),
+                             content_type=f"multipart/form-data; boundary={BROWSER_BOUNDARY}",
+                             headers={**phone.auth, "Idempotency-Key": key or env["visit_id"]})
+
+
 def test_a_bundle_framed_as_a_browser_frames_it_or_loosely_is_read_alike(app, field):
     """The phone's browser frames a bundle strictly (read by server.multipart's splitter); a client that ends its
     lines with a bare LF is read by werkzeug's parser. Both store the same visit; the resend is "already there"."""
     from sync.protocol import content_hash
 
     a, _, env, files = ready(field)
-    h = content_hash(env)
-    own = json.dumps({"content_hash": h, "device_id": a.device_id, "signature": a.sign(env["visit_id"], h)}).encode()
-    parts = [("envelope", json.dumps(env).encode(), "application/json"),
-             *((att(data, "photo", "x", mime)["sha256"], data, mime) for data, mime in files),
-             ("attestation", own, "application/json")]
-    headers = {**a.auth, "Idempotency-Key": env["visit_id"]}
-    boundary = "----WebKitFormBoundaryr7Tq0aVb2xYzKp1M"
-    loose = a.client.post("/api/v1/visits", data=framed(parts, boundary, b"\n"),
-                          content_type=f"multipart/form-data; boundary={boundary}", headers=headers)
+    loose = framed_bundle(a, env, files, eol=b"\n")
     assert loose.status_code == 201 and loose.json["status"] == "complete", loose.json
     assert loose.json["attestation"]["http_status"] == 201
     before = counts(app)
-    strict = a.client.post("/api/v1/visits", data=framed(parts, boundary, b"\r\n"),
-                           content_type=f"multipart/form-data; boundary={boundary}", headers=headers)
+    strict = framed_bundle(a, env, files)
     assert strict.status_code == 200 and strict.json["status"] == "complete", strict.json
-    assert strict.json["content_hash"] == loose.json["content_hash"] == h
+    assert strict.json["content_hash"] == loose.json["content_hash"] == content_hash(env)
     assert strict.json["attestation"]["http_status"] == 200 and counts(app) == before
     with app.app_context():
         for data, _ in files:
