@@ -38,9 +38,11 @@ import io
 import math
 import os
 import re
+import secrets
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,6 +143,7 @@ class Ingested:
     gps: dict[str, float] | None  # latitude, longitude (signed decimal degrees), altitude (m) if present
     display_path: str | None  # relative to the store root, POSIX separators; None for PDF
     thumb_path: str | None
+    stored: bytes | None = None  # the bytes stored, when not those sent (anonymised uploads: the re-encoded copy)
 
 
 @dataclass(slots=True)
@@ -235,21 +238,9 @@ class AttachmentStore:
                     continue
                 if dry_run:
                     removed.append(path.name)
-                    continue
-                aside = path.with_name(path.name + ".sweeping")
-                try:
-                    os.replace(path, aside)
-                except FileNotFoundError:
-                    continue
-                if aside.stat().st_mtime >= cutoff or path.name in referenced([path.name]):
-                    os.replace(aside, path)   # re-sent or named meanwhile: kept (the same bytes either way)
-                    continue
-                aside.unlink()
-                for copy in (self._derived("display", path.name), self._derived("thumbs", path.name)):
-                    if copy is not None and not path.exists():
-                        with suppress(FileNotFoundError):
-                            copy.unlink()
-                removed.append(path.name)
+                elif self._remove_aside(path, lambda aside, name=path.name: aside.stat().st_mtime >= cutoff
+                                        or name in referenced([name])):
+                    removed.append(path.name)
 
         # Walked lazily (a district's store holds millions of files). What this loop renames and puts back may be
         # met again: a file put back is then too new or named, and nothing is left aside between batches.
@@ -260,11 +251,12 @@ class AttachmentStore:
                 continue
             if mtime >= cutoff:
                 continue
-            if path.name.endswith(".sweeping"):   # left aside by a sweep that stopped half-way
-                original = path.with_name(path.name[:-len(".sweeping")])
+            if path.name.endswith(".sweeping"):   # left aside by a sweep or discard that stopped half-way
+                original = path.with_name(path.name.split(".", 1)[0])
                 if not dry_run and _SHA256.fullmatch(original.name):
                     if not original.exists() and original.name in referenced([original.name]):
-                        os.replace(path, original)
+                        with suppress(FileNotFoundError):
+                            os.replace(path, original)
                     else:
                         with suppress(FileNotFoundError):
                             path.unlink()
@@ -284,13 +276,48 @@ class AttachmentStore:
             settle(batch)
         return removed
 
-    def discard(self, sha: str) -> None:
-        """Remove a file and its copies (an upload whose action was refused; nothing references it)."""
+    def discard(self, sha: str, named: Callable[[str], bool]) -> bool:
+        """Remove a file a refused action stored, with its copies, unless a row names it by now: the file is
+        renamed aside first and ``named(sha)`` (a fresh read) asked after that, so a row committed before the
+        look keeps it, and a writer committing after the look finds it gone and writes it again (:meth:`keep`).
+        True when removed."""
         sha = normalise_sha256(sha)
-        for path in (self._original(sha), self._derived("display", sha), self._derived("thumbs", sha)):
-            if path is not None:
+        return self._remove_aside(self._original(sha), lambda aside: named(sha))
+
+    def keep(self, sha: str, data: bytes) -> bool:
+        """After the commit of a row that names ``sha``: its bytes are stored. A discard or a sweep that looked at
+        the rows before that commit may have removed them meanwhile; they are written again from ``data`` (the
+        bytes the writer holds, checked against the name). True when written again."""
+        sha = normalise_sha256(sha)
+        original = self._original(sha)
+        if _reuse(original):
+            return False
+        if hashlib.sha256(data).hexdigest() != sha:
+            raise AttachmentError("hash_mismatch")
+        _write_atomic(original, data)
+        return True
+
+    def _remove_aside(self, path: Path, spare: Callable[[Path], bool]) -> bool:
+        """Rename ``path`` aside (a name of its own: two removers never share one), ask ``spare(aside)`` (a fresh
+        look at the time or the rows), then put it back or remove it, and its derived copies when no writer has
+        stored it again meanwhile. True when removed; False when spared or already gone."""
+        aside = path.with_name(f"{path.name}.{secrets.token_hex(4)}.sweeping")
+        try:
+            os.replace(path, aside)
+        except FileNotFoundError:
+            return False
+        try:
+            if spare(aside):
+                os.replace(aside, path)   # the same bytes as any copy a writer put there meanwhile
+                return False
+            aside.unlink()
+        except FileNotFoundError:   # another sweep, finishing what it took for a stopped one, settled it
+            return False
+        for copy in (self._derived("display", path.name), self._derived("thumbs", path.name)):
+            if copy is not None and not path.exists():
                 with suppress(FileNotFoundError):
-                    path.unlink()
+                    copy.unlink()
+        return True
 
     def _rebuild(self, sha: str, kind: str) -> Path | None:
         original = self._original(sha)
@@ -400,7 +427,7 @@ class AttachmentStore:
                     _write_atomic(self.root / thumb_rel, decoded.thumb, durable=False)
         return Ingested(sha256=sha, size=len(clean), mime=mime, created=created, width=decoded.width,
                         height=decoded.height, captured_at=None, gps=None,
-                        display_path=display_rel, thumb_path=thumb_rel)
+                        display_path=display_rel, thumb_path=thumb_rel, stored=clean)
 
     def _check_pdf(self, data: bytes) -> None:
         if b"%%EOF" not in data[-PDF_EOF_WINDOW:]:

@@ -4,6 +4,9 @@ without metadata for display; anonymous residents' photos stored re-encoded only
 A file stored while handling a request belongs to that request's transaction: when the transaction ends
 without a commit (the action was refused, a form error, an exception), the files it created are removed
 again, unless another committed row already names the same bytes.  So refused actions leave nothing on disk.
+A file is set aside before the rows are looked at again, and every writer (here, and the phones' uploads) makes
+sure after its commit that the bytes its row names are there, writing them again if such a removal took them:
+a refused request and a resend of the same bytes at the same moment lose nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from server.models import User
 from server.operations import OperationError
 
 _NEW_FILES = "ruhu_new_attachment_files"
+_SAVED_FILES = "ruhu_saved_attachment_files"
 
 
 def store():
@@ -51,6 +55,9 @@ def save(data: bytes, *, declared_type: str | None, user: User, documents: bool 
         raise OperationError(exc.code, exc.message, exc.message_en, exc.status) from None
     if ingested.created:
         db.session.info.setdefault(_NEW_FILES, {})[ingested.sha256] = st.root
+    # Held until the commit: a discard that looked for rows before it may have removed the same bytes meanwhile.
+    db.session.info.setdefault(_SAVED_FILES, {})[ingested.sha256] = (
+        st.root, ingested.stored if ingested.stored is not None else data)
     if db.session.get(Attachment, ingested.sha256) is None:
         insert_row(sha256=ingested.sha256, size=ingested.size, mime=ingested.mime, width=ingested.width,
                    height=ingested.height, captured_at=ingested.captured_at, gps=ingested.gps,
@@ -62,14 +69,9 @@ def sweep_unnamed(days: int, *, dry_run: bool = False) -> list[str]:
     """Remove stored files that no attachment row names and that nobody stored or sent again for ``days`` days
     (a phone's refused visit leaves its photos so: see ``AttachmentStore.sweep``); recorded in the audit log.
     Each look at the rows is a fresh read, so a row committed meanwhile is seen."""
-    from server.models.attachments import Attachment
     from server.operations import audit
 
-    def named(shas: list[str]) -> set[str]:
-        with db.engine.connect() as conn:
-            return set(conn.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(shas))))
-
-    removed = store().sweep(named, older_than=days * 86400, dry_run=dry_run)
+    removed = store().sweep(lambda shas: named_now(db.engine, shas), older_than=days * 86400, dry_run=dry_run)
     if removed and not dry_run:
         audit.record("files.sweep", "attachments", len(removed), actor_label="cli",
                      after={"days": days, "removed": len(removed), "sha256": removed[:200]})
@@ -111,22 +113,34 @@ def save_data_url(value: str, *, user: User) -> str:
 
 @event.listens_for(Session, "after_commit")
 def _kept(session: Session) -> None:
+    from server.storage import AttachmentStore
+
     session.info.pop(_NEW_FILES, None)
+    for sha, (root, data) in (session.info.pop(_SAVED_FILES, None) or {}).items():
+        AttachmentStore(root).keep(sha, data)   # written again if a refused request's discard took it meanwhile
+
+
+def named_now(bind, shas: list[str]) -> set[str]:
+    """Of ``shas``, those an attachment row names, read on a fresh connection: only what others committed
+    counts (the request's own transaction has ended)."""
+    from server.models.attachments import Attachment
+
+    with bind.connect() as conn:
+        return set(conn.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(shas))))
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _discard_uncommitted(session: Session, transaction) -> None:
     if transaction.parent is not None or transaction.nested:
         return
+    session.info.pop(_SAVED_FILES, None)
     created = session.info.pop(_NEW_FILES, None)
     if not created:
         return
-    from server.models.attachments import Attachment
     from server.storage import AttachmentStore
 
     bind = session.get_bind()
-    with bind.connect() as conn:  # a fresh connection: only what others committed counts
-        kept = set(conn.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(list(created)))))
+    kept = named_now(bind, list(created))
     for sha, root in created.items():
-        if sha not in kept:
-            AttachmentStore(root).discard(sha)
+        if sha not in kept:   # looked at again once set aside: a row committed meanwhile keeps it
+            AttachmentStore(root).discard(sha, lambda name: name in named_now(bind, [name]))

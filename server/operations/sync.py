@@ -380,6 +380,7 @@ def put_attachment(device: Device, sha: str, data: bytes, content_type: str | No
         except IntegrityError:   # the same bytes arrived from another request at the same moment
             db.session.rollback()
             existing = db.session.get(Attachment, ingested.sha256)
+    store().keep(ingested.sha256, data)   # a refused request's removal of the same bytes may have taken them
     _complete_waiting([ingested.sha256])
     return (200 if existing is not None else 201), {"sha256": ingested.sha256, "size": ingested.size,
                                                     "type": ingested.mime}
@@ -444,6 +445,16 @@ def _ingest_all(device: Device, files: list[tuple[str, bytes, str | None]], list
     return [_attachment_row(stored[sha], device) for sha in stored if sha not in known]
 
 
+def _keep_files(files: list[tuple[str, bytes, str | None]]) -> None:
+    """After the commit that names them: a request's files are stored (written again if a refused request's
+    removal of the same bytes took them meanwhile; ``AttachmentStore.keep``)."""
+    from server.operations.attachments import store
+
+    st = store()
+    for name, data, _ in files:
+        st.keep(name, data)
+
+
 def _attachment_row(ingested, device: Device):
     """The row of a file the store took (``server.storage.Ingested``), uploaded by the device's user."""
     from server.models.attachments import Attachment
@@ -493,6 +504,7 @@ def submit_bundle(device: Device, raw: Any, files: list[tuple[str, bytes, str | 
         new_files = [row.sha256 for row in rows]
         result = submit_visit(device, raw, idempotency_key, today, with_new=own_attestation, files=rows)
     db.session.commit()          # a replay commits nothing itself: the files' rows still need it
+    _keep_files(files)
     if new_files:
         _complete_waiting(new_files)   # another visit (an amendment, a teammate's) may wait for the same files
     body = dict(result.body)

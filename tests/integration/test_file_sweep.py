@@ -5,7 +5,9 @@ CLI and the phones' API, on SQLite and PostgreSQL."""
 # ruff: noqa: F811 (the ``field`` fixture is imported and requested by name)
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -85,3 +87,101 @@ def test_the_grace_days_are_checked(app, field, days):
     result = app.test_cli_runner().invoke(args=["files", "sweep", "--days", days])
     assert result.exit_code != 0 and "--days" in result.output
     assert original(app, sha).is_file()
+
+
+# --- a refused console action and a phone's upload of the same bytes, at the same moment ----------------------
+
+def _refused_console_upload(app, field, data: bytes) -> None:
+    """A leader tries the caseworker's step with a file attached: refused (403), so the file it stored is removed
+    when its transaction ends (``server.operations.attachments``)."""
+    from tests.integration.test_console import Console, intake_form, signature
+
+    accept = {"materials": intake_form(field["org"])["materials"], "applicant_signature": signature()}
+    r = Console(app, "gc_lead").act(field["case_id"], "accept", accept,
+                                    files={"fingerprint": (data, "finger.png", "image/png")})
+    assert r.status_code == 403
+
+
+def _phone_sender(app, field, how: str):
+    """(the PNG the phone sends, send(answers) -> its thread): by PUT alone, or inside the visit's bundle (the
+    applicant's signature of ``ready``'s visit)."""
+    a, _, env, files = ready(field)
+    data = files[1][0]
+
+    def send(answers: list) -> threading.Thread:
+        def run():
+            if how == "put":
+                r = app.test_client().put(f"/api/v1/attachments/{hashlib.sha256(data).hexdigest()}", data=data,
+                                          headers={**a.auth, "Content-Type": "image/png"})
+            else:
+                r = framed_bundle(a, env, files)
+            answers.append(r.status_code)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    return data, send
+
+
+def _first_look(monkeypatch, then) -> None:
+    """``then()`` runs once, right after the refused request's first look for rows naming its files."""
+    from server.operations import attachments
+
+    real, calls = attachments.named_now, []
+
+    def looked(bind, shas):
+        out = real(bind, shas)
+        calls.append(list(shas))
+        if len(calls) == 1:
+            then()
+        return out
+
+    monkeypatch.setattr(attachments, "named_now", looked)
+
+
+@pytest.mark.parametrize("how", ["put", "bundle"])
+def test_a_phone_upload_committed_while_a_refused_request_removes_the_same_bytes_keeps_them(app, field, monkeypatch,
+                                                                                            how):
+    """The phone's row is committed after the refused request looked (no row) and before it removes the file:
+    the file, set aside first and looked at again, is put back."""
+    data, send = _phone_sender(app, field, how)
+    answers = []
+    sha = hashlib.sha256(data).hexdigest()
+    _first_look(monkeypatch, lambda: send(answers).join(10))
+    _refused_console_upload(app, field, data)
+    assert answers == [201]                          # the phone named the bytes it found stored
+    assert original(app, sha).read_bytes() == data   # still there for the row that names them
+    with app.app_context():
+        assert db.session.get(Attachment, sha) is not None
+    assert not list(Path(app.config["RUHU_ATTACHMENTS"]).rglob("*.sweeping"))
+
+
+@pytest.mark.parametrize("how", ["put", "bundle"])
+def test_a_phone_upload_committed_after_a_refused_request_removed_the_same_bytes_writes_them_again(app, field,
+                                                                                                 monkeypatch, how):
+    """The phone found the bytes stored (a resend), then the refused request removed them, then the phone's row
+    was committed: after its commit the phone writes the bytes again (it still holds them)."""
+    from server.operations import sync as sync_ops
+
+    data, send = _phone_sender(app, field, how)
+    answers, threads = [], []
+    sha = hashlib.sha256(data).hexdigest()
+    reached, go = threading.Event(), threading.Event()
+    real_row = sync_ops._attachment_row
+
+    def row_then_wait(ingested, device):   # after the store's check (the bytes were there), before the commit
+        reached.set()
+        go.wait(10)
+        return real_row(ingested, device)
+
+    monkeypatch.setattr(sync_ops, "_attachment_row", row_then_wait)
+    _first_look(monkeypatch, lambda: (threads.append(send(answers)), reached.wait(10)))
+    _refused_console_upload(app, field, data)
+    assert not original(app, sha).exists()           # removed: no row named it when looked at again
+    go.set()
+    threads[0].join(10)
+    assert answers == [201]
+    assert original(app, sha).read_bytes() == data   # written again after the phone's commit
+    with app.app_context():
+        assert db.session.get(Attachment, sha) is not None

@@ -827,14 +827,50 @@ def test_a_file_sent_again_while_the_sweep_looks_again_is_kept(store):
     assert not list(store.root.rglob("*.sweeping"))
 
 
-def test_a_sweep_that_stopped_half_way_is_finished_by_the_next(store):
+@pytest.mark.parametrize("aside", [".sweeping", ".0f3a9c21.sweeping"])   # the first form's name, and today's
+def test_a_sweep_that_stopped_half_way_is_finished_by_the_next(store, aside):
     named, unnamed = png(gradient((35, 20))), png(gradient((36, 20)))
     for data in (named, unnamed):
         store.ingest(data, declared_type="image/png")
         path = store._original(sha(data))
-        path.rename(path.with_name(path.name + ".sweeping"))           # as a sweep killed after its rename
-        _aged(path.with_name(path.name + ".sweeping"))
+        path.rename(path.with_name(path.name + aside))                 # as a sweep killed after its rename
+        _aged(path.with_name(path.name + aside))
     store.sweep(lambda shas: {sha(named)} & set(shas), older_than=7 * 86400)
     assert store._original(sha(named)).read_bytes() == named           # named by a row: put back
     assert not store._original(sha(unnamed)).exists()
     assert not list(store.root.rglob("*.sweeping"))
+
+
+def test_a_discard_looks_for_a_row_again_once_the_file_is_aside(store):
+    """A refused request's file is removed unless a row names it by the second look, which comes after the file
+    is set aside (a row committed between the first look and the removal keeps it)."""
+    kept, gone = png(gradient((37, 20))), png(gradient((38, 20)))
+    asides = []
+
+    def named_after_aside(name):
+        asides.extend(p.name for p in store.root.rglob("*.sweeping"))
+        return name == sha(kept)
+
+    for data in (kept, gone):
+        store.ingest(data, declared_type="image/png")
+    assert store.discard(sha(kept), named_after_aside) is False
+    assert store.discard(sha(gone), named_after_aside) is True
+    assert [a.split(".")[0] for a in asides] == [sha(kept), sha(gone)]       # each looked at while aside
+    assert len(set(asides)) == 2 and all(len(a.split(".")) == 3 for a in asides)   # a name of its own each
+    assert store._original(sha(kept)).read_bytes() == kept and store._derived("thumbs", sha(kept)) is not None
+    assert not store._original(sha(gone)).exists() and store._derived("thumbs", sha(gone)) is None
+    assert store.discard(sha(gone), named_after_aside) is False              # already gone: nothing to do
+    assert not list(store.root.rglob("*.sweeping"))
+
+
+def test_keep_writes_a_named_file_again_when_a_removal_took_it(store):
+    data = png(gradient((39, 20)))
+    store.ingest(data, declared_type="image/png")
+    assert store.keep(sha(data), data) is False                              # there: only its time renewed
+    store._original(sha(data)).unlink()                                      # as a discard that looked too early
+    assert store.keep(sha(data).upper(), data) is True
+    assert store._original(sha(data)).read_bytes() == data
+    store._original(sha(data)).unlink()
+    with pytest.raises(AttachmentError) as refused:                          # never other bytes under the name
+        store.keep(sha(data), data + b"x")
+    assert refused.value.code == "hash_mismatch" and not store._original(sha(data)).exists()
