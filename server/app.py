@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from server import config as config_module
+from server.config import ConfigError
 from server.domain.calendar import WorkCalendar
 from server.extensions import babel, csrf, db, limiter, migrate
 from server.multipart import FastRequest
@@ -49,6 +50,34 @@ def _select_locale() -> str:
     return request.accept_languages.best_match(LOCALES) or "zh"
 
 
+def _check_pwa_dir(config) -> None:
+    """A phone-app directory that is named but not there stops the app (server/pwa.py would serve nothing)."""
+    pwa = config.get("RUHU_PWA_DIR")
+    if pwa and not Path(pwa).is_dir():
+        raise ConfigError("RUHU_PWA_DIR", f"目录不存在：{pwa}", f"no such directory: {pwa}")
+
+
+def _load_forms(directory: str) -> dict:
+    """The survey form definitions; a missing or empty directory stops the app (phones could send nothing)."""
+    from sync.validate import load_forms
+
+    path = Path(directory)
+    if not path.is_dir():
+        raise ConfigError("RUHU_FORMS_DIR",
+                          f"表单定义目录不存在：{path}（请从源码目录以 pip install -e 安装，或设置 RUHU_FORMS_DIR）",
+                          f"no form definitions directory at {path} (install from the checkout with pip install -e, "
+                          "or set RUHU_FORMS_DIR; see docs/operations.md)")
+    try:
+        forms = load_forms(path)
+    except ValueError as exc:
+        raise ConfigError("RUHU_FORMS_DIR", f"{path} 中的表单定义有误：{exc}",
+                          f"a form definition in {path} is wrong: {exc}") from exc
+    if not forms:
+        raise ConfigError("RUHU_FORMS_DIR", f"{path} 中没有表单定义（*.json）",
+                          f"{path} holds no form definition (*.json)")
+    return forms
+
+
 def create_app(overrides: dict | None = None) -> Flask:
     """Build the application.  ``overrides`` replace settings read from the environment (tests)."""
     app = Flask(__name__, instance_relative_config=False)
@@ -60,15 +89,15 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = config_module.normalise_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"])
 
-    # A bad profile or calendar file stops the app here, with a message naming the file and key.
+    # A bad setting, profile, calendar file or form definition stops the app here, with a message naming
+    # the setting, or the file and key.
     app.extensions["ruhu"] = Services(
         profiles=load_profiles(app.config["RUHU_PROFILE_DIRS"]),
         calendar=WorkCalendar.from_file(app.config["RUHU_CALENDAR"]),
     )
 
-    from sync.validate import load_forms
-
-    app.extensions["ruhu_forms"] = load_forms(app.config["RUHU_FORMS_DIR"])
+    _check_pwa_dir(app.config)
+    app.extensions["ruhu_forms"] = _load_forms(app.config["RUHU_FORMS_DIR"])
 
     from server import models  # noqa: F401  (register the tables)
     from server.i18n import ensure_catalogs

@@ -7,20 +7,21 @@ import json
 import sys
 
 import click
-from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from server import services
+from server.config import ConfigError
 from server.domain.calendar import CalendarOverrideError, WorkCalendar
 from server.extensions import db
 from server.models import Unit, User
+from server.models.orgs import LEVEL_NAMES
 from server.models.users import ROLE_NAMES
 from server.operations import OperationError
 from server.rules import ProfileError, load_profile_file
 
 
-def _fail(exc: OperationError | ProfileError | CalendarOverrideError, code: int = 1):
+def _fail(exc: OperationError | ConfigError | ProfileError | CalendarOverrideError, code: int = 1):
     click.echo(f"错误：{exc.message}\nerror: {exc.message_en}", err=True)
     sys.exit(code)
 
@@ -56,6 +57,35 @@ def units_list(as_json: bool):
         return
     for d in data:
         click.echo(f"{d['code']:<14} {d['level']:<15} {d['profile']:<10} {d['name']}")
+
+
+@units_cli.command("add")
+@click.argument("code")
+@click.argument("name")
+@click.option("--level", required=True, help="one of: " + ", ".join(LEVEL_NAMES))
+@click.option("--parent", "parent_code", default=None, help="the parent unit's code (every level but district)")
+@click.option("--profile", "profile_id", default=None,
+              help="rules profile id (ruhu profiles list); a district needs one, other units use their parent's")
+@click.option("--name-en", default="", help="English name")
+@with_appcontext
+def units_add(code: str, name: str, level: str, parent_code: str | None, profile_id: str | None, name_en: str):
+    """Create an organisation unit: a district first, then the units under it."""
+    from server.operations.accounts import add_unit
+
+    parent = None
+    if parent_code is not None:
+        parent = db.session.scalar(select(Unit).where(Unit.code == parent_code))
+        if parent is None:
+            _fail(OperationError("unit_unknown", f"上级单位不存在：{parent_code}",
+                                 f"no parent unit with code {parent_code}", 404))
+    try:
+        unit = add_unit(code, name, level, profile_id, parent, name_en, known_profiles=services().profiles)
+        db.session.commit()
+    except OperationError as exc:
+        db.session.rollback()
+        _fail(exc)
+    click.echo(f"已创建 / created: {unit.code} {unit.name} ({unit.level}, {unit.profile_id}"
+               + (f", under {parent.code})" if parent else ")"))
 
 
 # --- users -------------------------------------------------------------------------------------
@@ -235,24 +265,35 @@ def demo_cli():
 
 
 @demo_cli.command("load")
-@click.option("--password", default=None, help="the demo accounts' password (default: ruhu-demo-2026)")
+@click.option("--password", default=None,
+              help="the demo accounts' password (default: $RUHU_DEMO_PASSWORD, else ruhu-demo-2026)")
 @with_appcontext
 def demo_load(password: str | None):
-    from server.demo import DEMO_PASSWORD, load_demo
+    from server.demo import load_demo
 
     if db.session.scalar(select(Unit.id).limit(1)) is not None:
         click.echo("演示数据已存在，未重复加载 / demo data already present, not loaded again")
         return
-    load_demo(password or DEMO_PASSWORD)
+    try:
+        load_demo(password)
+    except OperationError as exc:
+        db.session.rollback()
+        _fail(exc)
     click.echo("演示数据已加载 / demo data loaded (ruhu demo logins)")
 
 
 @demo_cli.command("logins")
 @with_appcontext
 def demo_logins():
-    from server.demo import describe_logins
+    """The demo accounts and their password (RUHU_DEMO_PASSWORD or the built-in one, checked against an
+    account; a password given to ``demo load --password`` is not kept, so it is not printed)."""
+    from server.demo import PROBE_ACCOUNT, describe_logins, loaded_password
 
-    click.echo(describe_logins(current_app.config.get("RUHU_DEMO_PASSWORD")))
+    if db.session.scalar(select(User.id).where(User.username == PROBE_ACCOUNT)) is None:
+        click.echo("此数据库中没有演示账户（ruhu demo load 只装入空数据库）/ "
+                   "no demo accounts in this database (ruhu demo load loads them into an empty database only)")
+        return
+    click.echo(describe_logins(loaded_password()))
 
 
 def _create_app():
@@ -260,7 +301,7 @@ def _create_app():
 
     try:
         return create_app()
-    except (ProfileError, CalendarOverrideError) as exc:
+    except (ConfigError, ProfileError, CalendarOverrideError) as exc:
         _fail(exc, 2)
 
 

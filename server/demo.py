@@ -22,6 +22,8 @@ from server.operations.cases import perform, register_application
 from server.operations.visits import assign_visit
 
 DEMO_PASSWORD = "ruhu-demo-2026"
+# The account `ruhu demo logins` checks a password against (every demo account gets the same one).
+PROBE_ACCOUNT = "gc_admin"
 
 GUANCHENG_OFFICES = [  # (code suffix, name, slug)
     ("001", "南曹街道办事处", "nancao"), ("002", "十八里河街道办事处", "shibalihe"),
@@ -251,8 +253,19 @@ def _who(action: str, staff: dict) -> User:
 PHONE_WORK = {"accepted": "home_visit", "visited": "appraisal"}   # what the demo sends to the phones
 
 
-def load_demo(password: str = DEMO_PASSWORD) -> str:
-    """Create the demo organisation, staff and cases.  Returns the logins to print."""
+def demo_password() -> str:
+    """The demo accounts' password unless one is given: RUHU_DEMO_PASSWORD, else the built-in one."""
+    from flask import current_app
+
+    return current_app.config.get("RUHU_DEMO_PASSWORD") or DEMO_PASSWORD
+
+
+def load_demo(password: str | None = None) -> str:
+    """Create the demo organisation, staff and cases (every account with ``password``, default
+    :func:`demo_password`).  Returns the logins to print."""
+    from flask import current_app
+
+    password = password or demo_password()
     rng = random.Random(20201209)
     offices = _build_units(password)
     now = today()
@@ -302,12 +315,30 @@ def load_demo(password: str = DEMO_PASSWORD) -> str:
 
     create_demo_boards()
     create_demo_rosters()
-    create_demo_oversight()
+    configured = current_app.config.get("RUHU_DEMO_PASSWORD")
+    current_app.config["RUHU_DEMO_PASSWORD"] = password   # the oversight demo's bureau accounts read it there
+    try:
+        create_demo_oversight()
+    finally:
+        current_app.config["RUHU_DEMO_PASSWORD"] = configured
     return describe_logins(password)
 
 
-def describe_logins(password: str | None = None) -> str:
-    pw = password or DEMO_PASSWORD
+def loaded_password() -> str | None:
+    """The password the demo accounts were loaded with, when it is RUHU_DEMO_PASSWORD or the built-in one
+    (checked against a demo account's hash: the password itself is kept nowhere); else None."""
+    from sqlalchemy import select
+
+    user = db.session.scalar(select(User).where(User.username == PROBE_ACCOUNT))
+    for candidate in dict.fromkeys((demo_password(), DEMO_PASSWORD)):
+        if user is not None and user.check_password(candidate):
+            return candidate
+    return None
+
+
+def describe_logins(password: str | None) -> str:
+    """The demo accounts; ``password`` None: the one given to ``ruhu demo load --password`` (not known here)."""
+    pw = password or ("运行 ruhu demo load --password 时给出的密码 / the one given to ruhu demo load --password")
     lines = [
         "演示账户 / demo logins (password / 密码: " + pw + ")",
         "  管城回族区 guancheng — 南关街街道办事处:",

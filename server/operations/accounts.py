@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from sqlalchemy import select
 
@@ -12,17 +13,41 @@ from server.models.orgs import CHILD_LEVELS, LEVEL_NAMES
 from server.models.users import MIN_PASSWORD, ROLE_LEVELS, ROLE_NAMES
 from server.operations import OperationError, audit
 
+_UNIT_CODE = re.compile(r"[0-9A-Za-z_-]{1,32}")
 
-def add_unit(code: str, name: str, level: str, profile_id: str, parent: Unit | None = None,
+
+def add_unit(code: str, name: str, level: str, profile_id: str | None, parent: Unit | None = None,
              name_en: str = "", *, known_profiles=None, actor_label: str = "cli") -> Unit:
-    """Create an organisation unit under ``parent`` (a district has no parent)."""
+    """Create an organisation unit under ``parent`` (a district has no parent).
+
+    The district names the rules profile; a unit below it uses its parent's (``profile_id`` None: inherit)."""
+    code, name, name_en = (code or "").strip(), (name or "").strip(), (name_en or "").strip()
+    if not _UNIT_CODE.fullmatch(code):
+        raise OperationError("unit_code_invalid", "单位代码须为1-32位数字、字母、“-”或“_”",
+                             "the unit code must be 1-32 digits, letters, '-' or '_'", field="code")
+    if not name or len(name) > 100 or len(name_en) > 150:
+        raise OperationError("unit_name_invalid", "单位名称不能为空，最长100个字符（英文名称150个）",
+                             "the unit name must be 1-100 characters (the English name at most 150)", field="name")
     if level not in LEVEL_NAMES:
-        raise OperationError("unit_level_invalid", f"单位层级无效：{level}", f"unknown unit level: {level}")
-    if (parent is None) != (level == "district"):
-        raise OperationError("unit_parent_invalid", "只有区/县没有上级单位", "only a district has no parent")
+        raise OperationError("unit_level_invalid", f"单位层级无效：{level}（可选：{'、'.join(LEVEL_NAMES)}）",
+                             f"unknown unit level: {level} (choose from {', '.join(LEVEL_NAMES)})")
+    if parent is None and level != "district":
+        raise OperationError("unit_parent_invalid", f"{LEVEL_NAMES[level][0]}须有上级单位",
+                             f"a {level} needs a parent unit")
+    if parent is not None and level == "district":
+        raise OperationError("unit_parent_invalid", "区/县没有上级单位", "a district has no parent unit")
     if parent is not None and level not in CHILD_LEVELS[parent.level]:
         raise OperationError("unit_parent_invalid", f"{LEVEL_NAMES[parent.level][0]}下不能设{LEVEL_NAMES[level][0]}",
-                             f"a {level} cannot sit under a {parent.level}")
+                             f"a {level} cannot sit under a {parent.level}"
+                             f" (under a {parent.level}: {', '.join(CHILD_LEVELS[parent.level]) or 'nothing'})")
+    if parent is not None and profile_id is None:
+        profile_id = parent.profile_id
+    if profile_id is None:
+        raise OperationError("profile_missing", "区/县须指定规则文件", "a district needs a rules profile")
+    if parent is not None and profile_id != parent.profile_id:
+        raise OperationError("profile_not_inherited",
+                             f"下级单位沿用上级单位的规则文件（{parent.profile_id}），不能另设 {profile_id}",
+                             f"a unit uses its parent's rules profile ({parent.profile_id}), not {profile_id}")
     if known_profiles is not None and profile_id not in known_profiles:
         raise OperationError("profile_unknown", f"规则文件不存在：{profile_id}", f"unknown rules profile: {profile_id}")
     if db.session.scalar(select(Unit).where(Unit.code == code)):
@@ -31,7 +56,8 @@ def add_unit(code: str, name: str, level: str, profile_id: str, parent: Unit | N
     db.session.add(unit)
     db.session.flush()
     audit.record("unit.create", "unit", unit.id, actor_label=actor_label,
-                 after={"code": code, "name": name, "level": level, "profile": profile_id})
+                 after={"code": code, "name": name, "level": level, "profile": profile_id,
+                        "parent": parent.code if parent else None})
     return unit
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,88 @@ def test_units_list_json(cli, org):
 def test_units_list_text(cli, org):
     r = cli("units", "list")
     assert r.exit_code == 0 and "南关街街道办事处" in r.output and "610222002" in r.output
+
+
+# --- units add: an empty production database gets its organisation tree --------------------------
+
+def _audited(app, action: str) -> list[dict]:
+    from sqlalchemy import select
+
+    from server.extensions import db
+    from server.models import AuditEntry
+
+    with app.app_context():
+        return [{"actor": e.actor_label, "code": (e.after or {}).get("code")} for e in
+                db.session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id))]
+
+
+def _documented_account_commands() -> list[tuple[list[str], str | None]]:
+    """The ``ruhu`` lines of docs/operations.md's Accounts block, as (arguments, standard input)."""
+    section = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8").split("## Accounts", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = []
+    for line in block.splitlines():
+        stdin = None
+        if " | ruhu " in line:
+            echo, line = line.split(" | ", 1)
+            stdin = shlex.split(echo)[1] + "\n"
+        words = shlex.split(line)
+        assert words[0] == "ruhu", line
+        commands.append((words[1:], stdin))
+    return commands
+
+
+def test_the_documented_account_commands_work_on_an_empty_database(app, cli):
+    """docs/operations.md as written on a fresh database: district, street office, community, then a
+    caseworker at the street office; each unit audited."""
+    assert json.loads(cli("units", "list", "--json").output) == []
+    commands = _documented_account_commands()
+    assert [args[:2] for args, _ in commands] == [["units", "add"]] * 3 + [["units", "list"], ["users", "add"]]
+    for args, stdin in commands:
+        r = cli(*args, input=stdin)
+        assert r.exit_code == 0, (args, r.output)
+    units = {u["code"]: u for u in json.loads(cli("units", "list", "--json").output)}
+    assert units == {
+        "410104": {"code": "410104", "name": "管城回族区", "level": "district", "profile": "guancheng", "parent": None},
+        "410104005": {"code": "410104005", "name": "南关街街道办事处", "level": "street_office",
+                      "profile": "guancheng", "parent": "410104"},
+        "410104005001": {"code": "410104005001", "name": "南关和平社区", "level": "community",
+                         "profile": "guancheng", "parent": "410104005"},
+    }
+    assert _audited(app, "unit.create") == [{"actor": "cli", "code": code}
+                                            for code in ("410104", "410104005", "410104005001")]
+    assert [(u["username"], u["role"], u["unit"]) for u in json.loads(cli("users", "list", "--json").output)] == \
+        [("wang_case", "caseworker", "410104005")]
+    r = cli("units", "add", "6102220", "x", "--level", "community", "--parent", "410104005", "--profile", "guancheng")
+    assert r.exit_code == 0 and "created: 6102220 x (community, guancheng, under 410104005)" in r.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["4101040099", "某单位", "--level", "county", "--parent", "410104"], "unknown unit level: county"),
+    (["4101040099", "某单位", "--level", "street_office", "--parent", "999"], "no parent unit with code 999"),
+    (["410104005", "又一个", "--level", "street_office", "--parent", "410104"], "unit code already exists: 410104005"),
+    (["4101040099", "某村", "--level", "village", "--parent", "410104"], "a village cannot sit under a district"),
+    (["4101040059", "某自然村", "--level", "natural_village", "--parent", "410104005"],
+     "a natural_village cannot sit under a street_office"),
+    (["4101040099", "某单位", "--level", "street_office"], "a street_office needs a parent unit"),
+    (["410105", "某区", "--level", "district", "--parent", "410104", "--profile", "guancheng"],
+     "a district has no parent unit"),
+    (["610222", "宜君县", "--level", "district", "--profile", "nope"], "unknown rules profile: nope"),
+    (["610222", "宜君县", "--level", "district"], "a district needs a rules profile"),
+    (["4101040099", "某单位", "--level", "street_office", "--parent", "410104", "--profile", "yijun"],
+     "a unit uses its parent's rules profile (guancheng), not yijun"),
+    (["41 01", "某单位", "--level", "street_office", "--parent", "410104"], "the unit code must be"),
+    (["4101040099", " ", "--level", "street_office", "--parent", "410104"], "the unit name must be"),
+])
+def test_units_add_refusals(app, cli, args, message):
+    for setup in (["410104", "管城回族区", "--level", "district", "--profile", "guancheng"],
+                  ["410104005", "南关街街道办事处", "--level", "street_office", "--parent", "410104"]):
+        assert cli("units", "add", *setup).exit_code == 0
+    before, audited = cli("units", "list", "--json").output, _audited(app, "unit.create")
+    r = cli("units", "add", *args)
+    assert r.exit_code == 1, r.output
+    assert message in r.output and "错误：" in r.output and "error: " + message in r.output
+    assert cli("units", "list", "--json").output == before and _audited(app, "unit.create") == audited
 
 
 def test_users_list_by_role(cli, org):
@@ -150,3 +233,45 @@ def test_the_installed_command_runs_end_to_end(tmp_path):
     users = json.loads(run("users", "list", "--json").stdout)
     assert {u["role"] for u in users} == {"investigator", "caseworker", "leader", "director",
                                           "bureau_supervisor", "admin"}
+
+
+# --- demo logins tell the truth -------------------------------------------------------------------
+
+def _accepts(app, username: str, password: str) -> bool:
+    from sqlalchemy import select
+
+    from server.extensions import db
+    from server.models import User
+
+    with app.app_context():
+        return db.session.scalar(select(User).where(User.username == username)).check_password(password)
+
+
+def test_demo_logins_never_print_a_password_the_demo_was_not_loaded_with(app, cli):
+    r = cli("demo", "load", "--password", "given-password-1")
+    assert r.exit_code == 0, r.output
+    for username in ("gc_admin", "nanguanjie_caseworker", "gc_bureau2", "yj_bureau2"):
+        assert _accepts(app, username, "given-password-1"), username
+    r = cli("demo", "logins")
+    assert r.exit_code == 0 and "nanguanjie_caseworker" in r.output
+    assert "ruhu-demo-2026" not in r.output and "the one given to ruhu demo load --password" in r.output
+
+
+def test_demo_load_and_logins_use_ruhu_demo_password(app, cli):
+    app.config["RUHU_DEMO_PASSWORD"] = "configured-password-1"     # what RUHU_DEMO_PASSWORD sets
+    assert cli("demo", "load").exit_code == 0
+    assert _accepts(app, "gc_bureau2", "configured-password-1")
+    assert "password / 密码: configured-password-1)" in cli("demo", "logins").output
+    app.config["RUHU_DEMO_PASSWORD"] = ""                           # unset later: the truth is not known
+    assert "the one given to ruhu demo load --password" in cli("demo", "logins").output
+
+
+def test_demo_logins_without_demo_data_say_so(cli):
+    r = cli("demo", "logins")
+    assert r.exit_code == 0 and "no demo accounts in this database" in r.output and "ruhu-demo-2026" not in r.output
+
+
+def test_demo_load_refuses_a_short_password_and_writes_nothing(cli):
+    r = cli("demo", "load", "--password", "short")
+    assert r.exit_code == 1 and "错误" in r.output and "at least 8 characters" in r.output
+    assert json.loads(cli("units", "list", "--json").output) == []
