@@ -12,9 +12,9 @@ from input.
 - What still overflows in the database (a string longer than its column on PostgreSQL, an integer
   out of range, a date-time past year 9999 after a time-zone shift) is answered 422 with the same
   problem shape, the transaction rolled back.
-- Every HTTP error renders in the console's layout (or the public pages' layout for residents'
-  pages), Chinese first with English beside it, with links back; the API answers
-  ``application/problem+json``.
+- Every HTTP error renders in the console's layout (or the public pages' layout, and headers, on
+  residents' addresses, even where no view answers: see :func:`server.public.public_headers`),
+  Chinese first with English beside it, with links back; the API answers ``application/problem+json``.
 """
 
 from __future__ import annotations
@@ -188,7 +188,10 @@ def error_page(status: int, message: str | None = None, message_en: str | None =
     """The error page in the right layout: residents' pages keep theirs, everything else the console's."""
     title_zh, title_en = TITLES.get(status, TITLES[500 if status >= 500 else 400])
     detail_zh, detail_en = DETAILS.get(status, ("", ""))
-    template = "public/problem.html" if request.blueprint == "public" else "error.html"
+    from server.public import is_public_path
+
+    public = request.blueprint == "public" or is_public_path(request.path)
+    template = "public/problem.html" if public else "error.html"
     page = render_template(template, status=status, title=title_zh, title_en=title_en,
                            message=message or detail_zh, message_en=message_en or detail_en)
     return page, status, headers or {}

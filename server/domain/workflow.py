@@ -31,6 +31,7 @@ Return for correction (退回, written reasons required; the overall clock keeps
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -723,8 +724,43 @@ def _refuse(case, actor, profile, cal, today, p):
     return {"decided_on": today}, {"reasons": reasons}, None
 
 
+# A certificate's number is printed on it and shown on the public check page (/v/<token>): a code, not a text.
+_CERTIFICATE_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{3,39}", re.ASCII)
+_DIGIT_RUN = re.compile(r"[0-9]+", re.ASCII)
+_MOBILE = re.compile(r"1[3-9][0-9]{9}", re.ASCII)
+
+
+def certificate_number(text: str) -> str:
+    """The certificate number as it is printed and published (uppercase), or PreconditionFailed: ASCII letters,
+    digits and hyphens, 4-40 characters, starting with a letter or digit, and no run of digits that reads as a
+    mainland mobile number or an ID number (the public page must never show one, whoever typed it)."""
+    number = text.strip() if isinstance(text, str) else ""
+    if not _CERTIFICATE_NUMBER.fullmatch(number):
+        raise PreconditionFailed("低保证编号只能由英文字母、数字和连字符（-）组成，以字母或数字开头，共4至40个字符",
+                                 "the certificate number may hold only letters A-Z, digits and hyphens, start with "
+                                 "a letter or digit and have 4-40 characters", code="number_invalid", field="number")
+    number = number.upper()
+    for run in _DIGIT_RUN.finditer(number):
+        digits = run.group(0)
+        if (len(digits) in (15, 18) or (len(digits) == 17 and number[run.end():run.end() + 1] == "X")
+                or _MOBILE.fullmatch(digits)):
+            raise PreconditionFailed("低保证编号会公开显示在核验页面上，不能含有手机号码或身份证号码",
+                                     "the certificate number is shown on the public check page: it must not hold "
+                                     "a mobile or ID number", code="number_invalid", field="number")
+    return number
+
+
+def publishable_certificate_number(text: str | None) -> bool:
+    """May a stored number be shown on the public page?  Rows stored before the check may hold anything."""
+    try:
+        certificate_number(text or "")
+    except PreconditionFailed:
+        return False
+    return True
+
+
 def _issue_certificate(case, actor, profile, cal, today, p):
-    number = _need_text(p, "number", "低保证编号", "The certificate number")
+    number = certificate_number(_need_text(p, "number", "低保证编号", "The certificate number"))
     valid_from, valid_until = p.get("valid_from", today), p.get("valid_until")
     if not isinstance(valid_from, dt.date) or not isinstance(valid_until, dt.date) or valid_until <= valid_from:
         raise PreconditionFailed("低保证须标明有效期限（截止日期晚于起始日期）",

@@ -29,6 +29,17 @@ REPORT_KINDS = {
     "objection": ("公示异议", "Objection to a publicised case"),
     "tipoff": ("举报、反映", "Tip-off"),
 }
+# What residents are told when the office answers (the receipt page shows the chosen line and its date; what the
+# office typed about it stays in the console: typed text never reaches a public page).
+REPORT_OUTCOMES = {
+    "upheld": ("经核实，反映的情况属实，已依规处理", "Checked: what you reported is true and has been dealt with"),
+    "partly_upheld": ("经核实，反映的情况部分属实，已依规处理",
+                      "Checked: what you reported is partly true and has been dealt with"),
+    "not_upheld": ("经核实，反映的情况不属实", "Checked: what you reported is not borne out"),
+    "unverifiable": ("经调查，现有线索不足以核实", "Looked into: there is not enough to go on to check it"),
+    "referred": ("不属于最低生活保障事项，已转有关部门办理",
+                 "Not a minimum living allowance matter: passed to the department responsible"),
+}
 REPORT_STATUSES = {
     "received": ("已收到", "Received"),
     "investigating": ("正在调查核实", "Being investigated"),
@@ -38,6 +49,10 @@ REPORT_STATUSES = {
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)   # SQLite gives stored times naive
 
 
 class Board(db.Model):
@@ -59,6 +74,13 @@ class Board(db.Model):
     @property
     def kind_names(self) -> tuple[str, str]:
         return BOARD_KINDS[self.kind]
+
+    @property
+    def public_title(self) -> tuple[str, str]:
+        """The board as residents see it named, on its pages and its poster: its unit and its kind, both from fixed
+        lists (the name staff typed is for the console: typed text never reaches a public page)."""
+        zh, en = BOARD_KINDS[self.kind]
+        return f"{self.unit.name} · {zh}", f"{self.unit.name_en or self.unit.name} · {en}"
 
     def __repr__(self) -> str:
         return f"<Board {self.code} {self.name}>"
@@ -97,7 +119,8 @@ class Report(db.Model):
     phone: Mapped[str] = mapped_column(String(20), default="")
     photo_sha256: Mapped[str | None] = mapped_column(ForeignKey("attachments.sha256"))
     status: Mapped[str] = mapped_column(String(20), default="received", index=True)  # one of REPORT_STATUSES
-    answer: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str | None] = mapped_column(String(20))  # one of REPORT_OUTCOMES once answered
+    answer: Mapped[str] = mapped_column(Text, default="")   # the office's own account: console only
     answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # The case event this report became (record_objection), when it moved the case into re-investigation.
@@ -119,3 +142,15 @@ class Report(db.Model):
     @property
     def kind_names(self) -> tuple[str, str]:
         return REPORT_KINDS[self.kind]
+
+    @property
+    def outcome_names(self) -> tuple[str, str] | None:
+        return REPORT_OUTCOMES.get(self.outcome or "")
+
+    @property
+    def sent_by_current_link(self) -> bool:
+        """Whether the board's link is still the one this report was sent by: the receipt page links back to the
+        board only then (rotating the token is how a leaked link is withdrawn; a receipt must not give the new one
+        away)."""
+        rotated = self.board.rotated_at
+        return rotated is None or _aware(rotated) <= _aware(self.created_at)

@@ -47,7 +47,7 @@ from server.domain import numberguard, publicity
 from server.domain.declaration import MONTHS
 from server.extensions import db
 from server.models import Case, CaseEvent, Member, Unit, User
-from server.models.boards import BOARD_KINDS, Board, BoardToken, Report
+from server.models.boards import BOARD_KINDS, REPORT_OUTCOMES, Board, BoardToken, Report
 from server.models.orgs import OFFICE_LEVELS
 from server.operations import OperationError, audit
 
@@ -624,27 +624,25 @@ def start_investigating(actor: User, report: Report) -> Report:
     return report
 
 
-def answer_report(actor: User, report: Report, answer: str) -> Report:
-    """The office's answer, shown to whoever holds the receipt number."""
+def answer_report(actor: User, report: Report, outcome: str, answer: str) -> Report:
+    """The office's answer: ``outcome``, a line from ``REPORT_OUTCOMES``, is what whoever holds the receipt number
+    is shown (with the date); ``answer``, what the office found and did, is its own record in the console."""
     _require(actor)
     if report.status == "answered":
         raise OperationError("report_answered", "已答复，不能重复答复", "this report has already been answered", 409)
+    if outcome not in REPORT_OUTCOMES:
+        raise OperationError("outcome_required", "请选择答复结论", "choose the outcome of the answer", field="outcome")
     answer = (answer or "").strip()
     if len(answer) < 2:
-        raise OperationError("answer_required", "请填写答复内容", "write the answer", field="answer")
+        raise OperationError("answer_required", "请填写核实和处理情况", "write what was checked and done", field="answer")
     if len(answer) > ANSWER_MAX:
-        raise OperationError("answer_too_long", f"答复最长{ANSWER_MAX}个字",
-                             f"the answer may have at most {ANSWER_MAX} characters", field="answer")
-    if numberguard.find(answer, allowed=published_numbers()):
-        raise OperationError("answer_has_numbers",
-                             "答复会显示在公开的回执查询页面，不能含有7位以上的数字（身份证号码、电话号码等）",
-                             "the answer is shown on the public receipt page: it may not contain runs of 7 or more "
-                             "digits (ID or phone numbers)", field="answer")
+        raise OperationError("answer_too_long", f"核实和处理情况最长{ANSWER_MAX}个字",
+                             f"what was checked and done may have at most {ANSWER_MAX} characters", field="answer")
     before = {"status": report.status}
-    report.status, report.answer = "answered", answer
+    report.status, report.outcome, report.answer = "answered", outcome, answer
     report.answered_at, report.answered_by_id = _now(), actor.id
     audit.record("board.report_answer", "board_report", report.id, actor=actor, before=before,
-                 after={"status": "answered", "answer": answer})
+                 after={"status": "answered", "outcome": outcome, "answer": answer})
     db.session.commit()
     return report
 
@@ -705,7 +703,7 @@ def poster_text(board: Board, today: dt.date):
     tipoff = settings_for(board).tipoff
     office_name = office.name if office else board.unit.name
     return PosterText(
-        title=board.name, heading="最低生活保障公示",
+        title=board.public_title[0], heading="最低生活保障公示",
         unit_line=office_name if board.unit.id == (office.id if office else None) else f"{office_name} · {board.unit.name}",
         what="本公示栏公示：" + "和".join(parts),
         steps=("用手机扫描本海报上的二维码，查看本公示栏的公示名单（无需下载软件，无需登录）。",

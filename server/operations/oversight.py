@@ -420,15 +420,14 @@ def _add_response(unit_id: int, source: str, respondent: Any, knows: Any, rating
     return row
 
 
-def public_response(unit: Unit, *, respondent: Any, knows: Any, rating: Any, today: dt.date,
-                    remote_addr: str = "") -> TwoRatesResponse:
-    """An answer to the public QR survey about ``unit`` (anonymous: nothing about the person is kept)."""
+def public_response(unit: Unit, *, respondent: Any, knows: Any, rating: Any, today: dt.date) -> TwoRatesResponse:
+    """An answer to the public QR survey about ``unit`` (anonymous: nothing about the person is kept, not
+    even the client address in the audit log, whose entries are never deleted)."""
     if unit.level not in OFFICE_LEVELS:
         raise _not_found()
     row = _add_response(unit.id, "public", respondent, knows, rating, today, None)
     db.session.flush()
-    audit.record("tworates.public", "unit", unit.id, actor_label="public", remote_addr=remote_addr,
-                 after={"response": row.id})
+    audit.record("tworates.public", "unit", unit.id, actor_label="public", after={"response": row.id})
     db.session.commit()
     return row
 

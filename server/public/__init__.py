@@ -1,10 +1,10 @@
 """Public pages for residents (no sign-in): notice boards, objections, receipts, certificate checks.
 
 - ``/b/<token>`` — a board's current publicity and long-term list.  Phone-first, Chinese, no
-  JavaScript, one small stylesheet; ``Cache-Control: no-cache`` with an ETag, so a phone revalidates
-  and gets ``304`` until a decision changes the list (then the next visit shows it at once); gzip
-  when the phone accepts it.  A token that was rotated answers **410 Gone** with a page saying
-  "此二维码已更换" (and no list); an unknown token answers 404.
+  JavaScript, one small stylesheet; ``Cache-Control: private, no-cache`` with an ETag, so a phone
+  revalidates and gets ``304`` until a decision changes the list (then the next visit shows it at
+  once), and no shared cache keeps it; gzip when the phone accepts it.  A token that was rotated
+  answers **410 Gone** with a page saying "此二维码已更换" (and no list); an unknown token answers 404.
 - ``/b/<token>/report`` — the objection / tip-off form (CSRF, size limits, rate-limited per client
   and board and per client): see :func:`server.operations.boards.submit_report`.
 - ``/r`` and ``/r/<receipt>`` — the status of a report by its receipt number (rate-limited).
@@ -64,6 +64,15 @@ def _lang() -> str:
     return "en" if str(get_locale() or "zh") == "en" else "zh"
 
 
+PUBLIC_PREFIXES = ("/b/", "/r/", "/v/", "/survey/")
+
+
+def is_public_path(path: str) -> bool:
+    """A residents' address, whether or not a view of this blueprint answers it (a wrong method, an
+    unknown page below it, input refused by the guard before any view)."""
+    return path == "/r" or path.startswith(PUBLIC_PREFIXES)
+
+
 def _public(response, *, cache: bool = False):
     """Headers every public page carries."""
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -77,6 +86,16 @@ def _public(response, *, cache: bool = False):
 
 def _page(template: str, status: int = 200, **context):
     return _public(make_response(render_template(template, **context), status))
+
+
+@bp.after_app_request
+def public_headers(response):
+    """Every response on a residents' address gets the public pages' headers, the error pages that no view
+    of this blueprint rendered too (the guard's 400, a 404 or 405 from routing): none may be stored by a
+    cache, indexed, framed or named in a Referer.  A view that chose its caching (the board) keeps it."""
+    if is_public_path(request.path):
+        _public(response, cache="Cache-Control" in response.headers)
+    return response
 
 
 def _board_or_error(token: str):
@@ -116,8 +135,9 @@ def board(token: str):
         response.set_data(gzip.compress(body, compresslevel=6, mtime=0))
         response.headers["Content-Encoding"] = "gzip"
     response.headers["Vary"] = "Accept-Encoding, Accept-Language, Cookie"
-    # Always revalidate: the list changes the moment a decision is made; unchanged lists cost a 304.
-    response.headers["Cache-Control"] = "no-cache"
+    # Always revalidate: the list changes the moment a decision is made; unchanged lists cost a 304.  Private:
+    # masked names and amounts are for the reader's phone, never for a shared cache on the way.
+    response.headers["Cache-Control"] = "private, no-cache"
     response.add_etag()
     response.make_conditional(request)
     return _public(response, cache=True)
@@ -212,19 +232,24 @@ def certificate_state(case: Case, on) -> str:
 @bp.get("/v/<token>")
 def certificate_check(token: str):
     from server.domain.masking import mask_name
+    from server.domain.workflow import publishable_certificate_number
 
     case = db.session.scalar(select(Case).where(Case.certificate_token == token)) if 0 < len(token) <= 32 else None
     if case is None:
         return _page("public/certificate_check.html", 404, case=None)
     head = case.household.head
     on = today()
-    # The certificate's number (office code, year, serial) is published by design, unless someone typed a
-    # family member's ID number or the household's phone into it: then the guard withholds the page.
-    number = numberguard.digits_of([case.certificate_number or ""])
+    # The certificate's number (office code, year, serial) is published by design when it has the shape the
+    # console accepts (rows stored before that check may hold typed text) and carries no family member's ID
+    # number nor the household's phone, however separated: otherwise the page is shown without it.
+    number = case.certificate_number or ""
+    digits = numberguard.digits_of([number])
     private = numberguard.digits_of([m.id_number for m in case.household.members] + [case.household.phone or ""])
-    if not any(p[:15] in n or n in p for p in private for n in number):
-        publishes(case.certificate_number or "")
-    return _page("public/certificate_check.html", case=case, state=certificate_state(case, on),
+    if publishable_certificate_number(number) and not any(p[:15] in n or n in p for p in private for n in digits):
+        publishes(number)
+    else:
+        number = ""
+    return _page("public/certificate_check.html", case=case, state=certificate_state(case, on), number=number,
                  holder=mask_name(head.name) if head else "", people=len(case.household.covered), today=on)
 
 

@@ -123,7 +123,7 @@ def two_rates_submit(code: str):
         return _with_device_cookie(_page("oversight/survey_thanks.html", unit=unit, again=True), device)
     try:
         public_response(unit, respondent=form.get("respondent"), knows=form.get("knows"), rating=form.get("rating"),
-                        today=today(), remote_addr=request.remote_addr or "")
+                        today=today())
     except OperationError as exc:
         db.session.rollback()
         return _with_device_cookie(_form(unit, form, exc, exc.status), device)

@@ -13,7 +13,7 @@ from werkzeug.datastructures import MultiDict
 from server import today
 from server.extensions import db
 from server.models import Unit
-from server.models.boards import BOARD_KINDS, REPORT_KINDS, REPORT_STATUSES
+from server.models.boards import BOARD_KINDS, REPORT_KINDS, REPORT_OUTCOMES, REPORT_STATUSES
 from server.operations import OperationError, case_lists
 from server.operations import boards as ops
 from server.web import bp
@@ -157,7 +157,7 @@ def _report_or_404(report_id: int):
 
 def _report_page(report, error=None, status: int = 200, form=None):
     return render_template("boards/report.html", report=report, error=error, form=form or MultiDict(),
-                           statuses=REPORT_STATUSES, kinds=REPORT_KINDS,
+                           statuses=REPORT_STATUSES, kinds=REPORT_KINDS, outcomes=REPORT_OUTCOMES,
                            can_manage=ops.can_manage(current_user())), status
 
 
@@ -187,7 +187,7 @@ def board_report_answer(report_id: int):
     user = _manager()
     report = _report_or_404(report_id)
     try:
-        ops.answer_report(user, report, request.form.get("answer", ""))
+        ops.answer_report(user, report, request.form.get("outcome", ""), request.form.get("answer", ""))
     except OperationError as exc:
         db.session.rollback()
         return _report_page(report, exc, exc.status, request.form)

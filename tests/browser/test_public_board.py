@@ -39,7 +39,7 @@ def test_read_object_and_check_the_receipt_on_a_phone(app, org, live_server, pho
     app.config["RUHU_TODAY"] = dt.date(2025, 11, 7)
 
     phone.goto(f"{live_server}/b/{token}")
-    assert phone.locator("h1").inner_text() == "彭村社会救助公示栏"
+    assert phone.locator("h1").inner_text() == "彭村 · 村委会公示栏"     # unit and kind: the typed name stays inside
     card = phone.locator(f"li[data-ref='{case_id}']")
     assert "张**" in card.inner_text() and "张建国" not in phone.content()
     assert "2名调查人员入户核实" in card.inner_text() and "0919-0000000" in phone.content()
@@ -74,3 +74,28 @@ def test_read_object_and_check_the_receipt_on_a_phone(app, org, live_server, pho
     phone.locator("form.lookup button").tap()
     phone.wait_for_selector(".receipt")
     assert phone.locator(".receipt").inner_text() == receipt
+
+    # The township answers in its console; the resident's phone reads the conclusion, never what the office typed.
+    from sqlalchemy import select
+
+    from server.models.boards import Board, Report
+    from tests.integration.test_console import Console
+
+    with app.app_context():
+        report_id = db.session.scalar(select(Report.id).where(Report.receipt == receipt))
+        board_id = db.session.scalar(select(Board.id).where(Board.token == token))
+    office = Console(app, "yj_lead")
+    typed = "经入户核实，该车辆登记在其女儿名下（电话13911112222），维持原决定。"
+    assert office.post(f"/boards/reports/{report_id}/answer", {"outcome": "not_upheld", "answer": typed}).status_code == 302
+    phone.reload()
+    assert phone.locator("dd.status").inner_text() == "已答复"
+    assert phone.locator("dd.outcome").inner_text() == "经核实，反映的情况不属实"
+    assert "车辆" not in phone.content() and "13911112222" not in phone.content()
+    assert phone.locator(f"a[href$='/b/{token}']").count() == 1       # back to the board it was sent from
+
+    # A rotated board (its link leaked): an old receipt does not hand out the new link.
+    assert office.post(f"/boards/{board_id}/rotate", {}).status_code == 302
+    with app.app_context():
+        new_token = db.session.get(Board, board_id).token
+    phone.reload()
+    assert new_token != token and new_token not in phone.content() and phone.locator("a[href*='/b/']").count() == 0

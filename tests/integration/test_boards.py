@@ -147,7 +147,8 @@ def test_open_closed_rotated_and_unknown(app, org, public, gc_board):
     r = phone.get(f"/b/{token}")
     page = text_of(r.get_data(as_text=True))
     assert r.status_code == 200 and 'lang="zh-CN"' in r.get_data(as_text=True)
-    assert "南关和平社区社会救助公示栏" in page and "南关街街道办事处" in page
+    assert "南关和平社区 · 社区居委会公示栏" in page and "南关街街道办事处" in page
+    assert "社会救助公示栏" not in page          # the name staff typed stays in the console: unit and kind only
     assert "公示开始 2025-11-06 · 最早结束 2025-11-13 · 还剩7天" in page
     assert "第1户 户主 张**" in page and "张建国" not in page and "李秀英" not in page
     assert "家庭人口 2" in page and "拟保障金额（元/月） 1000.00" in page
@@ -241,11 +242,14 @@ def test_etag_and_gzip(app, org, public, gc_board):
     phone = public()
     r = phone.get(f"/b/{token}")
     etag = r.headers["ETag"]
-    assert r.headers["Cache-Control"] == "no-cache" and "Accept-Encoding" in r.headers["Vary"]
+    # private: masked names and amounts may stay on the phone, never in a shared cache on the way
+    assert r.headers["Cache-Control"] == "private, no-cache" and "Accept-Encoding" in r.headers["Vary"]
     again = phone.get(f"/b/{token}", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.get_data() == b""
+    assert again.headers["Cache-Control"] == "private, no-cache" and again.headers["X-Robots-Tag"].startswith("noindex")
     zipped = phone.get(f"/b/{token}", headers={"Accept-Encoding": "gzip"})
     assert zipped.headers["Content-Encoding"] == "gzip" and zipped.headers["ETag"] != etag
+    assert zipped.headers["Cache-Control"] == "private, no-cache"
     assert gzip.decompress(zipped.get_data()) == r.get_data()
     on(app, dt.date(2025, 11, 13))
     assert Console(app, "gc_case").act(case_id, "close_publicity").status_code == 302
@@ -303,13 +307,27 @@ def test_objection_from_the_board_reopens_the_case_with_the_15_workday_clock(app
 
     # the board now marks the case, and the answer reaches the receipt page
     assert "公示期间收到异议，正在重新调查核实" in phone.get(f"/b/{token}").get_data(as_text=True)
-    r = cw.post(f"/boards/reports/{report_id}/answer", {"answer": "联系电话13011112222"})
-    assert r.status_code == 422 and "7位以上的数字" in r.get_data(as_text=True)
-    r = cw.post(f"/boards/reports/{report_id}/answer", {"answer": "经重新调查，该车辆已于2025-10-01转让，维持拟批准。"})
-    assert r.status_code == 302
-    page = phone.get(f"/r/{receipt}").get_data(as_text=True)
-    assert 'data-status="answered"' in page and "该车辆已于2025-10-01转让" in page
-    assert cw.post(f"/boards/reports/{report_id}/answer", {"answer": "再次答复"}).status_code == 409
+    # The answer: a conclusion from a fixed list reaches the receipt page; what the office typed stays in the console.
+    typed = "经重新调查，该车辆已于2025-10-01转让给其子张某（电话13011112222），维持拟批准。"
+    for outcome, code in (("", "请选择答复结论"), ("resolved_somehow", "请选择答复结论")):
+        r = cw.post(f"/boards/reports/{report_id}/answer", {"outcome": outcome, "answer": typed})
+        assert r.status_code == 422 and code in r.get_data(as_text=True) and typed in r.get_data(as_text=True)
+    r = cw.post(f"/boards/reports/{report_id}/answer", {"outcome": "not_upheld", "answer": " "})
+    assert r.status_code == 422 and "请填写核实和处理情况" in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Report, report_id).status == "investigating"      # refusals changed nothing
+    assert cw.post(f"/boards/reports/{report_id}/answer", {"outcome": "not_upheld", "answer": typed}).status_code == 302
+    for lang, line in (("zh", "经核实，反映的情况不属实"), ("en", "Checked: what you reported is not borne out")):
+        page = phone.get(f"/r/{receipt}?lang={lang}").get_data(as_text=True)
+        assert 'data-status="answered"' in page and 'data-outcome="not_upheld"' in page and line in page
+        assert "该车辆" not in page and "13011112222" not in page and "张某" not in page
+    shown = cw.get(f"/boards/reports/{report_id}").get_data(as_text=True)
+    assert typed in shown and "经核实，反映的情况不属实" in shown
+    with app.app_context():
+        entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "board.report_answer")).one()
+        assert entry.after == {"status": "answered", "outcome": "not_upheld", "answer": typed}
+    again = {"outcome": "upheld", "answer": "再次答复"}
+    assert cw.post(f"/boards/reports/{report_id}/answer", again).status_code == 409
 
 
 def test_second_objection_and_tipoffs_do_not_touch_the_case(app, org, public, gc_board):
@@ -432,7 +450,8 @@ def test_console_creates_renames_and_rotates_boards(app, org, public):
     page = cw.get("/boards").get_data(as_text=True)
     assert f"http://localhost/b/{token}" in page and 'data-board="410104005-01"' in page
     assert cw.post(f"/boards/{board_id}/rename", {"name": "和平社区社会救助公示栏"}).status_code == 302
-    assert "和平社区社会救助公示栏" in public().get(f"/b/{token}").get_data(as_text=True)
+    assert "和平社区社会救助公示栏" in cw.get("/boards").get_data(as_text=True)
+    assert "和平社区社会救助公示栏" not in public().get(f"/b/{token}").get_data(as_text=True)   # typed: console only
     assert cw.post(f"/boards/{board_id}/rotate", {}).status_code == 302
     with app.app_context():
         board = db.session.get(Board, board_id)
@@ -468,9 +487,9 @@ def test_other_offices_cannot_see_a_report(app, org, public, gc_board):
     with app.app_context():
         report_id = db.session.scalar(select(Report.id))
     assert Console(app, "other_case").get(f"/boards/reports/{report_id}").status_code == 404
-    assert Console(app, "other_case").post(f"/boards/reports/{report_id}/answer", {"answer": "好的"}).status_code == 404
-    assert Console(app, "gc_dir").post(f"/boards/reports/{report_id}/answer", {"answer": "好的"}).status_code == 403
-    assert Console(app, "gc_lead").post(f"/boards/reports/{report_id}/answer", {"answer": "已核实"}).status_code == 302
+    assert Console(app, "other_case").post(f"/boards/reports/{report_id}/answer", {"outcome": "upheld", "answer": "好的"}).status_code == 404
+    assert Console(app, "gc_dir").post(f"/boards/reports/{report_id}/answer", {"outcome": "upheld", "answer": "好的"}).status_code == 403
+    assert Console(app, "gc_lead").post(f"/boards/reports/{report_id}/answer", {"outcome": "upheld", "answer": "已核实"}).status_code == 302
 
 
 def test_open_publicity_offers_the_real_boards(app, org):

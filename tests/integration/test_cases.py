@@ -83,7 +83,7 @@ def approval_steps(case, org, prefix, inv=("inv1", "inv2"), meeting=False):
     steps += [("open_publicity", "case", {"boards": [case.office.code, case.community.code]}),
               ("close_publicity", "case", {}),
               ("approve", "dir", {"signature": "drawn", "opinion": "同意"}),
-              ("issue_certificate", "case", {"number": f"C-{case.id}", "valid_until": dt.date(2026, 10, 31)}),
+              ("issue_certificate", "case", {"number": f"C-{case.id:04d}", "valid_until": dt.date(2026, 10, 31)}),
               ("start_payment", "case", {})]
     return steps
 

@@ -452,6 +452,29 @@ def test_certificate_validity_starts_at_approval_and_lasts_the_profile(app, org,
                                                  "valid_until": "2026-11-09"}).status_code == 302
 
 
+def test_a_certificate_number_that_is_not_a_code_is_refused_and_nothing_changes(app, org, gc):
+    """The number is shown on the public check page: typed text, a mobile or an ID number is a 422 naming the
+    field, in Chinese and English; a code is kept, uppercase."""
+    case_id = register(app, gc, org)
+    to_publicity_closed(app, org, gc, case_id)
+    assert Console(app, "gc_dir").act(case_id, "approve", {"signature": signature(), "opinion": "同意"}).status_code == 302
+    valid = {"valid_from": (START + dt.timedelta(days=7)).isoformat(), "valid_until": "2026-11-09"}
+    before = counts(app)
+    for typed in ("低保证 户主患尿毒症 住东街5号", "GC-2026-0190-13912345678", "DB41010419620501011X", "GC1"):
+        r = gc.act(case_id, "issue_certificate", {"number": typed, **valid})
+        assert r.status_code == 422 and "低保证编号" in r.get_data(as_text=True), typed
+        r = gc.post(f"/cases/{case_id}/act/issue_certificate?lang=en", {"number": typed, **valid})
+        assert r.status_code == 422 and "certificate number" in r.get_data(as_text=True), typed
+        gc.get("/?lang=zh")
+    assert counts(app) == before and status_of(app, case_id) == "approved"
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        assert case.certificate_number is None and case.certificate_token is None
+    assert gc.act(case_id, "issue_certificate", {"number": "gc-2025-0190", **valid}).status_code == 302
+    with app.app_context():
+        assert db.session.get(Case, case_id).certificate_number == "GC-2025-0190"
+
+
 def test_migration_0007_fills_the_registered_place_of_existing_members(app, org):
     """Members registered before 0007 get their community's code (the intake registered them there)."""
     from flask_migrate import downgrade, upgrade

@@ -26,6 +26,69 @@ def test_every_response_carries_the_security_headers(client, path):
     assert "Strict-Transport-Security" not in r.headers       # plain HTTP: no HSTS promise
 
 
+PUBLIC_FOOTER = "本页不显示身份证号码"   # the residents' layout, not the console's
+
+
+def _public_board(app) -> str:
+    from tests.integration.test_boards import make_board
+
+    return make_board(app, "410104005001", "community", "南关和平社区社会救助公示栏")[2]
+
+
+def _assert_public_headers(r, where: str) -> None:
+    assert r.headers.get("Cache-Control") == "no-store", where
+    assert r.headers.get("X-Robots-Tag", "").startswith("noindex"), where
+    assert r.headers.get("Referrer-Policy") == "no-referrer", where
+    assert r.headers.get("X-Frame-Options") == "DENY" and r.headers.get("X-Content-Type-Options") == "nosniff", where
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("GET", "/b/unknown-token", 404),            # the view's own 404
+    ("GET", "/b/unknown-token/no/such", 404),     # no view: routing's 404
+    ("PUT", "/b/{token}", 405),
+    ("DELETE", "/b/{token}/report", 405),
+    ("GET", "/b/%00", 400),                       # the guard, before any view
+    ("GET", "/r?n=%00", 400),
+    ("GET", "/r/%00", 400),
+    ("POST", "/r", 405),
+    ("GET", "/v/unknown", 404),
+    ("PATCH", "/v/unknown", 405),
+    ("GET", "/v/%00", 400),
+    ("GET", "/survey/nope", 404),
+    ("PUT", "/survey/410104005", 405),
+    ("GET", "/survey/410104005?x=%00", 400),
+])
+def test_every_answer_on_a_public_path_carries_the_public_headers(app, client, org, method, path, status):
+    """Error pages no public view rendered (the guard's, routing's 404 and 405) are residents' pages too: not
+    stored, not indexed, no Referer, in the residents' layout."""
+    path = path.replace("{token}", _public_board(app))
+    r = client.open(path, method=method)
+    assert r.status_code == status, path
+    _assert_public_headers(r, path)
+    assert PUBLIC_FOOTER in r.get_data(as_text=True), path
+
+
+def test_refused_public_posts_carry_the_public_headers(app, client, org):
+    """A NUL in the report form (the guard's 400) and a post without its CSRF token (the report and the survey)."""
+    token = _public_board(app)
+    form = client.get(f"/b/{token}/report")
+    _assert_public_headers(form, "form")
+    csrf = form.get_data(as_text=True).split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    r = client.post(f"/b/{token}/report", data={"case": "", "text": "有人冒领\x00低保", "csrf_token": csrf})
+    assert r.status_code == 400 and "空字符" in r.get_data(as_text=True)
+    _assert_public_headers(r, "NUL")
+    for path in (f"/b/{token}/report", "/survey/410104005"):
+        r = client.post(path, data={"text": "有人冒领低保", "respondent": "resident"})
+        assert r.status_code == 400, path
+        _assert_public_headers(r, path)
+
+
+@pytest.mark.parametrize("path", ["/boards", "/rosters", "/reports-like", "/v", "/survey"])
+def test_console_paths_that_merely_look_public_keep_the_console_headers(client, path):
+    r = client.get(path)
+    assert "X-Robots-Tag" not in r.headers and r.headers["Referrer-Policy"] == "same-origin", path
+
+
 def test_console_pages_have_no_inline_script(client, org):
     sign_in(client, "gc_case")
     for path in ("/", "/cases", "/cases/new", "/boards", "/no-such"):

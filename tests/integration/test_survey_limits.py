@@ -50,3 +50,25 @@ def test_the_marks_identify_no_one(app, org):
     assert len(keys) == 2 and all(len(k) == 64 and int(k, 16) >= 0 for k in keys)
     assert not any("203.0.113.77" in k or cookie in k for k in keys)
     assert [c.name for c in SurveyMark.__table__.columns] == ["key"]
+
+
+def rows_holding(app, text: str) -> list[str]:
+    """Every stored value holding ``text``, as "table.column": every table, the audit log included."""
+    found = []
+    with app.app_context():
+        for table in db.metadata.sorted_tables:
+            for row in db.session.execute(select(table)).mappings():
+                found += [f"{table.name}.{column}" for column, value in row.items() if text in str(value)]
+    return found
+
+
+def test_an_answer_keeps_the_client_address_nowhere(app, org):
+    """Not in the answer, not in the marks, and not in the audit log (whose entries are never deleted)."""
+    from server.models import AuditEntry
+
+    assert _answer(app.test_client(), "203.0.113.77") is True
+    with app.app_context():
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "tworates.public"))
+        assert entry is not None and entry.remote_addr == ""
+    assert _count(app, TwoRatesResponse) == 1
+    assert rows_holding(app, "203.0.113.77") == []
