@@ -270,6 +270,15 @@ def too_large(exc):
 
 @bp.errorhandler(CSRFError)
 def csrf_failed(exc):
+    # A report typed on a page that expired (or in a phone browser that dropped its cookie) is not lost: the form
+    # comes back with what was written and a fresh token, and nothing is stored until it is sent again.
+    if request.endpoint == "public.report_submit":
+        found, error = _board_or_error((request.view_args or {}).get("token", ""))
+        if error is None:
+            expired = OperationError("page_expired", "页面已过期，填写的内容已保留：请核对后再提交一次（如有照片，请重新选择）",
+                                     "The page had expired. What you wrote is kept: check it and send it again "
+                                     "(choose the photo again, if any).", 400)
+            return _report_form(found, request.form, expired, 400)
     return _page("public/error.html", 400, kind="csrf")
 
 

@@ -374,8 +374,19 @@ def test_bad_reports_are_refused_and_change_nothing(app, org, public, gc_board, 
 def test_report_needs_csrf_and_limits_the_photo(app, org, public, gc_board):
     _, _, token = gc_board
     phone = public()
-    r = phone.post(f"/b/{token}/report", {"case": "", "text": "有人冒领低保"}, csrf=False)
-    assert r.status_code == 400 and "页面已过期" in r.get_data(as_text=True)
+    typed = {"case": "", "text": "有人冒领低保，家里新买了小汽车", "name": "王大妈", "phone": "13011112222"}
+    for sent in ({}, {"csrf_token": "expired-or-from-another-page"}):   # no token, or a stale one
+        r = phone.client.post(f"/b/{token}/report", data={**typed, **sent})
+        page = r.get_data(as_text=True)
+        assert r.status_code == 400 and "页面已过期，填写的内容已保留" in page     # not lost: the form comes back
+        assert "有人冒领低保，家里新买了小汽车" in page and 'value="王大妈"' in page and "13011112222" in page
+        assert r.headers["Cache-Control"] == "no-store"
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Report.id))) == 0          # and nothing was stored
+    fresh = CSRF_RE.search(page).group(1)
+    assert phone.client.post(f"/b/{token}/report", data={**typed, "csrf_token": fresh}).status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(Report.text)) == typed["text"]
     r = phone.post(f"/b/{token}/report", {"case": "", "text": "有人冒领低保"},
                    files={"photo": (b"%PDF-1.4 not an image", "x.pdf", "application/pdf")})
     assert r.status_code == 415
@@ -388,7 +399,7 @@ def test_report_needs_csrf_and_limits_the_photo(app, org, public, gc_board):
                    files={"photo": (b"\0" * 8000, "huge.png", "image/png")})
     assert r.status_code == 413 and "提交的内容过大" in r.get_data(as_text=True)
     with app.app_context():
-        assert db.session.scalar(select(func.count(Report.id))) == 0
+        assert db.session.scalar(select(func.count(Report.id))) == 1          # the one sent again with its token
 
 
 def test_rate_limit_per_client_and_board(app, org, public, gc_board):
