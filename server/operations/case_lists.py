@@ -27,6 +27,7 @@ from server.extensions import db
 from server.models import Case, Household, Member, Unit, User
 from server.models.cases import STATE_DATES
 from server.operations.cases import visible_cases
+from server.operations.cells import safe_cell
 
 PAGE_SIZES = (20, 50, 100)
 DEFAULT_PAGE_SIZE = 50
@@ -303,19 +304,12 @@ def export_rows(user: User, f: CaseFilter, today: dt.date, lang: str = "zh") -> 
     return header, out
 
 
-def _cell(value: Any) -> Any:
-    """A spreadsheet cell that cannot run as a formula (CSV/XLSX injection): leading = + - @ are quoted."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def to_csv(header: list[str], rows: list[list[Any]]) -> bytes:
     """UTF-8 with a byte-order mark, so that spreadsheet programs read the Chinese correctly."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(header)
-    writer.writerows([[_cell(v) for v in row] for row in rows])
+    writer.writerows([[safe_cell(v) for v in row] for row in rows])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -330,7 +324,7 @@ def to_xlsx(header: list[str], rows: list[list[Any]], title: str) -> bytes:
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        ws.append([_cell(v) for v in row])
+        ws.append([safe_cell(v) for v in row])
     ws.freeze_panes = "A2"
     for col, width in zip("ABCDEFGHIJK", (22, 14, 6, 18, 18, 22, 12, 12, 12, 14, 10), strict=True):
         ws.column_dimensions[col].width = width

@@ -20,6 +20,7 @@ from server.extensions import db
 from server.models import Case, Unit, User
 from server.operations import OperationError, audit
 from server.operations.cases import visible_cases
+from server.operations.cells import safe_cell
 
 REGISTER_ROLES = ("caseworker", "leader", "director", "bureau_supervisor")
 OPEN = "open"      # filter value: every state but refused / abandoned / stopped
@@ -65,20 +66,14 @@ def export_csv(user: User, rows: Sequence[Case], *, remote_addr: str = "") -> by
     writer.writerow(HEADER)
     for c in rows:
         head = c.household.head
-        writer.writerow([c.number, c.office.name, c.community.name, head.name if head else "",
-                         workflow.STATE_NAMES[c.status][0], c.applied_on.isoformat(),
-                         c.decided_on.isoformat() if c.decided_on else "",
-                         "" if c.amount is None else str(c.amount), _cell(c.staff_relative_note)])
+        writer.writerow([safe_cell(v) for v in (c.number, c.office.name, c.community.name, head.name if head else "",
+                                            workflow.STATE_NAMES[c.status][0], c.applied_on.isoformat(),
+                                            c.decided_on.isoformat() if c.decided_on else "",
+                                            "" if c.amount is None else str(c.amount), c.staff_relative_note or "")])
     audit.record("staff_relatives.export", "register", user.unit_id, actor=user, remote_addr=remote_addr,
                  after={"rows": len(rows), "cases": [c.number for c in rows]})
     db.session.commit()
     return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def _cell(text: str) -> str:
-    """Typed text as a CSV cell that a spreadsheet will not run as a formula."""
-    text = text or ""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def describe(rows: Sequence[Case]) -> list[dict[str, Any]]:

@@ -34,6 +34,7 @@ from server.models.money import ROSTER_STATUSES, Roster, RosterLine, RosterStep
 from server.models.orgs import OFFICE_LEVELS
 from server.operations import OperationError, audit
 from server.operations.cases import benefit_working
+from server.operations.cells import safe_cell
 
 PAYING = ("in_payment", "rereview", "gradual_exit")
 OFFICE_ROLES = ("caseworker", "leader", "director")
@@ -595,7 +596,7 @@ def export_csv(roster: Roster) -> bytes:
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(HEADERS)
     for row in _rows(roster):
-        w.writerow(["" if v is None else (f"{v:.2f}" if isinstance(v, Decimal) else v) for v in row])
+        w.writerow(["" if v is None else (f"{v:.2f}" if isinstance(v, Decimal) else safe_cell(v)) for v in row])
     previous = sum((Decimal(ln.previous_amount) for ln in roster.lines if ln.previous_amount is not None),
                    Decimal("0.00"))
     w.writerow(["合计", "", "", f"{roster.households}户", roster.people, f"{previous:.2f}", f"{Decimal(roster.total):.2f}",
@@ -625,7 +626,7 @@ def export_xlsx(roster: Roster) -> bytes:
         cell.font = Font(bold=True)
     first = ws.max_row + 1
     for row in _rows(roster):
-        ws.append(row)
+        ws.append([safe_cell(v) for v in row])
     previous = sum((Decimal(ln.previous_amount) for ln in roster.lines if ln.previous_amount is not None),
                    Decimal("0.00"))
     ws.append(["合计", "", "", f"{roster.households}户", roster.people, previous, Decimal(roster.total), "",

@@ -91,6 +91,11 @@ def test_register_for_the_office_and_the_bureau(app, org, flagged):
 
 
 def test_register_exports_csv_and_audits_it(app, org, flagged):
+    from server.models import Case
+
+    with app.app_context():   # a name as typed at intake (nothing there forbids it): exported as text
+        db.session.get(Case, flagged["rel"]).household.head.name = "=cmd|' /C calc'!A0"
+        db.session.commit()
     bureau = Console(app, "gc_bureau")
     r = bureau.get("/staff-relatives.csv")
     assert r.status_code == 200 and r.mimetype == "text/csv"
@@ -99,6 +104,7 @@ def test_register_exports_csv_and_audits_it(app, org, flagged):
     assert {row[0] for row in rows[1:]} == numbers(app, [flagged["rel"], flagged["stopped"], flagged["elsewhere"]])
     notes = {row[-1] for row in rows[1:]}
     assert "'=HYPERLINK(\"x\")" in notes                         # typed text never runs as a formula
+    assert "'=cmd|' /C calc'!A0" in {row[3] for row in rows[1:]}
     assert not any(intake_form(org)["m0_id"] in cell for row in rows for cell in row)
     with app.app_context():
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "staff_relatives.export"))

@@ -424,6 +424,28 @@ def test_exports_add_up(app, org, two_cases):
     assert gc.get(f"/rosters/{rid}/export.pdf").status_code == 404
 
 
+def test_exports_never_run_typed_text_as_a_formula(app, org, two_cases):
+    """A reason typed for an adjustment is exported as the text it is: a spreadsheet opening the bank's copy
+    must not run it (CSV/XLSX formula injection); a negative amount stays a number."""
+    on(app, dt.date(2026, 10, 20))
+    approve_month(app, "2026-11")
+    on(app, TODAY)
+    gc = Console(app, "gc_case")
+    rid = generate(gc, "2026-12")
+    with app.app_context():
+        number = db.session.scalar(select(Case.number).order_by(Case.id))
+    typed = '=HYPERLINK("http://evil.example/x","点击查看")'
+    assert gc.post(f"/rosters/{rid}/adjustments", {"case_number": number, "amount": "-0.01", "reason": typed,
+                                                   "corrects_month": "2026-11"}).status_code == 302
+    rows = list(csv.reader(io.StringIO(gc.get(f"/rosters/{rid}/export.csv").data.decode("utf-8-sig"))))
+    [line] = [r for r in rows if r[8].endswith(typed)]
+    assert line[8] == "'" + typed and line[6] == "-0.01"
+    ws = load_workbook(io.BytesIO(gc.get(f"/rosters/{rid}/export.xlsx").data))["发放名册"]
+    [row] = [r for r in ws.iter_rows() if isinstance(r[8].value, str) and r[8].value.endswith(typed)]
+    assert row[8].data_type == "s" and row[8].value == "'" + typed
+    assert row[6].data_type == "n" and D(str(row[6].value)) == D("-0.01")
+
+
 def test_print_page(app, org, two_cases):
     rid = approve_month(app, "2026-12")
     page = Console(app, "gc_bureau").get(f"/rosters/{rid}/print").get_data(as_text=True)
