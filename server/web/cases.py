@@ -355,6 +355,7 @@ def _detail(case: Case, error=None, status: int = 200, form=None):
         except OperationError:
             eligibility = None
     visit_view = _visit_view(case, visits)
+    visit_view["attested"] = _attestations_of(visits)
     return render_template(
         "cases/detail.html", **visit_view, case=case, profile=profile, actions=actions, state=state,
         limits=case_page_limits(),
@@ -554,6 +555,22 @@ def _photo_facts(attachments: dict):
     return facts
 
 
+def _attestations_of(visits) -> dict[str, dict[int, dict]]:
+    """Who confirmed each phone visit on their own phone, when and on which device (one query): the case page and
+    the printed survey say so beside each investigator, and name those who never did."""
+    from server.models import Attestation, Device
+
+    ids = [v.id for v in visits if v.source == "device"]
+    out: dict[str, dict[int, dict]] = {}
+    if ids:
+        rows = db.session.execute(select(Attestation.visit_id, Attestation.user_id, Attestation.created_at, Device.name)
+                                  .join(Device, Device.id == Attestation.device_id)
+                                  .where(Attestation.visit_id.in_(ids)))
+        for visit_id, user_id, at, device in rows:
+            out.setdefault(visit_id, {})[user_id] = {"at": at, "device": device}
+    return out
+
+
 def _visit_view(case: Case, visits) -> dict:
     """What the case page and the print need to show visits: each visit's findings shape, the case's own visit
     (the newest one standing), its reconciliation rows, the photo facts, statuses in Chinese."""
@@ -638,6 +655,7 @@ def case_print(case_id: int, doc: str):
     if doc == "visit_form":
         visits = db.session.scalars(select(Visit).where(Visit.case_id == case.id).order_by(Visit.created_at)).all()
         extra = _visit_view(case, visits)
+        extra["attested"] = _attestations_of(visits)
         named = (events["record_home_visit"].data or {}).get("visit_id")
         extra["case_visit"] = extra["case_visit"] or next((v for v in visits if v.id == named), None)
         if extra["case_visit"] is not None:

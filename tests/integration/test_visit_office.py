@@ -336,3 +336,34 @@ def test_an_unchanged_resend_under_a_new_id_may_keep_its_signatures(app, field):
     env, _ = visit_ready(field)
     again = {**env, "visit_id": str(uuid.uuid4()), "supersedes": env["visit_id"]}
     assert field["phones"][0].post_visit(again).status_code == 201
+
+
+def test_the_case_page_and_the_print_say_who_confirmed_on_their_phone(app, field):  # noqa: F811
+    """Three investigators are listed; two confirm on their phones (enough to accept the visit). The page and
+    the printed 入户调查表 say who confirmed, when and on which phone — and that the third never did, rather
+    than printing all three as having signed (谁入户、谁签字)."""
+    from server.operations.accounts import add_user
+    from server.operations.visits import assign_visit
+
+    org, (a, b) = field["org"], field["phones"]
+    with app.app_context():
+        third = add_user("gc_inv9", "investigator", "410104005", "correct-horse-1", "第三调查员").id
+        db.session.commit()
+        assign_visit(db.session.get(Case, field["case_id"]), db.session.get(User, org.gc_case),
+                     [org.gc_inv1, org.gc_inv2, third], today=TODAY)
+    assignment = a.pull().json["assignments"][0]
+    photo, signature = jpeg((9, 8, 7)), png((7, 8, 9))
+    assert a.put(photo).status_code == 201 and a.put(signature, "image/png").status_code == 201
+    env = envelope(assignment, [att(photo, "photo", "house_outside"), att(signature, "signature", "applicant",
+                                                                          "image/png")],
+                   [org.gc_inv1, org.gc_inv2, third])
+    h = a.post_visit(env).json["content_hash"]
+    assert a.attest(env["visit_id"], h).status_code == 201
+    assert b.attest(env["visit_id"], h).json["status"] == "accepted"
+    caseworker = Console(app, "gc_case")
+    for path in (f"/cases/{field['case_id']}", f"/cases/{field['case_id']}/print/visit_form"):
+        page = caseworker.get(path).get_data(as_text=True)
+        marks = dict(re.findall(r'<span class="attested" data-user="(\d+)" data-attested="(yes|no)">', page))
+        assert marks == {str(org.gc_inv1): "yes", str(org.gc_inv2): "yes", str(third): "no"}, path
+        assert page.count("已在手机上确认") == 2 and page.count("红米 Note") == 2 and "第三调查员" in page, path
+        assert f'data-user="{third}" data-attested="no">（未确认）' in page, path
