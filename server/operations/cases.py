@@ -69,6 +69,8 @@ def _snapshot(case: Case) -> dict[str, Any]:
             out[name] = value.isoformat()
     if case.amount is not None:
         out["amount"] = str(case.amount)
+    if case.assessed_income_6m is not None:   # what a review assessed: a correction after a return shows in the log
+        out["assessed_income_6m"] = f"{Decimal(case.assessed_income_6m):.2f}"
     return out
 
 

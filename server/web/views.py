@@ -152,10 +152,14 @@ class _RateLimited:
 def _inject():
     return {"current_user": current_user(), "lang": str(get_locale() or "zh"), "_": _,
             "state_names": workflow.STATE_NAMES, "rule_names": RULE_NAMES, "category_names": CATEGORY_NAMES,
-            "china": CHINA}
+            "history_names": HISTORY_NAMES, "china": CHINA}
 
 
 RULE_NAMES = {action: (rule.zh, rule.en) for action, rule in workflow.RULES.items()}
+# The case's recorded events that are not steps of the procedure (each named for what it was).
+HISTORY_NAMES = {"register": ("登记申请", "Application registered"),
+                 "reconcile_visit": ("核对入户调查结果", "Home visit reconciled"),
+                 "gradual_exit_month": ("渐退月份推进", "Gradual exit month advanced")}
 
 
 @bp.app_template_filter("ud")
@@ -166,7 +170,15 @@ def user_data(value) -> Markup:
 
 @bp.app_template_filter("yuan")
 def yuan(value) -> str:
-    """Money for display: yuan with two decimals (exact values such as 6277/12 rounded here, for reading)."""
+    """Money for display: yuan with two decimals (exact values such as 6277/12 rounded here, for reading); an
+    amount kept as text in an event's data ("18000") is read as the decimal it is."""
+    from decimal import Decimal, InvalidOperation
+
     from server.domain.benefit import to_fen
 
+    if isinstance(value, str):
+        try:
+            value = Decimal(value)
+        except InvalidOperation:
+            return value
     return f"{to_fen(value):.2f}" if value is not None else ""

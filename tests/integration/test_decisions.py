@@ -4,6 +4,7 @@ eligibility, return for correction, and dates that tell the truth."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from decimal import Decimal
 
@@ -305,6 +306,17 @@ def test_the_leader_returns_for_correction_and_the_caseworker_fixes_it(app, org,
     assert actions.count("return_for_correction") == 1 and "case.return_for_correction" in audited
     history = gc.get(f"/cases/{case_id}").get_data(as_text=True)
     assert 'data-action="return_for_correction"' in history and "认定收入18000与申报1800" in history
+    # Both reviews keep their figures in the history (the corrected one and the one it replaced) ...
+    rows = re.findall(r'<tr data-action="review_opinion"( class="superseded")?>.*?<span data-mark="assessed">(.*?)</span>',
+                      history, flags=re.S)
+    assert [(bool(old), html.unescape(text).split("；")[0]) for old, text in rows] == [
+        (True, "认定的6个月家庭收入（元） 18000.00"), (False, "认定的6个月家庭收入（元） 1800.00")]
+    assert "认定的财产状况：无不符合条件的情形" in html.unescape(rows[1][1])
+    # ... and the audit log's before/after of each review names it.
+    with app.app_context():
+        afters = [e.after.get("assessed_income_6m") for e in db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "case.review_opinion").order_by(AuditEntry.id))]
+    assert afters == ["18000.00", "1800.00"]
     printed = gc.get(f"/cases/{case_id}/print/approval_form").get_data(as_text=True)
     assert "退回修正" in printed and "认定收入18000与申报1800" in printed
 
