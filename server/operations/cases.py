@@ -393,6 +393,11 @@ def next_event_seq(case_id: int):
             .scalar_subquery())
 
 
+# The keys of a step's payload kept in its event's data that name a stored file (a SHA-256).  Who may read a
+# file is decided from these (and the other structured places listed in ``server.web.scope``), never from text.
+EVENT_FILE_KEYS = ("signature_file", "scan_file", "fingerprint_file", "applicant_signature_file", "notice_file")
+
+
 def _record_details(case: Case, action: str, payload: Mapping[str, Any], data: dict[str, Any]) -> None:
     """Keep what a step recorded beyond the state: verification data, the panel, the assessed income."""
     if action == "request_verification":
@@ -412,8 +417,7 @@ def _record_details(case: Case, action: str, payload: Mapping[str, Any], data: d
         case.assessed_income_6m = Decimal(payload["assessed_income_6m"])
         case.assessed_property = list(payload.get("property_found") or [])
         data["property_found"] = case.assessed_property
-    for key in ("signature_file", "scan_file", "fingerprint_file", "applicant_signature_file", "notice_file",
-                "visit_id", "findings"):
+    for key in (*EVENT_FILE_KEYS, "visit_id", "findings"):
         if payload.get(key):
             data[key] = payload[key]
 
