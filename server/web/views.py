@@ -176,9 +176,9 @@ def yuan(value) -> str:
 
     from server.domain.benefit import to_fen
 
-    if isinstance(value, str):
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
         try:
-            value = Decimal(value)
+            value = Decimal(str(value))
         except InvalidOperation:
-            return value
+            return str(value)
     return f"{to_fen(value):.2f}" if value is not None else ""
