@@ -9,6 +9,9 @@ from the one form definition (``pwa/forms/*.json``), so no template knows a form
                     "co_residing": bool | None, "facts": [{"field", "label": [zh, en], "text": [zh, en]}]}],
      "income":    [{"source", "label": [zh, en], "months": [6 "0.00" strings], "total": "0.00"}],
      "income_total": "0.00" | None,       (None: the visit said nothing about income)
+     (a source left entirely blank has no row: none declared; a month left blank, which only records
+      from before partly filled sources were refused can have, is "—", and so are its row's total and
+      income_total: unknown, never 0.00)
      "property":  [{"item", "label": [zh, en], "text"}],   (only items answered; integers as text)
      "conditions": [{"value", "label": [zh, en]}], "living_notes": str | None,
      "summary": str | None, "changes": str | None,
@@ -32,9 +35,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from server.domain.declaration import MONTHS, amount
+from server.domain.declaration import MONTHS, UNKNOWN, amount, blank_months
 
-__all__ = ["SHAPE_VERSION", "YES_NO", "derive_findings", "label_value"]
+__all__ = ["SHAPE_VERSION", "YES_NO", "derive_findings", "income_findings", "label_value"]
 
 SHAPE_VERSION = 1
 APPLICANT_SLOT = "applicant"   # the slot every survey form gives the applicant's signature or fingerprint
@@ -108,29 +111,39 @@ def _members(form: Mapping[str, Any], rows: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _income(form: Mapping[str, Any], answers: Mapping[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+def income_findings(form: Mapping[str, Any], answers: Mapping[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+    """The ``income`` rows and ``income_total`` of the findings shape, from a visit's answers."""
     section = _section(form, "income")
     given = answers.get("income")
     if section is None or not isinstance(given, Mapping):
         return [], None
-    rows, total, said = [], Decimal("0"), False
+    rows, total, said, unknown = [], Decimal("0"), False, False
     for field in section.get("fields") or []:
         value = given.get(field["id"])
         if field.get("type") == "money6" and isinstance(value, list) and len(value) == MONTHS:
-            months = [amount(v) if isinstance(v, str) else None for v in value]
-            if any(m is None for m in months):
+            blanks = blank_months(value)
+            if len(blanks) == MONTHS:      # none declared: no row, shown "—" where a screen lists every source
                 continue
-            subtotal = sum(months, Decimal("0"))
+            months = [None if i in blanks else amount(v) if isinstance(v, str) else None
+                      for i, v in enumerate(value, 1)]
+            if any(m is None for i, m in enumerate(months, 1) if i not in blanks):
+                continue
+            # A month left blank (only records from before such lists were refused) is unknown, never 0: it is
+            # shown "—", and so are its source's total and the visit's.
+            known = [m for m in months if m is not None]
+            subtotal = sum(known, Decimal("0"))
             rows.append({"source": field["id"], "label": _pair(field.get("label"), field["id"]),
-                         "months": [f"{m:.2f}" for m in months], "total": f"{subtotal:.2f}"})
+                         "months": [UNKNOWN if m is None else f"{m:.2f}" for m in months],
+                         "total": UNKNOWN if blanks else f"{subtotal:.2f}"})
             total += subtotal
+            unknown = unknown or bool(blanks)
             said = True
         elif field.get("type") == "money" and isinstance(value, str) and amount(value) is not None:
             rows.append({"source": field["id"], "label": _pair(field.get("label"), field["id"]), "months": [],
                          "total": f"{amount(value):.2f}"})
             total += amount(value)
             said = True
-    return rows, (f"{total:.2f}" if said else None)
+    return rows, (None if not said else UNKNOWN if unknown else f"{total:.2f}")
 
 
 def _property(form: Mapping[str, Any], answers: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -189,7 +202,7 @@ def derive_findings(form: Mapping[str, Any], answers: Mapping[str, Any], *, sour
     if applicant_signed is None:
         applicant_signed = any(s["applicant"] for s in signatures)
 
-    income, income_total = _income(form, answers)
+    income, income_total = income_findings(form, answers)
     return {
         "shape": SHAPE_VERSION, "source": source, "form_id": form.get("id"), "form_version": form.get("version"),
         "members": _members(form, answers.get("members")),

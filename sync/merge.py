@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from server.domain.declaration import INCOME_SOURCES, MONTHS, PROPERTY_ITEMS, amount
+from server.domain.declaration import INCOME_SOURCES, MONTHS, PROPERTY_ITEMS, amount, blank_months
 from server.domain.ids import normalise_id_number
 
 __all__ = [
@@ -129,8 +129,11 @@ def flatten_answers(form_id: str, answers: Mapping[str, Any]) -> dict[str, Any]:
 
     income = answers.get("income") or {}
     for source in INCOME_SOURCES:
-        if income.get(source) is not None:
-            flat[f"income/{source}"] = income_total(income[source])
+        months = income.get(source)
+        # A source with blank months says no total: all blank is none declared; some blank (only visits from
+        # before such lists were refused) leaves the total unknown — never a sum that reads the blanks as 0.
+        if months is not None and not (isinstance(months, list) and blank_months(months)):
+            flat[f"income/{source}"] = income_total(months)
 
     prop = answers.get("property") or {}
     for item in PROPERTY_FIELDS:

@@ -28,9 +28,11 @@ empty or only whitespace)::
 
     text       a string of at most "max_length" characters (Unicode code points; default 2000)
     integer    an integer (not a boolean), optional "min" and "max"
-    money      a yuan amount as a string: digits, at most two decimals ("1200", "850.50"); see
-               server.domain.declaration.amount
-    money6     a list of exactly 6 such strings, one per month, oldest month first
+    money      a yuan amount as a string: digits, at most two decimals ("1200", "850.50"), a comma
+               only as thousands grouping ("1,200"); see server.domain.declaration.amount
+    money6     a list of exactly 6 such strings, one per month, oldest month first: all six filled in ("0"
+               for a month without income) or all six blank (the same as not answered: no income of
+               this kind); a list with some months blank is refused ("partial_months", on the field)
     boolean    true or false
     choice     one of "options" (each {"value": "<string>", "label": {"zh", "en"}})
     multi      a list of distinct option values
@@ -59,7 +61,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from server.domain.declaration import MONTHS, amount
+from server.domain.declaration import BAD_AMOUNT, MONTHS, amount, amount_problem, partial_months_message
 from server.domain.ids import InvalidIdNumber, normalise_id_number, parse_id_number
 from sync.errors import Problem, join_path
 from sync.protocol import ATTACHMENT_ROLES, Attachment, Envelope
@@ -421,8 +423,17 @@ class _Answers:
             if len(value) != MONTHS:
                 self.add(path, "wrong_length", f"“{label['zh']}”应填写{MONTHS}个月的金额，现在是{len(value)}个",
                          f"{label['en']}: needs {MONTHS} monthly amounts, has {len(value)}")
+            blanks = [i for i, month in enumerate(value, 1) if isinstance(month, str) and not month.strip()]
+            if len(blanks) == len(value) == MONTHS:   # all six blank: no income of this kind (not answered)
+                if field["required"]:
+                    self.add(path, "required", f"“{label['zh']}”为必填项", f"{label['en']} is required")
+                return
+            if blanks and len(value) == MONTHS:
+                zh, en = partial_months_message(label["zh"], label["en"], blanks)
+                self.add(path, "partial_months", zh, en)
             for i, month in enumerate(value):
-                self.money(month, f"{path}/{i}", label, f"第{i + 1}个月")
+                if i + 1 not in blanks:
+                    self.money(month, f"{path}/{i}", label, f"第{i + 1}个月")
         elif ftype == "boolean":
             if not isinstance(value, bool):
                 self.wrong_type(path, label, "“是”或“否”", "true or false")
@@ -471,8 +482,14 @@ class _Answers:
         if not isinstance(value, str):
             self.wrong_type(path, label, "金额（字符串）", "an amount written as a string")
         elif amount(value) is None:
-            self.add(path, "invalid_amount", f"“{label['zh']}”{month_zh}的金额无效（应为不小于0、最多两位小数的数字）",
-                     f"{label['en']}: not a valid amount (0 or more, at most 2 decimals)")
+            zh, en = amount_problem(value) or BAD_AMOUNT
+            self.add(path, "invalid_amount", f"“{label['zh']}”{month_zh}的{zh}", f"{label['en']}{_month_en(month_zh)}: {en}")
+
+
+def _month_en(month_zh: str) -> str:
+    """", month 3" for "第3个月"; "" for a single amount."""
+    digits = "".join(c for c in month_zh if c.isdigit())
+    return f", month {digits}" if digits else ""
 
 
 def _shown(field: Mapping, item: Mapping, by_id: Mapping[str, Mapping]) -> bool:

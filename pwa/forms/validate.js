@@ -17,10 +17,34 @@ export function blank(v) {
   return v === null || v === undefined || (typeof v === "string" && !v.trim()) || (Array.isArray(v) && v.length === 0);
 }
 
-/** server.domain.declaration.amount: "" counts as 0; commas (also full-width) are dropped. */
+// server.domain.declaration: thousands grouping is the only place a comma may stand.
+const GROUPED_AMOUNT = /^[0-9]{1,3}(,[0-9]{3}){1,2}(\.[0-9]{1,2})?$/;
+export const BAD_AMOUNT = ["金额无效（应为不小于0、最多两位小数的数字）", "not a valid amount (0 or more, at most 2 decimals)"];
+export const BAD_COMMA = ["金额中的逗号只能用作千位分隔符（如1,200或12,345.60），小数点请用“.”",
+  "a comma may only group thousands (1,200 or 12,345.60); write decimals with a point"];
+
+function normalisedAmount(text) {
+  return String(text ?? "").normalize("NFKC").trim();
+}
+
+/** server.domain.declaration.amount: a non-blank amount; a comma only groups thousands ("1,200", not "12,50"). */
 export function isAmount(text) {
-  const t = String(text ?? "").trim().replaceAll("，", "").replaceAll(",", "");
-  return t === "" || AMOUNT.test(t);
+  const t = normalisedAmount(text);
+  return AMOUNT.test(t) || GROUPED_AMOUNT.test(t);
+}
+
+/** server.domain.declaration.amount_problem: [zh, en] for why a non-blank text is not an amount, else null. */
+export function amountProblem(text) {
+  const t = normalisedAmount(text);
+  if (t === "" || isAmount(t)) return null;
+  // a comma out of place in what would otherwise be an amount ("12,50", "1,80"): say so, never drop it
+  return t.includes(",") && AMOUNT.test(t.replaceAll(",", "")) ? BAD_COMMA : BAD_AMOUNT;
+}
+
+/** server.domain.declaration.partial_months_message: a six-month income filled in only partly. */
+export function partialMonthsMessage(label, blanks) {
+  return [`“${label.zh}”${blanks.map((m) => `第${m}个月`).join("、")}未填写：6个月须全部填写（没有收入的月份填0），或全部留空（没有此项收入）`,
+    `${label.en}: month ${blanks.join(", ")} left blank; fill in all 6 months (0 for a month without income) or leave all 6 blank (no income of this kind)`];
 }
 
 function strictlyEqual(a, b) {
@@ -140,8 +164,20 @@ class Checker {
         if (value.length !== MONTHS) {
           this.add(path, "wrong_length", `“${label.zh}”应填写${MONTHS}个月的金额，现在是${value.length}个`, `${label.en}: needs ${MONTHS} monthly amounts, has ${value.length}`);
         }
-        value.forEach((month, i) => this.money(month, `${path}/${i}`, label, `第${i + 1}个月`));
-        return;
+        {
+          const blanks = [];
+          value.forEach((month, i) => { if (typeof month === "string" && !month.trim()) blanks.push(i + 1); });
+          if (blanks.length === MONTHS && value.length === MONTHS) { // all six blank: no income of this kind
+            if (field.required) this.add(path, "required", `“${label.zh}”为必填项`, `${label.en} is required`);
+            return;
+          }
+          if (blanks.length && value.length === MONTHS) {
+            const [zh, en] = partialMonthsMessage(label, blanks);
+            this.add(path, "partial_months", zh, en);
+          }
+          value.forEach((month, i) => { if (!blanks.includes(i + 1)) this.money(month, `${path}/${i}`, label, `第${i + 1}个月`); });
+          return;
+        }
       case "boolean":
         if (typeof value !== "boolean") this.wrongType(path, label, "“是”或“否”", "true or false");
         return;
@@ -178,7 +214,9 @@ class Checker {
   money(value, path, label, monthZh) {
     if (typeof value !== "string") return this.wrongType(path, label, "金额（字符串）", "an amount written as a string");
     if (!isAmount(value)) {
-      this.add(path, "invalid_amount", `“${label.zh}”${monthZh}的金额无效（应为不小于0、最多两位小数的数字）`, `${label.en}: not a valid amount (0 or more, at most 2 decimals)`);
+      const [zh, en] = amountProblem(value) || BAD_AMOUNT;
+      const month = monthZh.replace(/[^0-9]/g, "");
+      this.add(path, "invalid_amount", `“${label.zh}”${monthZh}的${zh}`, `${label.en}${month ? `, month ${month}` : ""}: ${en}`);
     }
   }
 }

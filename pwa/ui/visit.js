@@ -216,8 +216,9 @@ export async function visitView(ctx, visitId) {
   add(root, invBox);
 
   // the form
-  const validateNow = () => {
-    const answers = toAnswers(form, visit.values);
+  // The values the form edits (a refused finalise re-reads `visit` from storage: a different object).
+  const validateNow = (values) => {
+    const answers = toAnswers(form, values);
     return validateAnswers(form, answers, today);
   };
   // What the server said about this record (a 422) stays on each field until that field is edited.
@@ -228,7 +229,7 @@ export async function visitView(ctx, visitId) {
     onChange: (values, path) => {
       persist(visit.visit_id, (v) => ({ ...v, values: structuredClone(values) }));
       answerProblems = answerProblems.filter((p) => p.path !== path && !p.path.startsWith(`${path}/`));
-      rendered.showProblems([...answerProblems, ...validateNow()]);
+      rendered.showProblems([...answerProblems, ...validateNow(values)]);
     },
   });
   add(root, rendered.el);

@@ -8,7 +8,8 @@ the monthly average exactly (total / 6) and round only once.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -34,7 +35,14 @@ PROPERTY_ITEMS = {
     "other": ("其他财产", "Other property"),
 }
 
-_AMOUNT = re.compile(r"\d{1,9}(\.\d{1,2})?")
+_AMOUNT = re.compile(r"\d{1,9}(\.\d{1,2})?", re.ASCII)
+# Thousands grouping: "1,200", "12,345.60", "1,234,567" — a comma only between groups of three digits.
+_GROUPED = re.compile(r"\d{1,3}(,\d{3}){1,2}(\.\d{1,2})?", re.ASCII)
+UNKNOWN = "—"   # how a month nobody filled in (old records) or an income kind nobody declared is shown
+
+BAD_AMOUNT = ("金额无效（应为不小于0、最多两位小数的数字）", "not a valid amount (0 or more, at most 2 decimals)")
+BAD_COMMA = ("金额中的逗号只能用作千位分隔符（如1,200或12,345.60），小数点请用“.”",
+             "a comma may only group thousands (1,200 or 12,345.60); write decimals with a point")
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,7 @@ class FieldError:
     field: str
     message: str
     message_en: str
+    blank_months: tuple[int, ...] = ()   # a partly filled income: its blank months (1-based)
 
 
 @dataclass(frozen=True)
@@ -58,33 +67,79 @@ class Declaration:
         return {"income": self.income, "property": self.property, "total": str(self.total)}
 
 
-def amount(text: str) -> Decimal | None:
-    """A non-negative yuan amount with at most two decimals ("" counts as 0); None when malformed."""
-    text = (text or "").strip().replace("，", "").replace(",", "")
-    if text == "":
-        return Decimal("0")
-    if not _AMOUNT.fullmatch(text):
+def _normalised(text: str) -> str:
+    """Full-width forms as people type them on Chinese keyboards (１２００．５０, １，２００) read as ASCII."""
+    return unicodedata.normalize("NFKC", text or "").strip()
+
+
+def amount_problem(text: str) -> tuple[str, str] | None:
+    """Why a non-blank amount is not one, as (Chinese, English); None when it is one (or is blank)."""
+    text = _normalised(text)
+    if text == "" or _AMOUNT.fullmatch(text) or _GROUPED.fullmatch(text):
         return None
-    return Decimal(text)
+    # a comma out of place in what would otherwise be an amount ("12,50", "1,80"): say so, never drop it
+    return BAD_COMMA if "," in text and _AMOUNT.fullmatch(text.replace(",", "")) else BAD_AMOUNT
+
+
+def amount(text: str) -> Decimal | None:
+    """A non-negative yuan amount with at most two decimals; None when blank or malformed.
+
+    A blank is no amount at all, never 0: callers that allow a blank check for it first.  A comma (also the
+    full-width "，") is read only as thousands grouping ("1,200", "12,345.60"); "12,50" or "1,80" is malformed
+    (see ``amount_problem`` for the message), never 1250 or 180.
+    """
+    text = _normalised(text)
+    if _AMOUNT.fullmatch(text):
+        return Decimal(text)
+    if _GROUPED.fullmatch(text):
+        return Decimal(text.replace(",", ""))
+    return None
+
+
+def blank_months(months: Sequence[object]) -> list[int]:
+    """The 1-based months left blank (None or an empty/whitespace string) of a six-month list."""
+    return [i for i, m in enumerate(months, 1) if m is None or (isinstance(m, str) and not m.strip())]
+
+
+def partial_months_message(label_zh: str, label_en: str, blanks: Sequence[int]) -> tuple[str, str]:
+    """The message for a six-month income filled in only partly: it names the field and the blank months."""
+    zh_months = "、".join(f"第{m}个月" for m in blanks)
+    en_months = ", ".join(str(m) for m in blanks)
+    return (f"“{label_zh}”{zh_months}未填写：6个月须全部填写（没有收入的月份填0），或全部留空（没有此项收入）",
+            f"{label_en}: month {en_months} left blank; fill in all 6 months (0 for a month without income) "
+            "or leave all 6 blank (no income of this kind)")
 
 
 def parse_declaration(form: Mapping[str, str]) -> tuple[Declaration | None, list[FieldError]]:
-    """Read ``income_<source>_<1..6>`` and ``property_<item>`` fields.  Returns all errors at once."""
+    """Read ``income_<source>_<1..6>`` and ``property_<item>`` fields.  Returns all errors at once.
+
+    An income source is either left entirely blank (none declared: it is not in ``income``) or filled in
+    for all six months (0 typed for a month without income); a partly filled one is an error on its first
+    blank month, naming every blank month.  A blank is never read as 0.
+    """
     errors: list[FieldError] = []
     income: dict[str, list[str]] = {}
     total = Decimal("0")
     for source, (zh, en) in INCOME_SOURCES.items():
-        months = []
-        for m in range(1, MONTHS + 1):
-            key = f"income_{source}_{m}"
-            value = amount(form.get(key, ""))
+        raw = [form.get(f"income_{source}_{m}") or "" for m in range(1, MONTHS + 1)]
+        blanks = blank_months(raw)
+        if len(blanks) == MONTHS:
+            continue
+        months: list[str] = []
+        for m, text in enumerate(raw, 1):
+            if m in blanks:
+                continue
+            value = amount(text)
             if value is None:
-                errors.append(FieldError(key, f"{zh}第{m}个月的金额无效（应为不小于0、最多两位小数的数字）",
-                                         f"{en}, month {m}: not a valid amount (0 or more, at most 2 decimals)"))
-                value = Decimal("0")
+                why_zh, why_en = amount_problem(text) or BAD_AMOUNT
+                errors.append(FieldError(f"income_{source}_{m}", f"{zh}第{m}个月的{why_zh}", f"{en}, month {m}: {why_en}"))
+                continue
             months.append(f"{value:.2f}")
             total += value
-        if any(Decimal(v) for v in months):
+        if blanks:
+            message, message_en = partial_months_message(zh, en, blanks)
+            errors.append(FieldError(f"income_{source}_{blanks[0]}", message, message_en, tuple(blanks)))
+        elif len(months) == MONTHS:
             income[source] = months
     prop = {item: form.get(f"property_{item}", "").strip()[:500] for item in PROPERTY_ITEMS}
     prop = {k: v for k, v in prop.items() if v}

@@ -102,7 +102,7 @@ def paper_answers(data) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
     ``summary``, ``recommendation``.  Returns the answers and every problem (field, Chinese, English)."""
     import unicodedata
 
-    from server.domain.declaration import MONTHS, amount
+    from server.domain import declaration as d
 
     form = paper_form()
     sections = {sec["id"]: sec for sec in form.get("sections", [])}
@@ -115,16 +115,23 @@ def paper_answers(data) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
     income = {}
     for field in sections.get("income", {}).get("fields", []):
         raw = [unicodedata.normalize("NFKC", data.get(f"income_{field['id']}_{m}") or "").strip()
-               for m in range(1, MONTHS + 1)]
+               for m in range(1, d.MONTHS + 1)]
         if not any(raw):
             continue
+        blanks = d.blank_months(raw)
+        if blanks:   # partly filled: refused, never read as 0 (all six blank is none declared, above)
+            zh, en = d.partial_months_message(field["label"]["zh"], field["label"]["en"], blanks)
+            problems.append((f"income_{field['id']}_{blanks[0]}", zh, en))
         months = []
         for m, value in enumerate(raw, 1):
-            parsed = amount(value)
+            if m in blanks:
+                continue
+            parsed = d.amount(value)
             if parsed is None:
-                problems.append((f"income_{field['id']}_{m}", f"“{field['label']['zh']}”第{m}个月的金额无效（应为不小于0、最多两位小数的数字）",
-                                 f"{field['label']['en']}, month {m}: not a valid amount"))
-                parsed = 0
+                why_zh, why_en = d.amount_problem(value) or d.BAD_AMOUNT
+                problems.append((f"income_{field['id']}_{m}", f"“{field['label']['zh']}”第{m}个月的{why_zh}",
+                                 f"{field['label']['en']}, month {m}: {why_en}"))
+                continue
             months.append(f"{parsed:.2f}")
         income[field["id"]] = months
     if income:
@@ -168,12 +175,22 @@ def visit_findings(visit: Visit) -> dict[str, Any]:
     from what older rows kept (the phone's envelope; the paper form's four texts)."""
     from flask import current_app
 
-    from sync.findings import SHAPE_VERSION, derive_findings
+    from server.domain.declaration import blank_months
+    from sync.findings import SHAPE_VERSION, derive_findings, income_findings
 
     stored = visit.findings or {}
-    if stored.get("shape") == SHAPE_VERSION:
-        return stored
     forms = current_app.extensions["ruhu_forms"]
+    if stored.get("shape") == SHAPE_VERSION:
+        raw = visit.envelope or {}
+        answers = raw.get("answers")
+        income = answers.get("income") if isinstance(answers, dict) else None
+        if isinstance(income, dict) and any(isinstance(v, list) and blank_months(v) for v in income.values()):
+            # A phone's visit from before partly filled incomes were refused: its stored findings read the blank
+            # months as 0.00; they are unknown ("—"), so the income is read again from the envelope.
+            form = forms.get((raw.get("form_id"), raw.get("form_version"))) or {}
+            rows, total = income_findings(form, answers)
+            return {**stored, "income": rows, "income_total": total}
+        return stored
     if visit.envelope:
         raw = visit.envelope
         form = forms.get((raw.get("form_id"), raw.get("form_version"))) or {}

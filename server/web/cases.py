@@ -258,8 +258,10 @@ def _check_intake(form, user: User) -> list[tuple[str, str, str]]:
     months = dict(intake_months(today()))
     for e in declaration_errors:
         number = e.field.rsplit("_", 1)[-1]
-        first = months.get(int(number)) if number.isdigit() else None
-        zh, en = (f"（{first.year}年{first.month}月）", f" ({first:%b %Y})") if first else ("", "")
+        named = [months.get(m) for m in e.blank_months or ((int(number),) if number.isdigit() else ())]
+        named = [d for d in named if d]
+        zh, en = (("（" + "、".join(f"{d.year}年{d.month}月" for d in named) + "）",
+                   " (" + ", ".join(f"{d:%b %Y}" for d in named) + ")") if named else ("", ""))
         errors.append((e.field, e.message + zh, e.message_en + en))
     return errors
 
@@ -586,7 +588,8 @@ def _visit_view(case: Case, visits) -> dict:
     declared = {}
     for source, months in ((case.declaration or {}).get("income") or {}).items():
         try:
-            declared[source] = f"{sum(Decimal(m or '0') for m in months):.2f}"
+            # a blank month (none since partly filled incomes are refused) is unknown, so is the total: "—"
+            declared[source] = "—" if any(not m for m in months) else f"{sum(Decimal(m) for m in months):.2f}"
         except (ArithmeticError, TypeError, ValueError):
             continue
     form = paper_form()

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from server import services
-from server.domain.declaration import amount
+from server.domain.declaration import BAD_COMMA, amount, amount_problem
 from server.models import Case, Member, User
 from server.operations import OperationError
 from server.operations import attachments as files
@@ -86,9 +87,15 @@ class Reader:
         return out
 
     def money(self, key: str, zh: str, en: str):
-        value = amount(self.form.get(key, ""))
+        raw = self.form.get(key) or ""
+        if not raw.strip():   # as before amount() stopped reading a blank as 0 (see optional_money for a blank kept blank)
+            return Decimal("0")
+        value = amount(raw)
         if value is None:
-            self.fail(key, f"{zh}应为不小于0、最多两位小数的金额", f"{en} must be an amount (0 or more, 2 decimals)")
+            if amount_problem(raw) == BAD_COMMA:
+                self.fail(key, f"{zh}：{BAD_COMMA[0]}", f"{en}: {BAD_COMMA[1]}")
+            else:
+                self.fail(key, f"{zh}应为不小于0、最多两位小数的金额", f"{en} must be an amount (0 or more, 2 decimals)")
         return value
 
     def optional_money(self, key: str, zh: str, en: str):

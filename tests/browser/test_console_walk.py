@@ -113,6 +113,8 @@ def walk(app, browser, live_server, org, profile: str, tmp_path):
         page.check(f"form#paper_visit input[name=signed][value='{uid}']")
     page.check("form#paper_visit input[name=applicant_signed]")
     page.fill("form#paper_visit input[name=income_wages_1]", "1500")
+    for m in range(2, 7):   # every month typed: a blank one is refused, never read as 0
+        page.fill(f"form#paper_visit input[name=income_wages_{m}]", "0")
     page.fill("form#paper_visit textarea[name=living_notes]", "两居室，家具简陋")
     page.fill("form#paper_visit textarea[name=summary]", "家庭成员与申报一致，收入属实")
     page.select_option("form#paper_visit select[name=recommendation]", "eligible")

@@ -67,7 +67,7 @@ def make_case(app, org, members: list[tuple[str, str, dt.date, int]]) -> dict:
 
     with app.app_context():
         caseworker = db.session.get(User, org.gc_case)
-        declaration, _ = parse_declaration({"income_wages_1": "300", "property_housing": "自有住房45平方米"})
+        declaration, _ = parse_declaration({"income_wages_1": "300", **{f"income_wages_{m}": "0" for m in range(2, 7)}, "property_housing": "自有住房45平方米"})
         case = register_application(
             community=db.session.get(Unit, org.c1), actor=caseworker, today=TODAY, declaration=declaration,
             members=[{"name": name, "relation": rel, "id_number": id_number("410104", born, seq)}

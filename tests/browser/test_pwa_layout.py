@@ -69,10 +69,32 @@ def test_the_phone_at_360_by_740(browser, pwa_app, pwa_server, field_case):  # n
         assert wages.nth(0).input_value() == "1200" and wages.nth(1).input_value() == "1200.50"
         assert re.fullmatch(r"[0-9X]{18}", ident.input_value())
         assert p.page.locator("[data-path='members/0/id_number'] .err").inner_text() == ""
-        assert p.page.locator("[data-path='income/wages'] .err").inner_text() == ""
+
+        # Offline, three months typed and three blank: a blank month is never 0, the phone names the blank
+        # months; a comma that groups no thousands is named too; the record cannot be finalised until every
+        # month is typed (0 for a month without income).
+        p.offline()
+        wages_err = p.page.locator("[data-path='income/wages'] .err")
+        assert wages_err.inner_text() == "“工资性收入”第4个月、第5个月、第6个月未填写：6个月须全部填写（没有收入的月份填0），或全部留空（没有此项收入）"
+        for i, typed in ((3, "12,50"), (4, "0"), (5, "0")):
+            wages.nth(i).fill(typed)
+        wages.nth(0).click()
+        assert wages.nth(3).input_value() == "12,50"   # left as typed, never read as 1250
+        assert wages_err.inner_text() == "“工资性收入”第4个月的金额中的逗号只能用作千位分隔符（如1,200或12,345.60），小数点请用“.”"
+        wages.nth(3).fill("0")
+        wages.nth(5).fill("")
+        wages.nth(0).click()
+        assert wages_err.inner_text().startswith("“工资性收入”第6个月未填写")
 
         # every signature pad, scrolled to the bottom, the middle and the top of the screen: nothing over it
         quick_survey(p, team)
+        p.page.click("#finalise")
+        p.page.wait_for_selector("[data-path='income/wages'].invalid")
+        assert p.page.locator("#attest-qr").count() == 0 and wages_err.inner_text().startswith("“工资性收入”第6个月未填写")
+        wages.nth(5).fill("0")
+        wages.nth(0).click()
+        assert wages_err.inner_text() == ""
+        p.offline(False)
         pads = p.page.locator("canvas.pad")
         assert pads.count() == 3
         for i in range(pads.count()):

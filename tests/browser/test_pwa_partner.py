@@ -32,7 +32,8 @@ def test_the_partner_sees_the_records_members_not_their_own_copy(browser, pwa_ap
         for field, label in (("health", "健康"), ("disabled", "否"), ("student", "否"), ("work", "无法就业"),
                              ("able_to_work", "否")):
             a.choose(f"members/2/{field}", label)
-        a.page.locator("[data-path='income/wages'] input").nth(0).fill("800")
+        for month, value in enumerate(("800", "0", "0", "0", "0", "0")):   # all six months, 0 where none
+            a.page.locator("[data-path='income/wages'] input").nth(month).fill(value)
         quick_survey(a, team)
         finalise(a)
         qr_png = a.page.locator("#attest-qr").screenshot()

@@ -101,6 +101,31 @@ def test_form_validation_reports_what_the_server_reports(app_page):
         assert {tuple(p) for p in got} == {(p["path"], p["code"]) for p in want["visit_problems"]}, want["name"]
 
 
+def test_amounts_and_six_month_incomes_are_read_as_the_server_reads_them(app_page):
+    """tests/fixtures/amounts.json, the table tests/unit/test_declaration_amounts.py runs on the server: a comma
+    only groups thousands ("12,50" is refused, never 1250) and a six-month income is all typed or all blank."""
+    table = json.loads((FIXTURES / "amounts.json").read_text(encoding="utf-8"))
+    form = json.loads((ROOT / "pwa" / "forms" / "household_survey.json").read_text(encoding="utf-8"))
+    got = run(app_page, """
+        const v = await import('./forms/validate.js');
+        const problem = (t) => { const p = v.amountProblem(t); return p === v.BAD_COMMA ? 'comma' : p === v.BAD_AMOUNT ? 'amount' : p; };
+        return {
+          amounts: arg.table.amounts.map(r => [v.isAmount(r.text), problem(r.text)]),
+          money6: arg.table.money6.map(r => v.validateAnswers(arg.form, {income: {wages: r.months}}, '2026-11-22')
+            .filter(p => p.path.startsWith('income')).map(p => [p.path, p.code, p.message, p.message_en])),
+        };""", {"table": table, "form": form})
+    for (ok, problem), row in zip(got["amounts"], table["amounts"], strict=True):
+        assert (ok, problem) == (row["value"] is not None, row["problem"]), row["text"]
+    for problems, row in zip(got["money6"], table["money6"], strict=True):
+        assert [(p[0], p[1]) for p in problems] == [(f"income/wages{path}", code) for path, code in row["codes"]], row
+    # the same words as the server's (sync.validate)
+    from sync.validate import validate_answers
+    for problems, row in zip(got["money6"], table["money6"], strict=True):
+        server = [p for p in validate_answers(form, {"income": {"wages": row["months"]}}, today=None)
+                  if p.path.startswith("income")]
+        assert [[p.path, p.code, p.message, p.message_en] for p in server] == problems, row
+
+
 def test_answers_leave_out_blanks_and_hidden_fields(app_page):
     form = json.loads((ROOT / "pwa" / "forms" / "household_survey.json").read_text(encoding="utf-8"))
     answers = run(app_page, """

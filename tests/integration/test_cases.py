@@ -38,7 +38,7 @@ def register(org, *, unit="c1", actor="gc_case", region="410104", materials=None
 def declare(six_month_total: int):
     from server.domain.declaration import parse_declaration
 
-    declaration, errors = parse_declaration({"income_wages_1": str(six_month_total)})
+    declaration, errors = parse_declaration({"income_wages_1": str(six_month_total), **{f"income_wages_{m}": "0" for m in range(2, 7)}})
     assert not errors
     return declaration
 

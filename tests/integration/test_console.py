@@ -115,6 +115,12 @@ def test_intake_registers_household_members_and_declaration(app, org, gc):
 @pytest.mark.parametrize("change, message", [
     ({"m1_id": "410104196503080221"}, "身份证号码无效"),
     ({"income_wages_2": "abc"}, "第2个月的金额无效"),
+    # a month left blank is never read as 0: the source is filled in for all six months or left blank
+    ({"income_wages_2": ""}, "“工资性收入”第2个月未填写"),
+    ({"income_pensions_1": "800"}, "“养老金、离退休金”第2个月、第3个月、第4个月、第5个月、第6个月未填写"),
+    # a comma only groups thousands: "12,50" is not 1250
+    ({"income_wages_2": "12,50"}, "第2个月的金额中的逗号只能用作千位分隔符"),
+    ({"income_wages_3": "1,80"}, "第3个月的金额中的逗号只能用作千位分隔符"),
     ({"community": "999999"}, "请选择申请人户籍所在的社区"),
     ({"m1_relation": "head"}, "须且只能有一名户主"),
 ])
@@ -125,6 +131,21 @@ def test_intake_refusals_keep_what_was_typed(app, org, gc, change, message):
     assert 'value="和平路1号"' in page and 'value="张建国"' in page   # nothing typed is lost
     with app.app_context():
         assert db.session.scalar(select(func.count(Case.id))) == 0
+
+
+def test_intake_reads_thousands_and_shows_an_undeclared_source_as_unknown(app, org, gc):
+    case_id = register(app, gc, org, **{f"income_wages_{m}": "1,200" for m in range(1, 7)},
+                       **{f"income_support_{m}": "0" for m in range(1, 7)})
+    page = gc.get(f"/cases/{case_id}").get_data(as_text=True)
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        assert case.declared_income_6m == 7200 and case.declaration["income"]["wages"] == ["1200.00"] * 6
+        assert case.declaration["income"]["support"] == ["0.00"] * 6     # six zeros typed: declared as none
+        assert "pensions" not in case.declaration["income"]              # left blank: nothing declared
+    declared = re.search(r'<tr data-row="income-pensions"><th>.*?</th><td>(.*?)</td>', page, re.S)
+    assert declared and declared.group(1) == "—"
+    declared = re.search(r'<tr data-row="income-support"><th>.*?</th><td>(.*?)</td>', page, re.S)
+    assert declared and declared.group(1) == "0.00"
 
 
 def test_intake_needs_csrf_and_a_caseworker(app, org, gc):
@@ -231,7 +252,7 @@ def walk_to_review(app, org, console, case_id, prefix="gc_", fingerprint=False):
     assert console.post(f"/cases/{case_id}/assign", {"team": inv}).status_code == 302
     on(app, START + dt.timedelta(days=1))
     visit = {"team": inv, "signed": inv[:1], "applicant_signed": "1", "visit_on": (START + dt.timedelta(days=1)).isoformat(),
-             "income_wages_1": "1800", "living_notes": "住房简陋", "summary": "情况属实", "recommendation": "eligible"}
+             "income_wages_1": "1800", **{f"income_wages_{m}": "0" for m in range(2, 7)}, "living_notes": "住房简陋", "summary": "情况属实", "recommendation": "eligible"}
     scan = {"scan": (png_bytes(), "form.png", "image/png")}
     r = console.post(f"/cases/{case_id}/paper-visit", visit, files=scan)
     assert r.status_code == 422 and "所有调查人员须在入户调查表上签字" in r.get_data(as_text=True)
@@ -449,7 +470,7 @@ def _to_visited(app, org, gc, case_id):
     assert gc.act(case_id, "accept", accept).status_code == 302
     inv = [str(org.gc_inv1), str(org.gc_inv2)]
     visit = {"team": inv, "signed": inv, "applicant_signed": "1", "visit_on": START.isoformat(),
-             "income_wages_1": "1800", "living_notes": "住房简陋", "summary": "情况属实", "recommendation": "eligible"}
+             "income_wages_1": "1800", **{f"income_wages_{m}": "0" for m in range(2, 7)}, "living_notes": "住房简陋", "summary": "情况属实", "recommendation": "eligible"}
     r = gc.post(f"/cases/{case_id}/paper-visit", visit, files={"scan": (png_bytes(), "form.png", "image/png")})
     assert r.status_code == 302 and status_of(app, case_id) == "visited"
 

@@ -55,7 +55,7 @@ def to_visited(app, org, cw, case_id, *, visit_on=None, prefix="gc_"):
                                                     "requested_on": START.isoformat()}).status_code == 302
     inv = [str(getattr(org, prefix + "inv1")), str(getattr(org, prefix + "inv2"))]
     visit = {"team": inv, "signed": inv, "applicant_signed": "1", "visit_on": (visit_on or START).isoformat(),
-             "income_wages_1": "1800", "living_notes": "住房简陋", "summary": "情况属实", "recommendation": "eligible"}
+             "income_wages_1": "1800", **{f"income_wages_{m}": "0" for m in range(2, 7)}, "living_notes": "住房简陋", "summary": "情况属实", "recommendation": "eligible"}
     r = cw.post(f"/cases/{case_id}/paper-visit", visit, files=SCAN)
     assert r.status_code == 302, r.get_data(as_text=True)[:3000]
 
@@ -428,7 +428,7 @@ def test_printed_forms_use_the_day_each_step_happened(app, org, gc):
     assert gc.act(case_id, "request_verification", {"members": members}).status_code == 302
     inv = [str(org.gc_inv1), str(org.gc_inv2)]
     assert gc.post(f"/cases/{case_id}/paper-visit", {
-        "team": inv, "signed": inv, "applicant_signed": "1", "visit_on": "2025-11-03", "income_wages_1": "1800",
+        "team": inv, "signed": inv, "applicant_signed": "1", "visit_on": "2025-11-03", "income_wages_1": "1800", **{f"income_wages_{m}": "0" for m in range(2, 7)},
         "summary": "住房简陋"}, files=SCAN).status_code == 302
     assert gc.act(case_id, "record_verification_report", {"found_income_6m": "1800"}, files=REPORT).status_code == 302
     assert gc.act(case_id, "record_appraisal", {**panel(), "appraisal_on": "2025-11-04"}).status_code == 302

@@ -63,7 +63,7 @@ def _setup(app, org) -> list[dict]:
             db.session.commit()
             for _ in range(VISITS_PER_TEAM):
                 seq += 1
-                declaration, _ = parse_declaration({"income_wages_1": "300", "property_housing": "自有住房45平方米"})
+                declaration, _ = parse_declaration({"income_wages_1": "300", **{f"income_wages_{m}": "0" for m in range(2, 7)}, "property_housing": "自有住房45平方米"})
                 case = register_application(
                     community=db.session.get(Unit, org.c1), actor=caseworker, today=TODAY, declaration=declaration,
                     members=[{"name": f"张{seq}", "relation": "head",

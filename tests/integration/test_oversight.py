@@ -766,7 +766,7 @@ def yijun_case(app, org, n: int, accepted: dt.date, decided: dt.date, refuse: bo
         cw, lead, director = (db.session.get(User, i) for i in (org.yj_case, org.yj_lead, org.yj_dir))
         inv1, inv2 = db.session.get(User, org.yj_inv1), db.session.get(User, org.yj_inv2)
         village = db.session.get(Unit, org.village)
-        declaration, _ = parse_declaration({"income_wages_1": "300"})
+        declaration, _ = parse_declaration({"income_wages_1": "300", **{f"income_wages_{m}": "0" for m in range(2, 7)}})
         case = register_application(
             community=village, actor=cw, today=accepted, area="rural", declaration=declaration,
             members=[{"name": f"宜君{n}", "id_number": id_number("610222", dt.date(1970, 2, 1 + n), 300 + n),

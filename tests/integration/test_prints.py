@@ -91,7 +91,7 @@ def test_every_appraisal_round_prints_and_a_disputed_one_keeps_its_link(app, org
     assert gc.post(f"/cases/{case_id}/assign", {"team": inv}).status_code == 302
     on(app, START + dt.timedelta(days=1))
     visit = {"team": inv, "signed": inv, "applicant_signed": "1", "visit_on": (START + dt.timedelta(days=1)).isoformat(),
-             "income_wages_1": "1800", "living_notes": "住房简陋", "summary": "情况属实", "recommendation": "eligible"}
+             "income_wages_1": "1800", **{f"income_wages_{m}": "0" for m in range(2, 7)}, "living_notes": "住房简陋", "summary": "情况属实", "recommendation": "eligible"}
     assert gc.post(f"/cases/{case_id}/paper-visit", visit,
                    files={"scan": (png_bytes(), "form.png", "image/png")}).status_code == 302
     panel = {"panel_name": ["王干事", "居民甲", "居民乙", "居民丙"],

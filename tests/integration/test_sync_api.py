@@ -144,7 +144,7 @@ def field(app, org):
         from server.models import Unit
 
         caseworker = db.session.get(User, org.gc_case)
-        declaration, _ = parse_declaration({"income_wages_1": "300", "property_housing": "自有住房45平方米"})
+        declaration, _ = parse_declaration({"income_wages_1": "300", **{f"income_wages_{m}": "0" for m in range(2, 7)}, "property_housing": "自有住房45平方米"})
         case = register_application(
             community=db.session.get(Unit, org.c1), actor=caseworker, today=TODAY, declaration=declaration,
             members=[{"name": "张建国", "relation": "head", "id_number": id_number("410104", dt.date(1962, 5, 1), 11)},
@@ -350,6 +350,28 @@ def test_invalid_visits_name_every_bad_field(field):
     assert a.post_visit(env, key=str(uuid.uuid4())).json["error"] == "idempotency_key_mismatch"
     other = envelope({**assignment, "assignment_id": 999999}, [], [field["org"].gc_inv1])
     assert a.post_visit(other).status_code == 404
+
+
+@pytest.mark.parametrize("wages, path, code, words", [
+    (["1200", "", "", "", "", ""], "answers/income/wages", "partial_months", "第2个月、第3个月、第4个月、第5个月、第6个月未填写"),
+    (["1200", "1200", "1200", "", "1200", "1200"], "answers/income/wages", "partial_months", "“工资性收入”第4个月未填写"),
+    (["12,50", "0", "0", "0", "0", "0"], "answers/income/wages/0", "invalid_amount", "逗号只能用作千位分隔符"),
+])
+def test_a_partly_filled_income_or_a_stray_comma_is_refused_and_nothing_stored(app, field, wages, path, code, words):
+    a = field["phones"][0]
+    assignment = a.pull().json["assignments"][0]
+    photo, signature = jpeg((7, 8, 9)), png((6, 6, 6))
+    env = envelope(assignment, [att(photo, "photo", "kitchen"), att(signature, "signature", "applicant", "image/png")],
+                   [field["org"].gc_inv1, field["org"].gc_inv2])
+    env["answers"]["income"]["wages"] = wages
+    r = a.post_visit(env)
+    assert r.status_code == 422 and r.json["error"] == "answers_invalid"
+    [problem] = [p for p in r.json["problems"] if p["path"].startswith("answers/income")]
+    assert (problem["path"], problem["code"]) == (path, code)
+    assert words in problem["message"] and problem["message_en"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Visit.id))) == 0
+        assert db.session.get(Case, field["case_id"]).record_version == 1
 
 
 def test_the_same_visit_from_two_threads_is_stored_once(app, field):

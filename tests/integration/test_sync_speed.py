@@ -163,7 +163,7 @@ def _more_assignments(app, org, count: int) -> None:
 
         caseworker = db.session.get(User, org.gc_case)
         for n in range(count):
-            declaration, _ = parse_declaration({"income_wages_1": "300"})
+            declaration, _ = parse_declaration({"income_wages_1": "300", **{f"income_wages_{m}": "0" for m in range(2, 7)}})
             case = register_application(
                 community=db.session.get(Unit, org.c1), actor=caseworker, today=TODAY, declaration=declaration,
                 members=[{"name": f"王{n}", "relation": "head",

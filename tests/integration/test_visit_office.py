@@ -166,6 +166,16 @@ def test_a_paper_visit_has_the_same_shape(app, field, org):  # noqa: F811
     body = r.get_data(as_text=True)
     assert r.status_code == 422 and "“养老金、离退休金”第2个月的金额无效" in body and "纸质表：情况属实" in body
     data["income_pensions_2"] = ""
+    # a month left blank is refused, never read as 0; so is a comma that does not group thousands
+    r = caseworker.post(f"/cases/{field['case_id']}/paper-visit", data, files=scan)
+    body = r.get_data(as_text=True)
+    assert r.status_code == 422 and "“工资性收入”第2个月、第3个月、第4个月、第5个月、第6个月未填写" in body
+    data.update({f"income_wages_{m}": "0" for m in range(2, 7)}, income_wages_2="12,50")
+    r = caseworker.post(f"/cases/{field['case_id']}/paper-visit", data, files=scan)
+    assert r.status_code == 422 and "逗号只能用作千位分隔符" in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Visit.id))) == 0
+    data["income_wages_2"] = "0"
     assert caseworker.post(f"/cases/{field['case_id']}/paper-visit", data, files=scan).status_code == 302
     page = caseworker.get(f"/cases/{field['case_id']}").get_data(as_text=True)
     assert_readable(page)

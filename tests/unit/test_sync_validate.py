@@ -339,7 +339,9 @@ def test_every_type_is_covered():
     ("money", "abc", ["invalid_amount"]),
     ("money", 12, ["wrong_type"]),
     ("months", ["1", "2", "3", "4", "5", "6"], []),
-    ("months", ["", "0", "0", "0", "0", "0"], []),
+    ("months", ["", "0", "0", "0", "0", "0"], ["partial_months"]),   # a blank month is unknown, never 0
+    ("months", [""] * 6, []),                                        # all blank: no income of this kind
+    ("money", "12,50", ["invalid_amount"]),                           # a comma only groups thousands
     ("months", ["1", "2", "3", "4", "5"], ["wrong_length"]),
     ("months", ["1", "2", "3", "4", "5", "6", "7"], ["wrong_length"]),
     ("months", "1200", ["wrong_type"]),
