@@ -373,6 +373,7 @@ def put_attachment(device: Device, sha: str, data: bytes, content_type: str | No
     except AttachmentError as exc:
         raise OperationError(exc.code, exc.message, exc.message_en, exc.status) from None
     existing = db.session.get(Attachment, ingested.sha256)
+    user_id = device.user_id   # (read before a commit expires the device: a read after it would begin a transaction)
     if existing is None:
         db.session.add(_attachment_row(ingested, device))
         try:
@@ -381,19 +382,20 @@ def put_attachment(device: Device, sha: str, data: bytes, content_type: str | No
             db.session.rollback()
             existing = db.session.get(Attachment, ingested.sha256)
     store().keep(ingested.sha256, data)   # a refused request's removal of the same bytes may have taken them
-    _complete_waiting([ingested.sha256])
+    _complete_waiting([ingested.sha256], user_id)   # (this phone now holds them, whoever stored them first)
     return (200 if existing is not None else 201), {"sha256": ingested.sha256, "size": ingested.size,
                                                     "type": ingested.mime}
 
 
-def _complete_waiting(shas: list[str]) -> None:
-    """The visits waiting for these (now stored) files, by the pending-attachment key (never every incomplete
-    visit), moved on."""
+def _complete_waiting(shas: list[str], user_id: int) -> None:
+    """The visits of ``user_id`` waiting for these files, which that user's phone has just sent, by the
+    pending-attachment key (never every incomplete visit), moved on.  Another user's visits keep waiting: one
+    phone's bytes do not show that another phone holds them."""
     from server.models.attachments import PendingAttachment
 
     waiting_for = select(Visit).where(
         Visit.id.in_(select(PendingAttachment.visit_id).where(PendingAttachment.sha256.in_(shas))),
-        Visit.status == "incomplete")
+        Visit.status == "incomplete", Visit.recorded_by_id == user_id)
     # Usually none: looked for outside a transaction (PostgreSQL, after the request's commit), and only when
     # there are some, read again and moved on in one.
     if autocommit_reads():
@@ -403,7 +405,8 @@ def _complete_waiting(shas: list[str]) -> None:
             return
     waiting = db.session.scalars(waiting_for).all()
     if waiting:
-        db.session.execute(delete(PendingAttachment).where(PendingAttachment.sha256.in_(shas)))
+        db.session.execute(delete(PendingAttachment).where(PendingAttachment.sha256.in_(shas),
+                                                           PendingAttachment.visit_id.in_([v.id for v in waiting])))
         db.session.commit()
     for visit in waiting:
         _refresh(visit)
@@ -495,18 +498,22 @@ def submit_bundle(device: Device, raw: Any, files: list[tuple[str, bytes, str | 
                                 "status": visit.status},
                 "attested_by": [device.user_id]}
 
-    new_files = [row.sha256 for row in rows]   # (read before a commit expires the rows)
+    from server.storage import normalise_sha256
+
+    # Every file this request carries, stored before or not: the phone has shown it holds their bytes.
+    sent = sorted({normalise_sha256(name) for name, _, _ in files})
+    user_id = device.user_id   # (read before the commit expires the device)
     try:
-        result = submit_visit(device, raw, idempotency_key, today, with_new=own_attestation, files=rows)
+        result = submit_visit(device, raw, idempotency_key, today, with_new=own_attestation, files=rows, sent=sent)
     except IntegrityError:   # the same bytes stored by another request at this moment: theirs stands
         db.session.rollback()
         rows = _ingest_all(device, files, listed)
-        new_files = [row.sha256 for row in rows]
-        result = submit_visit(device, raw, idempotency_key, today, with_new=own_attestation, files=rows)
+        result = submit_visit(device, raw, idempotency_key, today, with_new=own_attestation, files=rows, sent=sent)
     db.session.commit()          # a replay commits nothing itself: the files' rows still need it
     _keep_files(files)
-    if new_files:
-        _complete_waiting(new_files)   # another visit (an amendment, a teammate's) may wait for the same files
+    if sent:
+        # Another visit of this phone's user (an amendment) may wait for the same files.
+        _complete_waiting(sent, user_id)
     body = dict(result.body)
     if attestation is not None and "attestation" not in body:
         try:
@@ -523,16 +530,30 @@ def submit_bundle(device: Device, raw: Any, files: list[tuple[str, bytes, str | 
 
 
 def _missing(visit: Visit) -> list[str]:
-    return _missing_of(visit.envelope)
+    """The files a stored visit lists that it cannot use yet: not stored, or stored by someone else and not yet
+    sent by its phone (its pending row, cleared when the phone sends the bytes, says so)."""
+    from server.models.attachments import Attachment, PendingAttachment
+
+    listed = sorted({a["sha256"] for a in (visit.envelope or {}).get("attachments", [])})
+    if not listed:
+        return []
+    owners = dict(db.session.execute(select(Attachment.sha256, Attachment.uploaded_by_id)
+                                     .where(Attachment.sha256.in_(listed))).all())
+    others = [s for s in listed if s in owners and owners[s] != visit.recorded_by_id]
+    pending = set(db.session.scalars(select(PendingAttachment.sha256).where(   # (by its primary key)
+        PendingAttachment.sha256.in_(others), PendingAttachment.visit_id == visit.id))) if others else set()
+    return [s for s in listed if s not in owners or s in pending]
 
 
-def _missing_of(envelope: Mapping[str, Any] | None, present: frozenset[str] = frozenset()) -> list[str]:
-    """The files an envelope lists that are not stored (``present``: stored by this request, rows not yet
-    flushed)."""
+def _missing_of(envelope: Mapping[str, Any] | None, user_id: int, present: frozenset[str] = frozenset()) -> list[str]:
+    """The files an envelope lists that ``user_id``'s phone has not shown it holds (``present``: sent by this
+    request): a stored file counts only when that user uploaded it.  Naming another's file by its hash proves
+    nothing — the phone is asked for the bytes."""
     from server.models.attachments import Attachment
 
     listed = sorted({a["sha256"] for a in (envelope or {}).get("attachments", [])} - present)
-    have = set(db.session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(listed)))) if listed else set()
+    have = set(db.session.scalars(select(Attachment.sha256).where(
+        Attachment.sha256.in_(listed), Attachment.uploaded_by_id == user_id))) if listed else set()
     return [s for s in listed if s not in have]
 
 
@@ -553,11 +574,12 @@ def visit_body(visit: Visit) -> dict[str, Any]:
 
 def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: dt.date,
                  with_new: Callable[[Visit, str], dict[str, Any] | None] | None = None,
-                 files: list[Any] = ()) -> Submission:
+                 files: list[Any] = (), sent: list[str] = ()) -> Submission:
     """Store a visit envelope once.  Replays answer 200 with the same body; different content 409.
     ``with_new``: called with a new visit and its case's rules profile before its commit, to add to the same
     transaction; what it returns is merged into the answer.  ``files``: rows of attachments this request stored,
-    added with the visit (or, for a replay, before it is answered); a refused visit adds none."""
+    added with the visit (or, for a replay, before it is answered); a refused visit adds none.  ``sent``: the
+    hashes of every file the request carried (stored before or not)."""
     try:
         envelope = parse_envelope(raw)
     except EnvelopeError as exc:
@@ -581,6 +603,11 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
                                    supersedes=envelope.supersedes, supersedes_is_current=current)
     if decision == "replay":
         db.session.add_all(files)
+        if sent and existing.recorded_by_id == device.user_id:   # its phone has now sent these: no longer pending
+            from server.models.attachments import PendingAttachment
+
+            db.session.execute(delete(PendingAttachment).where(PendingAttachment.visit_id == existing.id,
+                                                               PendingAttachment.sha256.in_(sent)))
         _refresh(existing)   # a crash may have stopped acceptance last time: every retry re-checks it
         return Submission(200, visit_body(existing))
     if decision == "conflict":
@@ -600,6 +627,7 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
             device.user_id not in {u.id for u in assignment.team}:
         raise OperationError("assignment_unknown", "没有派给本人的这项调查任务",
                              "no such assignment for this investigator", 404)
+    _check_still_assigned(envelope, assignment)
     problems = validate_visit(forms(), envelope, today, assignment.kind)
     if not problems and assignment.kind == "appraisal":
         problems = _panel_problems(assignment.case, envelope.answers)
@@ -622,7 +650,7 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
                              "the case version this visit started from is unknown: pull and try again", 422)
 
     # Complete at once when every listed file is already stored (the phone uploads them first): one commit.
-    missing = _missing_of(envelope.raw, frozenset(row.sha256 for row in files))
+    missing = _missing_of(envelope.raw, device.user_id, frozenset(sent) | {row.sha256 for row in files})
     visit = Visit(id=envelope.visit_id, case_id=envelope.case_id, assignment_id=assignment.id, kind=assignment.kind,
                   source="device", visit_on=_visit_date(envelope), investigator_ids=sorted(envelope.investigators),
                   findings=findings, attachments=_roles(envelope.raw),
@@ -631,8 +659,10 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
                   base_version=envelope.base_version, supersedes_id=envelope.supersedes, device_id=device.id)
     db.session.add_all(files)   # the transaction's first writes: everything above only read
     db.session.add(visit)
-    # The assignment's ``records`` changed: the teammates' next incremental pull carries it again.
-    assignment.updated_at = _now()
+    # The assignment's ``records`` changed: the teammates' next incremental pull carries it again.  A closed one
+    # is not on their phones, and keeps the time it was closed (later visits are judged by it).
+    if assignment.status == "open":
+        assignment.updated_at = _now()
     # An amendment is a new statement: the original stays the case's visit until the amendment itself is
     # accepted (attested); ``_try_accept`` marks the original superseded then.
     visit_id = visit.id
@@ -644,7 +674,15 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
         db.session.rollback()
         if db.session.get(Visit, visit_id) is None or files:
             raise   # (with files: the bundle looks again at which of them have rows, then answers the resend)
-        return submit_visit(device, raw, idempotency_key, today)
+        return submit_visit(device, raw, idempotency_key, today, sent=sent)
+    if missing:
+        # The flush noted the files not stored at all; those stored by someone else wait the same way, for this
+        # phone to send their bytes (the upload clears the row).
+        from server.models.attachments import PendingAttachment
+
+        noted = set(db.session.scalars(select(PendingAttachment.sha256).where(
+            PendingAttachment.sha256.in_(missing), PendingAttachment.visit_id == visit_id)))
+        db.session.add_all(PendingAttachment(sha256=s, visit_id=visit_id) for s in missing if s not in noted)
     audit.record("visit.submit", "visit", visit.id, actor=db.session.get(User, device.user_id),
                  after={"case_id": visit.case_id, "content_hash": visit.content_hash, "device": device.id})
     # No attestation can exist yet (one needs the stored visit), so there is nothing to accept here.
@@ -662,6 +700,33 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
 
 CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")   # China has one offset, no summer time
 CLOCK_SKEW = dt.timedelta(minutes=10)
+
+
+def _started_after_closing(started_at: dt.datetime | str | None, assignment: VisitAssignment | None) -> bool:
+    """Was a visit started after its assignment was closed (done) or withdrawn (cancelled)?  A closed
+    assignment's ``updated_at`` is when that happened: nothing changes it afterwards."""
+    if assignment is None or assignment.status == "open" or started_at is None:
+        return False
+    if isinstance(started_at, str):
+        started_at = dt.datetime.fromisoformat(started_at)
+    return started_at > _aware(assignment.updated_at)
+
+
+def _check_still_assigned(envelope, assignment: VisitAssignment) -> None:
+    """A team taken off a visit may not start it afterwards.  What a team made before (offline when it was
+    withdrawn) is stored, never lost, and not taken into the case (``_try_accept``).  A done assignment still
+    takes amendments of its record and the extra records of the trip (the two-rates survey)."""
+    if not _started_after_closing(envelope.started_at, assignment):
+        return
+    if assignment.status == "cancelled":
+        raise OperationError("assignment_withdrawn", "这项调查任务已撤回（已改派其他调查组或已取消），撤回后开始的调查记录不能提交",
+                             "this assignment was withdrawn (given to another team or cancelled) before this visit "
+                             "started: the visit cannot be submitted", 409)
+    kind = (forms().get((envelope.form_id, envelope.form_version)) or {}).get("kind")
+    if envelope.supersedes is None and is_own_form(kind, assignment.kind):
+        raise OperationError("assignment_closed", "这项调查任务已完成，完成后开始的新调查记录不能提交；需要更正时请修改原记录",
+                             "this assignment was completed before this visit started: amend its record instead",
+                             409)
 
 
 def _date_problems(envelope, assignment: VisitAssignment, today: dt.date) -> list[Problem]:
@@ -899,10 +964,28 @@ def _check_attestation(device: Device, visit: Visit, body: dict) -> str:
     if device.user_id not in (visit.investigator_ids or []):
         raise OperationError("not_on_visit", "只有参加本次调查的人员可以确认", "only an investigator of this visit may attest",
                              403)
+    if _off_the_team(device.user_id, visit):
+        raise OperationError("not_on_team", "您已不在这项调查任务的调查组中，不能确认这条记录",
+                             "you are no longer on this assignment's team: you cannot attest this visit", 403)
     signature = str(body.get("signature") or "")
     if not _verify(device.public_key, attestation_message(visit.id, visit.content_hash), signature):
         raise OperationError("signature_invalid", "签名校验失败", "the signature does not verify", 422)
     return signature
+
+
+def _off_the_team(user_id: int, visit: Visit) -> bool:
+    """Was the user off the visit's assignment when the visit was made: not on its team, or the assignment
+    withdrawn before the visit started (such a visit is refused now; one may be stored from before)?  A team
+    withdrawn after its visit still attests it (it was made offline in time; it stays out of the case)."""
+    if visit.assignment_id is None:
+        return False
+    on_team = db.session.scalar(select(assignment_members.c.user_id).where(
+        assignment_members.c.assignment_id == visit.assignment_id, assignment_members.c.user_id == user_id))
+    if on_team is None:
+        return True
+    assignment = visit.assignment
+    return assignment is not None and assignment.status == "cancelled" and \
+        _started_after_closing((visit.envelope or {}).get("started_at"), assignment)
 
 
 def _stage_attestation(device: Device, visit_id: str, content_hash: str, signature: str, *,
@@ -968,6 +1051,10 @@ def _try_accept(visit: Visit, *, commit: bool = True, restage: Callable[[], Visi
     ``commit=False``: the caller commits (the acceptance joins its transaction).  When the case refuses the
     step, the transaction is rolled back and ``restage`` puts the caller's own writes back before the refusal is
     recorded and committed, so that an attestation is never lost with a refused acceptance."""
+    if visit.assignment is not None and visit.assignment.status == "cancelled":
+        # The team was taken off this visit (made offline before that): kept, attested, shown to the caseworker
+        # as complete — never taken into the case by itself.
+        return
     case = db.session.get(Case, visit.case_id)
     profile = services().profiles[case.profile_id]
     if attesters is None:
@@ -1012,6 +1099,8 @@ def _try_accept(visit: Visit, *, commit: bool = True, restage: Callable[[], Visi
                                      "conclusion": result_.get("conclusion"),
                                      "appraisal_on": dt.date.fromisoformat((answers.get("meeting") or {})["appraisal_on"]),
                                      "scan_file": sheet, "visit_id": visit.id})
+    if visit.assignment is not None and visit.assignment.status != "open":
+        step = None   # a closed assignment's step was taken when it closed: an amendment only proposes its changes
     visit.status = "accepted"
     if visit.supersedes_id:
         # The amendment is now attested: only now does it replace the original as the case's record.

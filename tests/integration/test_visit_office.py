@@ -290,6 +290,7 @@ def test_the_sweep_accepts_a_visit_left_behind(app, field):  # noqa: F811
         case = db.session.get(Case, field["case_id"])
         visit.status, visit.merge = "complete", None
         case.status, case.visit_on = "accepted", None
+        visit.assignment.status = "open"   # (closed in the acceptance's transaction)
         db.session.commit()
     r = app.test_cli_runner().invoke(args=["sync", "sweep"])
     assert r.exit_code == 0 and "1" in r.output
@@ -307,6 +308,7 @@ def test_a_resent_visit_re_runs_acceptance(app, field):  # noqa: F811
         case = db.session.get(Case, field["case_id"])
         visit.status, visit.merge = "complete", None
         case.status, case.visit_on = "accepted", None
+        visit.assignment.status = "open"   # (closed in the acceptance's transaction)
         db.session.commit()
     r = field["phones"][0].post_visit(env)
     assert r.status_code == 200 and r.json["status"] == "accepted"
