@@ -374,3 +374,26 @@ def notice_event(case: Case, event_id: int) -> CaseEvent | None:
 
 def decisions(case: Case) -> list[CaseEvent]:
     return [e for e in case.events if e.action in NOTICE_ACTIONS + ("gradual_exit_month", "start_rereview")]
+
+
+# The steps after which a visit reconciled as evidence (after the review opinion) has been dealt with: the
+# caseworker's review opinion (after a return for correction) or one of the director's decisions on the money.
+_EVIDENCE_SETTLED = frozenset({"review_opinion", "record_change", "complete_rereview", "start_gradual_exit", "stop"})
+
+
+def pending_visit_evidence(case: Case) -> dict[str, Any] | None:
+    """The figures proposed by the latest visit reconciled after the review opinion and not yet decided on:
+    ``{"event", "assessed_income_6m" (Decimal or None), "left" (member ids), "new_members" (ID numbers)}``.
+    The director's change or re-review conclusion starts from them, so that applying them is a decision."""
+    for e in reversed(case.events):
+        if e.action in _EVIDENCE_SETTLED:
+            return None
+        data = e.data or {}
+        if e.action == "reconcile_visit" and data.get("evidence_only"):
+            proposed = data.get("proposed") or {}
+            income = proposed.get("assessed_income_6m")
+            by_number = {m.id_number: m.id for m in case.household.members}
+            return {"event": e, "assessed_income_6m": Decimal(income) if income is not None else None,
+                    "left": [by_number[n] for n in proposed.get("left") or [] if n in by_number],
+                    "new_members": list(proposed.get("new_members") or [])}
+    return None

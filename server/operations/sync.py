@@ -1216,11 +1216,21 @@ def _apply_to_household(case: Case, record: Mapping[str, Any], changed: set[str]
                 setattr(member, column, flag)
 
 
+# The stages in which a reconciled visit becomes the household's record (its members, who is covered and the
+# assessed income): before the review opinion, a return for correction (退回) included — it reopens the review
+# at ``appraised`` or the investigation at ``accepted``.  Later, what the leader and director signed is what is
+# published and paid; a visit's findings change it only through the director's decision.
+RECORD_STAGES = frozenset({"accepted", "visited", "appraised"})
+
+
 def reconcile(case: Case, visit: Visit, picks: Mapping[str, str], actor: User, *, today: dt.date) -> Any:
     """The caseworker's pick for each row of the reconciliation ("visit" or "current"; a row left alone takes
     its default: proposals the visit's value, a member not found stays, every conflict must be decided).
-    Makes a new record version, brings the household's members in line, sets the assessed income from the
-    accepted record, and writes a line in the case history and an audit entry."""
+    Before the review opinion (``RECORD_STAGES``): makes a new record version, brings the household's members
+    in line and, when an income's visit value was taken, sets the assessed income from the record.  Later: the
+    visit is marked reconciled and the figures it proposes are kept on the history line as evidence for the
+    director's decision; nothing the board, roster or certificate reads changes.  Writes a line in the case
+    history and an audit entry."""
     from server.models import CaseEvent
     from sync.reconcile import resolve
 
@@ -1241,27 +1251,51 @@ def reconcile(case: Case, visit: Visit, picks: Mapping[str, str], actor: User, *
                              "以下冲突项目（登记后已被修改）须选择采用哪一个值：" + "、".join(u[0] for u in resolution.undecided),
                              "choose a value for every conflict: " + ", ".join(u[1] for u in resolution.undecided),
                              422, paths=[u[0] for u in resolution.undecided])
-    before = dict(case.record or {})
+    before, before_version = dict(case.record or {}), case.record_version
     new_record = apply_choices(before, resolution.choices)
-    case.record = new_record
-    case.record_version += 1
-    db.session.add(RecordSnapshot(case_id=case.id, record_version=case.record_version, record=new_record))
     changed = {k for k in resolution.choices if before.get(k) != new_record.get(k)}
-    _apply_to_household(case, new_record, changed, resolution.new_members, resolution.left, today)
+    # The assessed income follows the record only when the visit's value of an income was taken: a conflict
+    # kept "as it is now" is a choice too, but it must not recompute the income from the record's rows.
+    taken = {p for g in groups for row in g.rows if (picks.get(row.key) or row.default) == "visit" for p in row.paths}
     incomes = [Decimal(v) for k, v in new_record.items() if k.startswith("income/") and v not in (None, "")]
-    if any(k.startswith("income/") for k in resolution.choices):
-        case.assessed_income_6m = sum(incomes, Decimal("0"))
+    proposed_income = sum(incomes, Decimal("0")) if any(k.startswith("income/") for k in taken) else None
     visit.reconciled_at = _now()
     note = "；".join(c[0] for c in resolution.changes) or "维持原登记"
-    db.session.add(CaseEvent(case=case, seq=next_event_seq(case.id), action="reconcile_visit", from_status=case.status,
-                             to_status=case.status, actor_id=actor.id, on_date=today,
-                             data={"visit_id": visit.id, "record_version": case.record_version,
-                                   "finding": "核对入户调查结果：" + note,
-                                   "new_members": resolution.new_members, "left": resolution.left,
-                                   "assessed_income_6m": str(case.assessed_income_6m)}))
     diff = {k: {"before": before.get(k), "after": new_record.get(k)} for k in sorted(changed)}
-    audit.record("visit.reconcile", "case", case.id, actor=actor, before={"record_version": case.record_version - 1},
+    if case.status in RECORD_STAGES:
+        case.record = new_record
+        case.record_version += 1
+        db.session.add(RecordSnapshot(case_id=case.id, record_version=case.record_version, record=new_record))
+        _apply_to_household(case, new_record, changed, resolution.new_members, resolution.left, today)
+        if proposed_income is not None:
+            case.assessed_income_6m = proposed_income
+        data = {"visit_id": visit.id, "record_version": case.record_version, "finding": "核对入户调查结果：" + note,
+                "new_members": resolution.new_members, "left": resolution.left,
+                "assessed_income_6m": str(case.assessed_income_6m)}
+    else:
+        # After the review opinion the figures the leader and director signed stand: the visit's findings are
+        # kept as evidence for the director's decision (re-review conclusion or change), nothing is applied.
+        names = {m.id_number: m.name for m in case.household.members}
+        gone = sorted(set(resolution.left) | {k.split("/")[1] for k in changed if k.startswith("member/")
+                                              and k.endswith("/co_residing") and new_record.get(k) is False})
+        left = "、".join(names.get(n, n) for n in gone)
+        joined = "、".join(new_record.get(f"member/{n}/name") or n for n in resolution.new_members)
+        figures = [f"调查所得6个月收入{proposed_income}元（现认定{case.assessed_income_6m}元）"
+                   if proposed_income is not None else "",
+                   f"不再共同生活：{left}" if left else "", f"新增成员：{joined}" if joined else ""]
+        data = {"visit_id": visit.id, "record_version": case.record_version, "evidence_only": True,
+                "finding": "核对入户调查结果（审核后，作为证据留存，待主任决定后生效）：" + note +
+                           "".join(f"；{f}" for f in figures if f),
+                "new_members": resolution.new_members, "left": resolution.left,
+                "assessed_income_6m": str(case.assessed_income_6m),
+                "proposed": {"assessed_income_6m": None if proposed_income is None else str(proposed_income),
+                             "left": gone, "new_members": resolution.new_members, "changes": diff}}
+    db.session.add(CaseEvent(case=case, seq=next_event_seq(case.id), action="reconcile_visit", from_status=case.status,
+                             to_status=case.status, actor_id=actor.id, on_date=today, data=data))
+    audit.record("visit.reconcile", "case", case.id, actor=actor, before={"record_version": before_version},
                  after={"visit": visit.id, "record_version": case.record_version, "changes": diff,
-                        "new_members": resolution.new_members, "left": resolution.left})
+                        "new_members": resolution.new_members, "left": resolution.left,
+                        "evidence_only": case.status not in RECORD_STAGES,
+                        "proposed_income_6m": None if proposed_income is None else str(proposed_income)})
     db.session.commit()
     return resolution

@@ -388,6 +388,7 @@ def _case_page(case: Case, error=None, status: int = 200, form=None):
         report_kinds=CHANGE_REPORT_KINDS, report_statuses=CHANGE_REPORT_STATUSES,
         stop_categories=dyn.STOP_CATEGORIES, relations=RELATIONS, classes=HOUSEHOLD_CLASSES,
         changes=core.CHANGES, notice_actions=dyn.NOTICE_ACTIONS, today=today(), month=core.month_of(today()),
+        evidence=dyn.pending_visit_evidence(case),
         can_report=is_caseworker and case.status in dyn.PAYING,
         can_change=is_director and case.status == "in_payment",
         can_rereview_decide=is_director and case.status == "rereview",
