@@ -164,7 +164,10 @@ def check_request() -> None:
                 _check_text(key or "", "form", limit)
                 _check_text(file.filename or "", f"form/{key}", limit)
         elif request.is_json:
-            body = request.get_json(silent=True)
+            try:
+                body = request.get_json(silent=True)
+            except RecursionError:   # nested deeper than the parser follows: refused before any view reads it
+                raise InputRefused("body") from None
             if body is not None:
                 _check_json(body, "body", limit)
 

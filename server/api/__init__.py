@@ -121,7 +121,7 @@ def _json_part(name: str, required: bool):
         return None
     try:
         value = json.loads(text)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):   # (RecursionError: nested past what the parser follows)
         raise OperationError("body_invalid", f"{name} 部分应为 JSON", f"the '{name}' part must be JSON", 400) from None
     check_json(value, name)
     return value

@@ -81,7 +81,7 @@ def read_export(raw: bytes) -> dict[str, Any]:
     """The parsed file, or 422 when it is not a phone's export at all."""
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):   # (RecursionError: nested past what the parser follows)
         data = None
     if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
         raise OperationError("export_invalid", "这不是入户调查手机导出的文件", "this is not a field app export file", 422)

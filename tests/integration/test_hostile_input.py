@@ -189,3 +189,34 @@ def test_text_longer_than_its_column_is_refused_on_every_database(app, client, o
         else:
             raise AssertionError("a too-long name was flushed")
         db.session.rollback()
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("depth", [1000, 100_000])
+def test_json_nested_past_the_parser_is_refused_not_500(app, field, depth):  # noqa: F811
+    """JSON nested deeper than Python's parser follows (RecursionError, not ValueError) used to answer 500 — on
+    the enrolment too, which needs no sign-in. Refused as bad input wherever JSON is read: a body, a bundle's
+    part, an export file the office imports."""
+    import io
+    import json
+
+    from tests.integration.test_console import Console
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False   # an unhandled error answers 500, as in production
+    client, a = app.test_client(), field["phones"][0]
+    deep = '{"code": ' + _nested(depth) + ', "device_name": "x"}'
+    for path, headers in (("/api/v1/devices/enroll", {}), ("/api/v1/attestations", a.auth),
+                          ("/api/v1/visits", {**a.auth, "Idempotency-Key": "k"})):
+        r = client.post(path, data=deep, headers={**headers, "Content-Type": "application/json"})
+        assert r.status_code == 400 and r.json["error"] == "input_refused" and r.json["message_en"], (path, r.status)
+    r = client.post("/api/v1/visits", headers={**a.auth, "Idempotency-Key": "k"},
+                    data={"envelope": (io.BytesIO(_nested(depth).encode()), "envelope.json", "application/json")})
+    assert r.status_code == 400 and r.json["error"] == "body_invalid", r.get_data(as_text=True)[:300]
+    gc = Console(app, "gc_case")
+    r = gc.post("/imports", files={"file": (('{"format": ' + _nested(depth) + "}").encode(), "x.json",
+                                            "application/json")})
+    assert r.status_code == 422 and "这不是入户调查手机导出的文件" in r.get_data(as_text=True)
+    assert json.loads(client.get("/healthz").get_data())["status"] in ("ok", "degraded")
