@@ -21,7 +21,7 @@ from server.domain import roster as core
 from server.extensions import db
 from server.models import Case, CaseEvent, Unit, User, VisitAssignment
 from server.models.money import CHANGE_REPORT_KINDS, ChangeReport
-from server.operations import OperationError, audit
+from server.operations import OperationError, audit, check_length
 from server.operations.cases import benefit_working, next_event_seq, perform
 from server.operations.rosters import exit_started
 from server.operations.visits import assign_visit
@@ -136,10 +136,15 @@ def record_change_report(case: Case, actor: User, *, kind: str, description: str
     description = (description or "").strip()
     if not description:
         raise OperationError("description_required", "必须写明变化情况", "describe the change in writing")
+    check_length(description, 4000, field="description", zh="变化情况", en="The description")
     reported_on = reported_on or today
     if reported_on > today:
         raise OperationError("reported_on_future", "报告日期不能晚于今天", "the report date cannot be in the future")
-    report = ChangeReport(case=case, kind=kind, description=description[:4000], reported_on=reported_on,
+    if case.applied_on is not None and reported_on < case.applied_on:
+        raise OperationError("reported_on_too_early", f"报告日期不能早于申请日期（{case.applied_on.isoformat()}）",
+                             f"the report date cannot be before the application date ({case.applied_on.isoformat()})",
+                             field="reported_on")
+    report = ChangeReport(case=case, kind=kind, description=description, reported_on=reported_on,
                           reported_income_6m=reported_income_6m, recorded_by_id=actor.id)
     db.session.add(report)
     db.session.flush()

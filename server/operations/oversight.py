@@ -37,7 +37,7 @@ from server.models.oversight import (
     SpotCheckResult,
     TwoRatesResponse,
 )
-from server.operations import OperationError, audit
+from server.operations import OperationError, audit, check_length
 from server.operations.visits import ASSIGNABLE, _team
 from sync.merge import income_total
 
@@ -252,6 +252,7 @@ def assign_spot_checks(draw: SpotCheckDraw, actor: User, team_ids: Sequence[int]
     stray = [c for c in wanted if c not in draw.drawn_case_ids]
     if stray:
         raise OperationError("case_not_drawn", "所选家庭不在本次抽取名单中", "a chosen household is not in this draw")
+    note = check_length((note or "").strip(), 400, field="note", zh="派发备注", en="The note")
     open_ = open_spot_checks(wanted)
     made, cancelled = [], []
     for case_id in wanted:
@@ -263,7 +264,7 @@ def assign_spot_checks(draw: SpotCheckDraw, actor: User, team_ids: Sequence[int]
             open_[case_id].status = "cancelled"
             open_[case_id].updated_at = dt.datetime.now(dt.UTC)
             cancelled.append(open_[case_id].id)
-        text = f"{draw.year}年抽查（第{draw.id}号抽取）" + (f"：{note.strip()[:400]}" if note.strip() else "")
+        text = f"{draw.year}年抽查（第{draw.id}号抽取）" + (f"：{note}" if note else "")
         assignment = VisitAssignment(case=case, kind="spot_check", team=team, note=text, created_by_id=actor.id)
         db.session.add(assignment)
         made.append(assignment)
@@ -668,6 +669,7 @@ def unit_scores(district: Unit, year: int, today: dt.date) -> list[scoring.UnitS
 
 
 def ranking(district: Unit, year: int, today: dt.date) -> tuple[list[scoring.Ranked], dict[int, scoring.UnitScore]]:
+    year = _check_year(year, today)
     scores = unit_scores(district, year, today)
     return scoring.rank([(s.unit, s.total) for s in scores]), {s.unit.id: s for s in scores}
 

@@ -32,7 +32,7 @@ from server.extensions import db
 from server.models import Case, CaseEvent, Household, Unit, User
 from server.models.money import ROSTER_STATUSES, Roster, RosterLine, RosterStep
 from server.models.orgs import OFFICE_LEVELS
-from server.operations import OperationError, audit
+from server.operations import OperationError, audit, check_length
 from server.operations.cases import benefit_working
 from server.operations.cells import safe_cell
 
@@ -408,10 +408,11 @@ def submit_roster(roster: Roster, actor: User, *, signature: str | None, opinion
     check_editable(roster)
     if not signature:
         raise OperationError("signature_required", f"{zh}须在名册上签字", f"the {en} must sign the roster")
+    opinion = check_length((opinion or "").strip(), 2000, field="opinion", zh="签字意见", en="The opinion")
     before = _totals_dict(roster)
     roster.status = "submitted"
     roster.signature_sha256 = signature
-    roster.leader_opinion = (opinion or "").strip()[:2000]
+    roster.leader_opinion = opinion
     roster.submitted_at = dt.datetime.now(dt.UTC)
     roster.submitted_on = today
     roster.submitted_by_id = actor.id
@@ -446,10 +447,11 @@ def return_roster(roster: Roster, actor: User, *, comments: str, remote_addr: st
     comments = (comments or "").strip()
     if not comments:
         raise OperationError("comments_required", "退回名册须写明意见", "write the comments when returning a roster")
+    check_length(comments, 4000, field="comments", zh="审核意见", en="The comments")
     before = _totals_dict(roster)
     roster.status = "returned"
     roster.reviewed_by_id = actor.id
-    roster.review_comments = comments[:4000]
+    roster.review_comments = comments
     roster.returned_at = dt.datetime.now(dt.UTC)
     roster.times_returned = (roster.times_returned or 0) + 1
     audit.record("roster.return", "roster", roster.id, actor=actor, before=before,
@@ -461,10 +463,11 @@ def return_roster(roster: Roster, actor: User, *, comments: str, remote_addr: st
 def approve_roster(roster: Roster, actor: User, *, comments: str = "", remote_addr: str = "") -> Roster:
     """The bureau approves: the roster is locked from now on."""
     _bureau_check(roster, actor)
+    comments = check_length((comments or "").strip(), 4000, field="comments", zh="审核意见", en="The comments")
     before = _totals_dict(roster)
     roster.status = "approved"
     roster.reviewed_by_id = actor.id
-    roster.review_comments = (comments or "").strip()[:4000]
+    roster.review_comments = comments
     roster.approved_at = dt.datetime.now(dt.UTC)
     audit.record("roster.approve", "roster", roster.id, actor=actor, before=before,
                  after={**_totals_dict(roster), "comments": roster.review_comments}, remote_addr=remote_addr)
@@ -496,6 +499,7 @@ def record_step(roster: Roster, actor: User, *, step: str, on: dt.date | None, t
     if roster.status != "approved":
         raise OperationError("roster_not_approved", "名册审批后才能登记资金环节",
                              "the roster must be approved before its money steps", 409)
+    note = check_length((note or "").strip(), 2000, field="note", zh="备注", en="The note")
     if on is None:
         raise OperationError("step_date_required", "须填写办理日期", "the date it happened is required")
     if on > today or (roster.submitted_on is not None and on < roster.submitted_on):
@@ -511,7 +515,7 @@ def record_step(roster: Roster, actor: User, *, step: str, on: dt.date | None, t
         raise OperationError("step_recorded", "此环节已登记", "this step has already been recorded", 409)
     due = step_due(roster, step)
     row = RosterStep(roster_id=roster.id, step=step, on_date=on, due_on=due, late=core.step_late(on, due),
-                     note=(note or "").strip()[:2000], recorded_by_id=actor.id)
+                     note=note, recorded_by_id=actor.id)
     db.session.add(row)
     try:
         db.session.flush()

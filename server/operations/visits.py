@@ -14,7 +14,7 @@ from server.domain import workflow
 from server.extensions import db
 from server.models import Case, User, Visit, VisitAssignment
 from server.models.visits import VISIT_KINDS
-from server.operations import OperationError, audit
+from server.operations import OperationError, audit, check_length
 from server.operations.cases import actor_of, perform, state_of
 
 # The case states in which a visit of each kind may be assigned.
@@ -63,6 +63,7 @@ def assign_visit(case: Case, actor: User, team_ids: Sequence[int], *, kind: str 
     if kind not in VISIT_KINDS or not assignable(kind, case.status):
         raise OperationError("illegal_transition", "案件当前环节不能派发此类调查",
                              "this kind of visit cannot be assigned at the case's stage", 409)
+    note = check_length((note or "").strip(), 500, field="note", zh="派发备注", en="The note")
     team = _team(case, team_ids)
     open_ = db.session.scalar(select(VisitAssignment).where(VisitAssignment.case_id == case.id,
                                                             VisitAssignment.kind == kind,
@@ -73,7 +74,7 @@ def assign_visit(case: Case, actor: User, team_ids: Sequence[int], *, kind: str 
     profile = services().profiles[case.profile_id]
     due = next((s.due.date for s in workflow.pending_deadlines(state_of(case), profile, services().calendar)
                 if s.step == DEADLINE_STEP.get(kind)), None)
-    assignment = VisitAssignment(case=case, kind=kind, team=team, due_on=due, note=note.strip()[:500],
+    assignment = VisitAssignment(case=case, kind=kind, team=team, due_on=due, note=note,
                                  created_by_id=actor.id)
     db.session.add(assignment)
     db.session.flush()
@@ -96,6 +97,9 @@ def paper_form() -> dict[str, Any]:
     return forms[(PAPER_FORM, max(versions))] if versions else {"id": PAPER_FORM, "version": 1, "sections": []}
 
 
+TEXT_MAX = 2000   # a paper-form text whose field names no max_length (as the phone's validator)
+
+
 def paper_answers(data) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
     """The console's paper-visit fields put into the form's answer structure (the same the phone sends):
     ``income_<source>_<1..6>``, ``property_<item>``, ``living_conditions`` (several), ``living_notes``,
@@ -111,6 +115,17 @@ def paper_answers(data) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
 
     def text(key: str) -> str:
         return unicodedata.normalize("NFC", (data.get(key) or "")).strip()
+
+    def too_long(key: str, field: dict[str, Any], value: str) -> bool:
+        """Longer than the form's ``max_length`` is a problem worded as the phone's validator words it;
+        the text is never cut."""
+        limit = field.get("max_length", TEXT_MAX)
+        if len(value) <= limit:
+            return False
+        label = field.get("label", {})
+        problems.append((key, f"“{label.get('zh', key)}”不能超过{limit}个字（现有{len(value)}个）",
+                         f"{label.get('en', key)}: at most {limit} characters (it has {len(value)})"))
+        return True
 
     income = {}
     for field in sections.get("income", {}).get("fields", []):
@@ -147,14 +162,16 @@ def paper_answers(data) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
             except ValueError:
                 problems.append((f"property_{field['id']}", f"“{field['label']['zh']}”应为整数",
                                  f"{field['label']['en']}: must be a whole number"))
-        else:
-            prop[field["id"]] = value[:field.get("max_length", 2000)]
+        elif not too_long(f"property_{field['id']}", field, value):
+            prop[field["id"]] = value
     if prop:
         answers["property"] = prop
     living_fields = {f["id"]: f for f in sections.get("living", {}).get("fields", [])}
     allowed = [o["value"] for o in living_fields.get("conditions", {}).get("options", [])]
     conditions = [c for c in data.getlist("living_conditions") if c in allowed]
     notes = text("living_notes")
+    if notes and too_long("living_notes", living_fields.get("notes", {}), notes):
+        notes = ""
     if conditions or notes:
         answers["living"] = {"conditions": conditions, "notes": notes or None}
     finding_fields = {f["id"]: f for f in sections.get("findings", {}).get("fields", [])}
@@ -166,7 +183,8 @@ def paper_answers(data) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
     summary = text("summary")
     if not summary:
         problems.append(("summary", "请填写调查情况综述", "write the summary of the findings"))
-    answers["findings"] = {"summary": summary[:2000], "recommendation": recommendation}
+    too_long("summary", finding_fields.get("summary", {}), summary)
+    answers["findings"] = {"summary": summary, "recommendation": recommendation}
     return answers, problems
 
 

@@ -419,9 +419,10 @@ def case_assign(case_id: int):
     kind = request.form.get("kind", "home_visit")
     if kind not in CONSOLE_KINDS:
         reader.fail("kind", "请选择派发的调查类别", "choose what to assign")
+    note = reader.text("note", NOTE_LIMIT)
     try:
         reader.done()
-        assign_visit(case, current_user(), team, kind=kind, today=today(), note=reader.text("note", NOTE_LIMIT))
+        assign_visit(case, current_user(), team, kind=kind, today=today(), note=note)
     except (FormError, OperationError) as exc:
         db.session.rollback()
         return _detail(case, exc, exc.status, request.form)

@@ -328,11 +328,12 @@ def oversight_draw_assign(draw_id: int):
     draw = _draw_or_404(user, draw_id)
     reader = Reader(request.form, None, user, today())
     team, chosen = reader.ids("team"), reader.ids("cases")
+    note = reader.text("note", 400)
 
     def run():
         reader.done()
         ops.assign_spot_checks(draw, user, team, today=today(), case_ids=chosen or None,
-                               note=reader.text("note", 400), remote_addr=request.remote_addr or "")
+                               note=note, remote_addr=request.remote_addr or "")
     error, status = _ok(run)
     if error:
         return _draw_page(draw, error, request.form, status)

@@ -142,8 +142,9 @@ def roster_submit(roster_id: int):
         if roster.status not in ops.EDITABLE:
             ops.check_editable(roster)
         sha = reader.signature("signature")
+        opinion = reader.text("opinion")
         reader.done()
-        ops.submit_roster(roster, user, signature=sha, opinion=reader.text("opinion"), today=today(),
+        ops.submit_roster(roster, user, signature=sha, opinion=opinion, today=today(),
                           remote_addr=_addr())
     except (FormError, OperationError) as exc:
         db.session.rollback()
@@ -161,10 +162,11 @@ def roster_step(roster_id: int):
         abort(403)
     reader = Reader(request.form, request.files, user, today())
     on_ = reader.date("on", "办理日期", "Date")
+    note = reader.text("note")
     try:
         reader.done()
         ops.record_step(roster, user, step=request.form.get("step", ""), on=on_, today=today(),
-                        note=reader.text("note"), remote_addr=_addr())
+                        note=note, remote_addr=_addr())
     except (FormError, OperationError) as exc:
         db.session.rollback()
         return _roster_page(roster, exc, exc.status, request.form)
@@ -343,10 +345,10 @@ def dynamic_start_rereview(case_id: int):
     user = current_user()
     reader = Reader(request.form, request.files, user, today())
     team = reader.ids("team")
+    reason, note = reader.text("reason", 500), reader.text("note", 500)
     try:
         reader.done()
-        dyn.start_rereview(case, user, team, today=today(), reason=reader.text("reason", 500),
-                           note=reader.text("note", 500), remote_addr=_addr())
+        dyn.start_rereview(case, user, team, today=today(), reason=reason, note=note, remote_addr=_addr())
     except (FormError, OperationError) as exc:
         db.session.rollback()
         return _dynamic_page(user, exc, exc.status, request.form)
@@ -444,8 +446,9 @@ def dynamic_report(case_id: int):
         if (r.form.get("reported_income_6m") or "").strip():
             income = r.money("reported_income_6m", "报告的6个月收入", "Reported 6-month income")
         reported_on = r.date("reported_on", "报告日期", "Report date", r.today)
+        description = r.text("description", 4000)
         r.done()
-        dyn.record_change_report(case, user, kind=r.form.get("kind", ""), description=r.text("description", 4000),
+        dyn.record_change_report(case, user, kind=r.form.get("kind", ""), description=description,
                                  reported_income_6m=income, reported_on=reported_on, today=today(),
                                  remote_addr=_addr())
     return _case_post(case_id, ("caseworker",), run)
@@ -463,8 +466,9 @@ def _basis(r: Reader, case: Case):
 def dynamic_change(case_id: int):
     def run(case, user, r: Reader):
         income, covered = _basis(r, case)
+        reasons = r.text("reasons")
         r.done()
-        dyn.decide_change(case, user, reasons=r.text("reasons"), assessed_income_6m=income, covered_ids=covered,
+        dyn.decide_change(case, user, reasons=reasons, assessed_income_6m=income, covered_ids=covered,
                           report_id=_report_id(r.form), today=today(), remote_addr=_addr())
     return _case_post(case_id, ("director",), run)
 
@@ -475,8 +479,9 @@ def dynamic_rereview_decision(case_id: int):
     def run(case, user, r: Reader):
         income, covered = _basis(r, case)
         report = rereview_report(r)
+        reasons = r.text("reasons")
         r.done()
-        dyn.decide_rereview(case, user, outcome=r.form.get("outcome", ""), reasons=r.text("reasons"),
+        dyn.decide_rereview(case, user, outcome=r.form.get("outcome", ""), reasons=reasons,
                             assessed_income_6m=income, covered_ids=covered, category=r.form.get("category", ""),
                             today=today(), remote_addr=_addr(), **report)
     return _case_post(case_id, ("director",), run)
@@ -486,7 +491,9 @@ def dynamic_rereview_decision(case_id: int):
 @login_required
 def dynamic_gradual_exit(case_id: int):
     def run(case, user, r: Reader):
-        dyn.start_gradual_exit(case, user, reasons=r.text("reasons"), report_id=_report_id(r.form), today=today(),
+        reasons = r.text("reasons")
+        r.done()
+        dyn.start_gradual_exit(case, user, reasons=reasons, report_id=_report_id(r.form), today=today(),
                                remote_addr=_addr())
     return _case_post(case_id, ("director",), run)
 
@@ -495,7 +502,9 @@ def dynamic_gradual_exit(case_id: int):
 @login_required
 def dynamic_stop(case_id: int):
     def run(case, user, r: Reader):
-        dyn.stop_case(case, user, reasons=r.text("reasons"), category=r.form.get("category", ""),
+        reasons = r.text("reasons")
+        r.done()
+        dyn.stop_case(case, user, reasons=reasons, category=r.form.get("category", ""),
                       report_id=_report_id(r.form), today=today(), remote_addr=_addr())
     return _case_post(case_id, ("director",), run)
 
