@@ -509,6 +509,28 @@ def check_panel(panel: list[PanelMember], profile: Any) -> None:
                                  code="panel_signature_missing")
 
 
+MEETING_TEXTS = ("place", "host", "recorder")   # 评议地点, 主持人, 记录人 (as the meeting's sheet names them)
+MEETING_FLAGS = ("policy_briefed", "applicant_present", "investigators_present")
+
+
+def _meeting_facts(meeting: Any, votes: Any, panel: int) -> dict[str, Any]:
+    """The appraisal meeting's own facts, when the record carries them (a phone's appraisal does): where, who
+    chaired and who took the minutes, whether the policy was explained and the applicant and the investigators
+    spoke, and the votes — printed on the 民主评议记录 as the meeting recorded them."""
+    out: dict[str, Any] = {}
+    if isinstance(meeting, Mapping):
+        facts = {k: meeting[k].strip()[:100] for k in MEETING_TEXTS if isinstance(meeting.get(k), str) and meeting[k].strip()}
+        facts.update({k: meeting[k] for k in MEETING_FLAGS if isinstance(meeting.get(k), bool)})
+        if facts:
+            out["meeting"] = facts
+    if isinstance(votes, Mapping):
+        counted = {k: votes[k] for k in ("for", "against")
+                   if isinstance(votes.get(k), int) and not isinstance(votes.get(k), bool) and 0 <= votes[k] <= panel}
+        if counted:
+            out["votes"] = counted
+    return out
+
+
 def _record_appraisal(case, actor, profile, cal, today, p):
     panel: list[PanelMember] = list(p.get("panel") or [])
     check_panel(panel, profile)
@@ -524,6 +546,7 @@ def _record_appraisal(case, actor, profile, cal, today, p):
                                  code="appraisal_on_before_visit")
     data = {"conclusion": conclusion, "residents": residents, "panel": len(panel), "minutes": minutes,
             "appraisal_on": on.isoformat()}
+    data.update(_meeting_facts(p.get("meeting"), p.get("votes"), len(panel)))
     if conclusion == "disputed" and profile.appraisal.disputed_returns_to_investigation:
         # 争议较大：重新组织家庭经济状况调查核实 — the visit must be done again.
         return {"visit_on": None, "appraisal_on": None, "investigation_from": on}, data, "accepted"

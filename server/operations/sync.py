@@ -1098,7 +1098,9 @@ def _try_accept(visit: Visit, *, commit: bool = True, restage: Callable[[], Visi
         step = ("record_appraisal", {"panel": _panel_of(answers), "minutes": result_.get("minutes") or "",
                                      "conclusion": result_.get("conclusion"),
                                      "appraisal_on": dt.date.fromisoformat((answers.get("meeting") or {})["appraisal_on"]),
-                                     "scan_file": sheet, "visit_id": visit.id})
+                                     "scan_file": sheet, "visit_id": visit.id,
+                                     "meeting": answers.get("meeting") or {},
+                                     "votes": {"for": result_.get("votes_for"), "against": result_.get("votes_against")}})
     if visit.assignment is not None and visit.assignment.status != "open":
         step = None   # a closed assignment's step was taken when it closed: an amendment only proposes its changes
     visit.status = "accepted"

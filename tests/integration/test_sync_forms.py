@@ -5,6 +5,7 @@ wrong kind is refused, and an amended visit (``supersedes``) replaces the one it
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 from server.extensions import db
 from server.models import AuditEntry, Case, Visit, VisitAssignment
 from tests.conftest import csrf_token, sign_in
+from tests.integration.test_pages_i18n import visible_text
 from tests.integration.test_sync_api import (  # noqa: F401 (the fixture)
     TODAY,
     att,
@@ -97,6 +99,17 @@ def test_the_appraisal_record_from_the_phones_is_recorded_on_the_case(app, field
         assert db.session.get(VisitAssignment, assignment["assignment_id"]).status == "done"
     page = console(app, "gc_case").get(f"/cases/{field['case_id']}").get_data(as_text=True)
     assert 'data-kind="appraisal"' in page and "民主评议记录" in page
+    # The printed 民主评议记录 carries what the meeting recorded: where, who chaired and who took the minutes (not
+    # the caseworker who sent the assignment), the three facts of the procedure, the votes, the signed sheet.
+    printed = console(app, "gc_case").get(f"/cases/{field['case_id']}/print/appraisal_record").get_data(as_text=True)
+    text = visible_text(printed)
+    assert "社区会议室" in printed and "王主任" in printed and "记录人：" in text
+    assert re.search(r"记录人：\s*<span class=\"ud\">李干事</span>", printed), printed[-800:]
+    assert printed.count('data-fact="') == 3 and "是否进行了政策宣讲" in text
+    assert "认为属实的人数：9 · 有异议的人数：0" in text
+    sheet_sha = att(sheet, "photo", "signed_record")["sha256"]
+    assert f"/files/{sheet_sha}/display" in printed and "全体评议人员签字的评议表" in text
+    assert f'class="scan-file" href="/files/{sheet_sha}/original"' in page          # and the case page links it
 
 
 @pytest.mark.parametrize("members, code", [
