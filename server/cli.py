@@ -11,6 +11,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from server import services
+from server.cli_input import IntRange, guard_commands
 from server.config import ConfigError
 from server.domain.calendar import CalendarOverrideError, WorkCalendar
 from server.extensions import db
@@ -150,12 +151,17 @@ def workdays_cli():
 
 @workdays_cli.command("add")
 @click.option("--from", "start", required=True, help="start date YYYY-MM-DD (not counted)")
-@click.option("--days", required=True, type=click.IntRange(min=0), help="working days to add")
+@click.option("--days", required=True, type=IntRange(0, 2**31 - 1), help="working days to add")
 @click.option("--calendar", "calendar_path", type=click.Path(), help="calendar override TOML file")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def workdays_add(start: str, days: int, calendar_path: str | None, as_json: bool):
-    deadline = _calendar(calendar_path).add_workdays(_iso(start, "--from"), days)
+    begin = _iso(start, "--from")
+    try:
+        deadline = _calendar(calendar_path).add_workdays(begin, days)
+    except ValueError:
+        _fail(OperationError("date_out_of_range", f"{begin} 之后第 {days} 个工作日超出了日历可表示的范围（最晚 9999-12-31）",
+                             f"{days} working days after {begin} is past the last date a calendar holds (9999-12-31)"))
     if as_json:
         _print_json({"deadline": deadline.date.isoformat(), "provisional": deadline.provisional})
     else:
@@ -325,7 +331,7 @@ def files_cli():
 
 
 @files_cli.command("sweep")
-@click.option("--days", type=click.IntRange(min=1, max=3650), default=7, show_default=True,
+@click.option("--days", type=IntRange(1, 3650), default=7, show_default=True,
               help="only files nobody stored or sent again for this many days")
 @click.option("--dry-run", is_flag=True, help="list what would be removed, remove nothing")
 @with_appcontext
@@ -344,8 +350,10 @@ def register(app) -> None:
     """Add Ruhu's command groups to the app's CLI (so ``ruhu`` and ``flask --app server`` both have them)."""
     from server import cli_audit, cli_boards, cli_money, cli_oversight
 
-    for group in (units_cli, users_cli, workdays_cli, profiles_cli, demo_cli, devices_cli, sync_cli, files_cli,
-                  *cli_boards.groups, *cli_money.groups, *cli_oversight.groups, *cli_audit.groups):
+    groups = (units_cli, users_cli, workdays_cli, profiles_cli, demo_cli, devices_cli, sync_cli, files_cli,
+              *cli_boards.groups, *cli_money.groups, *cli_oversight.groups, *cli_audit.groups)
+    guard_commands(*groups)
+    for group in groups:
         app.cli.add_command(group)
 
 

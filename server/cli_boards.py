@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from server.cli_input import ID
 from server.extensions import db
 
 
@@ -49,7 +50,7 @@ def boards_list(as_json: bool):
 
 
 @boards_cli.command("poster")
-@click.argument("board_id", type=int)
+@click.argument("board_id", type=ID)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="the PNG file to write")
 @with_appcontext
@@ -73,7 +74,7 @@ def boards_poster(board_id: int, out: Path):
 
 
 @boards_cli.command("rotate")
-@click.argument("board_id", type=int)
+@click.argument("board_id", type=ID)
 @with_appcontext
 def boards_rotate(board_id: int):
     """Give a board a new QR token (old posters then show "此二维码已更换")."""

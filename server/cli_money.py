@@ -10,6 +10,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from server.cli_input import ID
 from server.extensions import db
 from server.operations import OperationError
 
@@ -54,7 +55,7 @@ def rosters_generate(unit_code: str, month: str):
 
 
 @rosters_cli.command("export")
-@click.argument("roster_id", type=int)
+@click.argument("roster_id", type=ID)
 @click.option("--format", "fmt", required=True, type=click.Choice(["csv", "xlsx"]))
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True), help="file to write")
 @with_appcontext

@@ -10,6 +10,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from server.cli_input import ID, INT, IntRange
 from server.extensions import db
 from server.models import Unit
 from server.models.oversight import SpotCheckDraw
@@ -48,8 +49,9 @@ def spotchecks_cli():
 
 @spotchecks_cli.command("draw")
 @click.option("--unit", "unit_code", required=True, help="street office / township code")
-@click.option("--year", type=int, required=True)
-@click.option("--seed", type=int, default=None, help="random seed (recorded; the same seed gives the same draw)")
+@click.option("--year", type=IntRange(2000, 9999), required=True, help="2000 to this year")
+@click.option("--seed", type=INT, default=None,
+              help="random seed (recorded; the same seed gives the same draw)")
 @click.option("--share", default=None, help="a share above the profile's minimum, e.g. 0.40")
 @click.option("--no-stratify", is_flag=True, help="pool new and registered households")
 @click.option("--json", "as_json", is_flag=True, help="JSON output")
@@ -84,7 +86,7 @@ def spotchecks_draw(unit_code: str, year: int, seed: int | None, share: str | No
 
 
 @spotchecks_cli.command("verify")
-@click.argument("draw_id", type=int)
+@click.argument("draw_id", type=ID)
 @click.option("--json", "as_json", is_flag=True, help="JSON output")
 @with_appcontext
 def spotchecks_verify(draw_id: int, as_json: bool):
@@ -110,7 +112,7 @@ def assessment_cli():
 
 @assessment_cli.command("rank")
 @click.option("--district", "district_code", required=True, help="district / county code")
-@click.option("--year", type=int, required=True)
+@click.option("--year", type=IntRange(2000, 9999), required=True, help="2000 to this year")
 @click.option("--json", "as_json", is_flag=True, help="JSON output")
 @with_appcontext
 def assessment_rank(district_code: str, year: int, as_json: bool):
@@ -124,7 +126,10 @@ def assessment_rank(district_code: str, year: int, as_json: bool):
         _fail(f"{district_code} 不是区（县）", f"{district_code} is not a district or county")
     if not assessment_enabled(district):
         _fail("本地规则未启用考核评分", "the assessment is switched off in this profile")
-    ranked, scores = ranking(district, year, today())
+    try:
+        ranked, scores = ranking(district, year, today())
+    except OperationError as exc:
+        _fail(exc.message, exc.message_en)
     rows = []
     for r in ranked:
         s = scores[r.unit.id]

@@ -53,12 +53,27 @@ _FEN = Decimal("0.01")
 
 # --- months -----------------------------------------------------------------------------------
 
-def parse_month(text: str) -> tuple[int, int]:
-    """"2026-11" -> (2026, 11).  Anything else is a ValueError (with a message in both languages)."""
+# The months a roster, a filing or a re-review can be for: no dibao roster predates 2000, and a year
+# past 2199 is a typing error.  The month before the first (its filing month) and after the last
+# (shown next to it) must still be computable, so the bounds apply to what is typed, not to arithmetic.
+FIRST_YEAR, LAST_YEAR = 2000, 2199
+
+
+def _split(text: str) -> tuple[int, int]:
     m = _MONTH.fullmatch(text.strip()) if isinstance(text, str) else None
-    if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1900:
+    if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1:
         raise ValueError(f"月份应为 YYYY-MM 格式 / month must be YYYY-MM: {text!r}")
     return int(m.group(1)), int(m.group(2))
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    """"2026-11" -> (2026, 11), for a year from 2000 to 2199.  Anything else is a ValueError (with a
+    message in both languages)."""
+    year, month = _split(text)
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"月份应在 {FIRST_YEAR}-01 至 {LAST_YEAR}-12 之间 / "
+                         f"month must be from {FIRST_YEAR}-01 to {LAST_YEAR}-12: {text!r}")
+    return year, month
 
 
 def _fmt(year: int, month: int) -> str:
@@ -70,30 +85,30 @@ def month_of(day: dt.date) -> str:
 
 
 def add_months(month: str, n: int) -> str:
-    year, mon = parse_month(month)
+    year, mon = _split(month)
     index = year * 12 + (mon - 1) + n
     return _fmt(index // 12, index % 12 + 1)
 
 
 def months_between(start: str, end: str) -> int:
     """How many months ``end`` is after ``start`` (negative when before)."""
-    (y1, m1), (y2, m2) = parse_month(start), parse_month(end)
+    (y1, m1), (y2, m2) = _split(start), _split(end)
     return (y2 - y1) * 12 + (m2 - m1)
 
 
 def first_day(month: str) -> dt.date:
-    year, mon = parse_month(month)
+    year, mon = _split(month)
     return dt.date(year, mon, 1)
 
 
 def last_day(month: str) -> dt.date:
-    year, mon = parse_month(month)
+    year, mon = _split(month)
     return dt.date(year, mon, _calendar.monthrange(year, mon)[1])
 
 
 def add_months_to_date(day: dt.date, n: int) -> dt.date:
     """The same day ``n`` months later, kept inside the month (31 Aug + 6 months = 28/29 Feb)."""
-    year, mon = parse_month(add_months(month_of(day), n))
+    year, mon = _split(add_months(month_of(day), n))
     return dt.date(year, mon, min(day.day, _calendar.monthrange(year, mon)[1]))
 
 

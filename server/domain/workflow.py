@@ -648,10 +648,22 @@ def _open_publicity(case, actor, profile, cal, today, p):
                     "provisional": close.provisional, "round": case.publicity_rounds + 1}, None
 
 
+# Where an objection came in: the case page offers exactly these (a board's QR report arrives as "board").
+OBJECTION_SOURCES = {
+    "window": ("窗口", "At the window"),
+    "phone": ("电话", "By phone"),
+    "board": ("公示栏扫码", "From a notice board's QR code"),
+}
+
+
 def _record_objection(case, actor, profile, cal, today, p):
     text = _need_text(p, "text", "异议内容", "The objection")
+    source = p.get("source", "window")
+    if source not in OBJECTION_SOURCES:
+        raise PreconditionFailed("异议来源须为：窗口、电话或公示栏扫码",
+                                 "the objection's source must be window, phone or board", code="source_invalid")
     due = cal.add_workdays(today, profile.deadlines.objection_redecision)
-    return ({"objection_on": today}, {"text": text, "source": p.get("source", "window"),
+    return ({"objection_on": today}, {"text": text, "source": source,
                                       "redecision_due": due.date.isoformat(), "provisional": due.provisional}, None)
 
 

@@ -13,6 +13,7 @@ from server.models.orgs import CHILD_LEVELS, LEVEL_NAMES
 from server.models.users import MIN_PASSWORD, ROLE_LEVELS, ROLE_NAMES
 from server.operations import OperationError, audit
 
+NAME_MAX = User.__table__.c.name.type.length   # 50: the staff member's display name
 _UNIT_CODE = re.compile(r"[0-9A-Za-z_-]{1,32}")
 
 
@@ -64,10 +65,14 @@ def add_unit(code: str, name: str, level: str, profile_id: str | None, parent: U
 def add_user(username: str, role: str, unit_code: str, password: str, name: str = "", *,
              actor: User | None = None, actor_label: str = "cli") -> User:
     """Create a staff account; the role must fit the unit's level (a caseworker sits at a street office...)."""
-    username = (username or "").strip()
-    if not username or len(username) > 64 or any(c.isspace() for c in username):
-        raise OperationError("username_invalid", "用户名不能为空、不能含空格、最长64个字符",
-                             "the username must be 1-64 characters without spaces")
+    username, name = (username or "").strip(), (name or "").strip()
+    if not username or len(username) > 64 or any(c.isspace() or not c.isprintable() for c in username):
+        raise OperationError("username_invalid", "用户名不能为空、不能含空格或控制字符、最长64个字符",
+                             "the username must be 1-64 characters without spaces or control characters")
+    if len(name) > NAME_MAX or any(not c.isprintable() for c in name):
+        raise OperationError("name_invalid", f"姓名最长{NAME_MAX}个字符，不能含控制字符（现有{len(name)}个字符）",
+                             f"the name must be at most {NAME_MAX} characters without control characters "
+                             f"(it has {len(name)})")
     if role not in ROLE_NAMES:
         raise OperationError("role_invalid", f"角色无效：{role}（可选：{'、'.join(ROLE_NAMES)}）",
                              f"unknown role: {role} (choose from {', '.join(ROLE_NAMES)})")
@@ -81,9 +86,12 @@ def add_user(username: str, role: str, unit_code: str, password: str, name: str 
     if len(password or "") < MIN_PASSWORD:
         raise OperationError("password_too_short", f"密码至少{MIN_PASSWORD}个字符",
                              f"the password needs at least {MIN_PASSWORD} characters")
+    if "\x00" in (password or ""):
+        raise OperationError("password_invalid", "密码不能含空字符（NUL），否则无法登录",
+                             "the password must not contain a NUL character: it could never be typed to sign in")
     if db.session.scalar(select(User).where(User.username == username)):
         raise OperationError("username_taken", f"用户名已存在：{username}", f"username already exists: {username}", 409)
-    user = User(username=username, name=name or username, role=role, unit=unit)
+    user = User(username=username, name=name or username[:NAME_MAX], role=role, unit=unit)
     user.set_password(password)
     db.session.add(user)
     db.session.flush()

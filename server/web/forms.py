@@ -13,6 +13,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 
 from server import services
 from server.domain.declaration import BAD_COMMA, amount, amount_problem
+from server.domain.workflow import OBJECTION_SOURCES
 from server.models import Case, Member, User
 from server.operations import OperationError
 from server.operations import attachments as files
@@ -231,7 +232,10 @@ def _open_publicity(r: Reader, case: Case) -> dict[str, Any]:
 
 
 def _record_objection(r: Reader, case: Case) -> dict[str, Any]:
-    return {"text": r.text("text"), "source": r.form.get("source") or "window"}
+    source = r.form.get("source") or "window"
+    if source not in OBJECTION_SOURCES:
+        r.fail("source", "请选择异议来源：窗口、电话或公示栏扫码", "choose where the objection came in: window, phone or board")
+    return {"text": r.text("text"), "source": source}
 
 
 def _resolve_objection(r: Reader, case: Case) -> dict[str, Any]:
