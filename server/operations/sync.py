@@ -913,13 +913,16 @@ def attest(device: Device, body: Any, *, again: bool = False) -> tuple[int, dict
         or (None, None)
     if visit is None:
         raise OperationError("visit_unknown", "调查记录不存在（请先上传调查记录）", "no such visit: push it first", 404)
-    signature = _check_attestation(device, visit, body)
+    signature = _check_attestation(device, visit, body, team=False)
     # The visit's attestations so far, with their users, in one query: is this one a resend, who has attested
     # (and the user an acceptance is recorded in the name of, one of them).
     before = db.session.execute(_ATTESTERS, {"visit_id": visit.id}).all()
     if any(device_id == device.id for device_id, _, _ in before):
+        # A resend of a stored attestation (its answer was lost) is answered as before, even by someone taken off
+        # the team since: a retry is never refused.
         _refresh(visit)   # stored before a crash? acceptance is re-checked on every retry
         return 200, {"visit_id": visit.id, "device_id": device.id, "status": visit.status}
+    _check_team(device, visit)
     attesters = {user_id for _, user_id, _ in before} | {device.user_id}
     visit_id, device_id, content_hash = visit.id, device.id, visit.content_hash
 
@@ -954,8 +957,9 @@ def attest(device: Device, body: Any, *, again: bool = False) -> tuple[int, dict
     return 201, {"visit_id": visit_id, "device_id": device_id, "status": status}
 
 
-def _check_attestation(device: Device, visit: Visit, body: dict) -> str:
-    """The checks an attestation of ``visit`` must pass (no writes); returns its signature."""
+def _check_attestation(device: Device, visit: Visit, body: dict, *, team: bool = True) -> str:
+    """The checks an attestation of ``visit`` must pass (no writes); returns its signature.  ``team=False``:
+    the caller checks the team itself, after it has answered a resend of a stored attestation."""
     if body.get("device_id") != device.id:
         raise OperationError("device_mismatch", "device_id 与令牌不符", "device_id does not match the token", 403)
     if body.get("content_hash") != visit.content_hash:
@@ -964,13 +968,18 @@ def _check_attestation(device: Device, visit: Visit, body: dict) -> str:
     if device.user_id not in (visit.investigator_ids or []):
         raise OperationError("not_on_visit", "只有参加本次调查的人员可以确认", "only an investigator of this visit may attest",
                              403)
-    if _off_the_team(device.user_id, visit):
-        raise OperationError("not_on_team", "您已不在这项调查任务的调查组中，不能确认这条记录",
-                             "you are no longer on this assignment's team: you cannot attest this visit", 403)
+    if team:
+        _check_team(device, visit)
     signature = str(body.get("signature") or "")
     if not _verify(device.public_key, attestation_message(visit.id, visit.content_hash), signature):
         raise OperationError("signature_invalid", "签名校验失败", "the signature does not verify", 422)
     return signature
+
+
+def _check_team(device: Device, visit: Visit) -> None:
+    if _off_the_team(device.user_id, visit):
+        raise OperationError("not_on_team", "您已不在这项调查任务的调查组中，不能确认这条记录",
+                             "you are no longer on this assignment's team: you cannot attest this visit", 403)
 
 
 def _off_the_team(user_id: int, visit: Visit) -> bool:

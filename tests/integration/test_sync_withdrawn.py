@@ -149,6 +149,24 @@ def test_an_attestation_from_someone_no_longer_on_the_team_is_refused(app, field
     assert _case_state(app, field) == before
 
 
+def test_a_resent_attestation_is_answered_as_before_after_its_sender_left_the_team(app, field):
+    """A's attestation was stored but its answer lost; then A was taken off the assignment. A's phone sends it
+    again: the retry is answered 200 as stored (a retry is never refused), and nothing is stored twice."""
+    a, _ = field["phones"]
+    env, body = visit_ready(field)
+    assert a.attest(env["visit_id"], body["content_hash"]).status_code == 201
+    with app.app_context():   # taken off the team (as in the test above)
+        assignment = db.session.get(Visit, env["visit_id"]).assignment_id
+        db.session.execute(delete(assignment_members).where(assignment_members.c.assignment_id == assignment,
+                                                            assignment_members.c.user_id == field["org"].gc_inv1))
+        db.session.commit()
+    r = a.attest(env["visit_id"], body["content_hash"])
+    assert r.status_code == 200 and r.json["status"] == "complete", r.json
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Attestation.id)).where(
+            Attestation.visit_id == env["visit_id"])) == 1
+
+
 def test_a_done_assignment_takes_amendments_but_no_new_record(app, field):
     a, b = field["phones"]
     env, body = visit_ready(field)
