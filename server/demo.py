@@ -263,8 +263,6 @@ def demo_password() -> str:
 def load_demo(password: str | None = None) -> str:
     """Create the demo organisation, staff and cases (every account with ``password``, default
     :func:`demo_password`).  Returns the logins to print."""
-    from flask import current_app
-
     password = password or demo_password()
     rng = random.Random(20201209)
     offices = _build_units(password)
@@ -315,12 +313,7 @@ def load_demo(password: str | None = None) -> str:
 
     create_demo_boards()
     create_demo_rosters()
-    configured = current_app.config.get("RUHU_DEMO_PASSWORD")
-    current_app.config["RUHU_DEMO_PASSWORD"] = password   # the oversight demo's bureau accounts read it there
-    try:
-        create_demo_oversight()
-    finally:
-        current_app.config["RUHU_DEMO_PASSWORD"] = configured
+    create_demo_oversight(password)
     return describe_logins(password)
 
 

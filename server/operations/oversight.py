@@ -953,8 +953,9 @@ def roster_months(units: Sequence[Unit], year: int) -> list[dict[str, Any]]:
 
 # --- demo ----------------------------------------------------------------------------------------
 
-def create_demo_oversight() -> None:
-    """Demo supervision for both districts: a second bureau account each (a spot-check team needs two),
+def create_demo_oversight(password: str | None = None) -> None:
+    """Demo supervision for both districts: a second bureau account each (a spot-check team needs two, with
+    ``password``, default the demo's: :func:`server.demo.demo_password`),
     spot-check draws with results, two-rates answers, and for 宜君县 (whose profile assesses) last year's
     confirmed assessment with a last place, this year's entries, bonus and deductions and the notices."""
     from server import today as today_fn
@@ -964,7 +965,10 @@ def create_demo_oversight() -> None:
         return   # already there (the demo only goes into an empty database)
     today = today_fn()
     year = today.year
-    password = _demo_password()
+    if password is None:
+        from server.demo import demo_password
+
+        password = demo_password()
     for district_code, username, name in (("410104", "gc_bureau2", "管城区民政局 抽查员"),
                                           ("610222", "yj_bureau2", "宜君县民政局 抽查员")):
         if db.session.scalar(select(User.id).where(User.username == username)) is None:
@@ -995,14 +999,6 @@ def create_demo_oversight() -> None:
                                surveyed_on=today - dt.timedelta(days=10 + n), today=today)
     district = db.session.scalar(select(Unit).where(Unit.code == "610222"))
     _demo_assessment(district, today)
-
-
-def _demo_password() -> str:
-    from flask import current_app
-
-    from server.demo import DEMO_PASSWORD
-
-    return current_app.config.get("RUHU_DEMO_PASSWORD") or DEMO_PASSWORD
 
 
 def _demo_assessment(district: Unit, today: dt.date) -> None:
