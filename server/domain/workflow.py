@@ -519,7 +519,8 @@ def _meeting_facts(meeting: Any, votes: Any, panel: int) -> dict[str, Any]:
     spoke, and the votes — printed on the 民主评议记录 as the meeting recorded them."""
     out: dict[str, Any] = {}
     if isinstance(meeting, Mapping):
-        facts = {k: meeting[k].strip()[:100] for k in MEETING_TEXTS if isinstance(meeting.get(k), str) and meeting[k].strip()}
+        # (lengths are the form's to check: the phone's record was validated against it; nothing is cut here)
+        facts = {k: meeting[k].strip() for k in MEETING_TEXTS if isinstance(meeting.get(k), str) and meeting[k].strip()}
         facts.update({k: meeting[k] for k in MEETING_FLAGS if isinstance(meeting.get(k), bool)})
         if facts:
             out["meeting"] = facts

@@ -19,7 +19,7 @@ FULL = {"place": " 社区会议室 ", "host": "王主任", "recorder": "李干�
     ({}, {}, 9, {}),
     ({"place": "  ", "host": 3, "policy_briefed": "yes"}, {"for": True, "against": -1}, 9, {}),   # wrong types
     ({"place": "x" * 300, "chair": "not a key"}, {"for": 10, "against": 2}, 9,                    # too many votes
-     {"meeting": {"place": "x" * 100}, "votes": {"against": 2}}),
+     {"meeting": {"place": "x" * 300}, "votes": {"against": 2}}),                                 # never cut
     ("社区会议室", [9, 0], 9, {}),                                            # not a mapping at all
 ])
 def test_meeting_facts(meeting, votes, panel, expected):
