@@ -509,6 +509,13 @@ def check_panel(panel: list[PanelMember], profile: Any) -> None:
                                  code="panel_signature_missing")
 
 
+# The stages in which a reconciled visit becomes the household's record (its members, who is covered and the
+# assessed income): before the review opinion, a return for correction (退回) included — it reopens the review
+# at ``appraised`` or the investigation at ``accepted``.  Later, what the leader and director signed is what is
+# published and paid; a visit's findings change it only through the director's decision.
+RECORD_STAGES = frozenset({"accepted", "visited", "appraised"})
+
+
 MEETING_TEXTS = ("place", "host", "recorder")   # 评议地点, 主持人, 记录人 (as the meeting's sheet names them)
 MEETING_FLAGS = ("policy_briefed", "applicant_present", "investigators_present")
 

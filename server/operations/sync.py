@@ -1227,17 +1227,12 @@ def _apply_to_household(case: Case, record: Mapping[str, Any], changed: set[str]
                 setattr(member, column, flag)
 
 
-# The stages in which a reconciled visit becomes the household's record (its members, who is covered and the
-# assessed income): before the review opinion, a return for correction (退回) included — it reopens the review
-# at ``appraised`` or the investigation at ``accepted``.  Later, what the leader and director signed is what is
-# published and paid; a visit's findings change it only through the director's decision.
-RECORD_STAGES = frozenset({"accepted", "visited", "appraised"})
 
 
 def reconcile(case: Case, visit: Visit, picks: Mapping[str, str], actor: User, *, today: dt.date) -> Any:
     """The caseworker's pick for each row of the reconciliation ("visit" or "current"; a row left alone takes
     its default: proposals the visit's value, a member not found stays, every conflict must be decided).
-    Before the review opinion (``RECORD_STAGES``): makes a new record version, brings the household's members
+    Before the review opinion (``workflow.RECORD_STAGES``): makes a new record version, brings the household's members
     in line and, when an income's visit value was taken, sets the assessed income from the record.  Later: the
     visit is marked reconciled and the figures it proposes are kept on the history line as evidence for the
     director's decision; nothing the board, roster or certificate reads changes.  Writes a line in the case
@@ -1273,7 +1268,7 @@ def reconcile(case: Case, visit: Visit, picks: Mapping[str, str], actor: User, *
     visit.reconciled_at = _now()
     note = "；".join(c[0] for c in resolution.changes) or "维持原登记"
     diff = {k: {"before": before.get(k), "after": new_record.get(k)} for k in sorted(changed)}
-    if case.status in RECORD_STAGES:
+    if case.status in workflow.RECORD_STAGES:
         case.record = new_record
         case.record_version += 1
         db.session.add(RecordSnapshot(case_id=case.id, record_version=case.record_version, record=new_record))
@@ -1306,7 +1301,7 @@ def reconcile(case: Case, visit: Visit, picks: Mapping[str, str], actor: User, *
     audit.record("visit.reconcile", "case", case.id, actor=actor, before={"record_version": before_version},
                  after={"visit": visit.id, "record_version": case.record_version, "changes": diff,
                         "new_members": resolution.new_members, "left": resolution.left,
-                        "evidence_only": case.status not in RECORD_STAGES,
+                        "evidence_only": case.status not in workflow.RECORD_STAGES,
                         "proposed_income_6m": None if proposed_income is None else str(proposed_income)})
     db.session.commit()
     return resolution
