@@ -489,7 +489,8 @@ def submit_bundle(device: Device, raw: Any, files: list[tuple[str, bytes, str | 
         if services().profiles[profile_id].home_visit.min_team < 2:
             return None
         try:
-            signature = _check_attestation(device, visit, attestation)
+            # (team=False: submit_visit has just checked this user is on the assignment's team, still open)
+            signature = _check_attestation(device, visit, attestation, team=False)
         except OperationError as exc:   # refused: nothing staged; the phone sends it again on its own
             return {"attestation": {"http_status": exc.status, "error": exc.code, "message": exc.message,
                                     "message_en": exc.message_en}}
