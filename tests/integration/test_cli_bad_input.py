@@ -1,6 +1,7 @@
 """Bad input to the ``ruhu`` commands and to the objection form: a clear refusal in Chinese and English,
 a non-zero exit (or a 4xx), never a traceback, and nothing written — on SQLite and on PostgreSQL."""
 
+# ruff: noqa: F811 (the ``cli`` fixture is imported and requested by name)
 from __future__ import annotations
 
 import datetime as dt
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import AuditEntry, Case, CaseEvent
+from tests.integration.test_cli import cli  # noqa: F401  (the fixture, requested by name)
 from tests.integration.test_console import Console, on, register, status_of
 from tests.integration.test_decisions import START, review, sign, to_appraised
 
@@ -23,15 +25,6 @@ def _counts(app) -> dict[str, int]:
     """Rows in every table: a refused command leaves every one as it was."""
     with app.app_context():
         return {t.name: db.session.scalar(select(func.count()).select_from(t)) for t in db.metadata.sorted_tables}
-
-
-@pytest.fixture
-def cli(app):
-    runner = app.test_cli_runner()
-
-    def invoke(*args, input=None):
-        return runner.invoke(args=list(args), input=input)
-    return invoke
 
 
 def refused(app, cli, args, english: str, *, input=None, code: int | None = None):
