@@ -45,15 +45,17 @@ def entry_digest(entry: AuditEntry, prev_hash: str) -> str:
 def _lock_chain(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK})
-    else:
-        # Any write statement takes SQLite's database write lock until the transaction ends.
+    elif not session.connection().connection.dbapi_connection.in_transaction:
+        # Any write statement takes SQLite's database write lock until the transaction ends.  The driver begins a
+        # transaction only before the first write, so one already begun holds the lock: nothing to take.
         session.execute(text("UPDATE audit_entries SET id = id WHERE 0 = 1"))
 
 
 _PENDING = "ruhu_audit_pending"
 _COLUMNS = ("at", "actor_id", "actor_label", "action", "object_type", "object_id", "before", "after", "remote_addr",
             "prev_hash", "entry_hash")
-_LAST_HASH = select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
+_TABLE = AuditEntry.__table__
+_LAST_HASH = select(_TABLE.c.entry_hash).order_by(_TABLE.c.id.desc()).limit(1)   # (a Core statement: no ORM work)
 
 
 def record(action: str, object_type: str, object_id: Any, *, actor: User | None = None, actor_label: str = "",

@@ -895,7 +895,14 @@ def _refresh(visit: Visit, *, commit: bool = True, restage: Callable[[], Visit] 
 _BASE_RECORD = (select(RecordSnapshot.record).where(RecordSnapshot.case_id == Visit.case_id,
                                                     RecordSnapshot.record_version == Visit.base_version)
                 .scalar_subquery().label("base_record"))   # what the visit's merge starts from
-_VISIT_TO_ATTEST = (select(Visit, _BASE_RECORD).options(joinedload(Visit.case), joinedload(Visit.assignment))
+# Whether the attesting user is on the visit's assignment's team comes with it (a reassignment does not take the
+# visit's lock, so reading it a statement later would be no surer).  The attestations so far are read after the
+# lock, in a statement of their own: on PostgreSQL a subquery here would see the state from before the wait, and
+# two partners attesting at once could each miss the other's.
+_ON_TEAM = (select(assignment_members.c.user_id).where(assignment_members.c.assignment_id == Visit.assignment_id,
+                                                       assignment_members.c.user_id == bindparam("user_id"))
+            .exists().label("on_team"))
+_VISIT_TO_ATTEST = (select(Visit, _BASE_RECORD, _ON_TEAM).options(joinedload(Visit.case), joinedload(Visit.assignment))
                     .where(Visit.id == bindparam("id")).with_for_update(of=Visit)
                     .execution_options(populate_existing=True))
 _ATTESTERS = (select(Attestation.device_id, Attestation.user_id, User).join(User, User.id == Attestation.user_id)
@@ -910,8 +917,9 @@ def attest(device: Device, body: Any, *, again: bool = False) -> tuple[int, dict
     # Locked (PostgreSQL) so that the partners' attestations of one visit are taken one after the other: each
     # sees the ones before it, and the one that completes the team accepts the visit in its own transaction.
     # Its case and assignment come with it (an acceptance needs both).
-    visit, base = db.session.execute(_VISIT_TO_ATTEST, {"id": str(body.get("visit_id") or "")}).first() \
-        or (None, None)
+    visit, base, on_team = db.session.execute(_VISIT_TO_ATTEST, {"id": str(body.get("visit_id") or ""),
+                                                                 "user_id": device.user_id}).first() \
+        or (None, None, None)
     if visit is None:
         raise OperationError("visit_unknown", "调查记录不存在（请先上传调查记录）", "no such visit: push it first", 404)
     signature = _check_attestation(device, visit, body, team=False)
@@ -923,7 +931,7 @@ def attest(device: Device, body: Any, *, again: bool = False) -> tuple[int, dict
         # the team since: a retry is never refused.
         _refresh(visit)   # stored before a crash? acceptance is re-checked on every retry
         return 200, {"visit_id": visit.id, "device_id": device.id, "status": visit.status}
-    _check_team(device, visit)
+    _check_team(device, visit, on_team=on_team)
     attesters = {user_id for _, user_id, _ in before} | {device.user_id}
     visit_id, device_id, content_hash = visit.id, device.id, visit.content_hash
 
@@ -977,21 +985,25 @@ def _check_attestation(device: Device, visit: Visit, body: dict, *, team: bool =
     return signature
 
 
-def _check_team(device: Device, visit: Visit) -> None:
-    if _off_the_team(device.user_id, visit):
+def _check_team(device: Device, visit: Visit, *, on_team: bool | None = None) -> None:
+    """``on_team``: whether the user is on the assignment's team, when the caller has just read it."""
+    if _off_the_team(device.user_id, visit, on_team=on_team):
         raise OperationError("not_on_team", "您已不在这项调查任务的调查组中，不能确认这条记录",
                              "you are no longer on this assignment's team: you cannot attest this visit", 403)
 
 
-def _off_the_team(user_id: int, visit: Visit) -> bool:
+def _off_the_team(user_id: int, visit: Visit, *, on_team: bool | None = None) -> bool:
     """Was the user off the visit's assignment when the visit was made: not on its team, or the assignment
     withdrawn before the visit started (such a visit is refused now; one may be stored from before)?  A team
-    withdrawn after its visit still attests it (it was made offline in time; it stays out of the case)."""
+    withdrawn after its visit still attests it (it was made offline in time; it stays out of the case).
+    ``on_team``: the caller's read of the team (None: read here)."""
     if visit.assignment_id is None:
         return False
-    on_team = db.session.scalar(select(assignment_members.c.user_id).where(
-        assignment_members.c.assignment_id == visit.assignment_id, assignment_members.c.user_id == user_id))
     if on_team is None:
+        on_team = db.session.scalar(select(assignment_members.c.user_id).where(
+            assignment_members.c.assignment_id == visit.assignment_id,
+            assignment_members.c.user_id == user_id)) is not None
+    if not on_team:
         return True
     assignment = visit.assignment
     return assignment is not None and assignment.status == "cancelled" and \

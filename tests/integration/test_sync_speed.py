@@ -289,3 +289,30 @@ def test_an_audited_change_is_never_chained_outside_a_transaction(app, field):  
         audit.record("test.autocommit", "case", 1, actor_label="test")
         db.session.commit()
         assert db.session.scalar(select(db.func.count()).select_from(AuditEntry)) == before + 1
+
+
+def test_an_attestation_reads_its_visit_and_team_at_once_and_takes_the_chain_lock_by_its_own_write(app, field):  # noqa: F811
+    """The partner's attestation (which accepts the visit): its team is read with the locked visit, not in a
+    statement of its own; on SQLite the audit chain is not locked by a no-op write once the transaction has
+    written (its first write took the database's write lock)."""
+    a, b = field["phones"]
+    org = field["org"]
+    assignment = a.pull().json["assignments"][0]
+    photo, signature = jpeg(), png()
+    for data, kind in ((photo, "image/jpeg"), (signature, "image/png")):
+        assert a.put(data, kind).status_code == 201
+    env = envelope(assignment, [att(photo, "photo", "house_outside"), att(signature, "signature", "applicant", "image/png")],
+                   [org.gc_inv1, org.gc_inv2])
+    content_hash = a.post_visit(env).json["content_hash"]
+    assert a.attest(env["visit_id"], content_hash).status_code == 201
+    recorder = Statements(app)
+    try:
+        with recorder:
+            assert b.attest(env["visit_id"], content_hash).json["status"] == "accepted"
+    finally:
+        recorder.close()
+    texts = [" ".join(s.split()) for s, _ in recorder.seen]
+    # assignment_members is read once, inside the visit's read (not as a query of its own).
+    members = [t for t in texts if "assignment_members" in t]
+    assert len(members) == 1 and re.search(r"FROM visits\b", members[0]), members
+    assert not [t for t in texts if t.startswith("UPDATE audit_entries")], texts
