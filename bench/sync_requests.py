@@ -84,9 +84,19 @@ class Meter:
                     "slowest": self.slowest.get(k, (0.0, ""))[1]} for k, v in self.times.items()}
 
 
+def bare_client(tmp: Path):
+    """The baseline of the per-request ratios: ``bench.bare_app`` (a Flask endpoint inserting one row into SQLite
+    with ``synchronous=FULL``, one durable commit per request) behind Flask's test client in this process."""
+    from bench import bare_app
+
+    bare_app._PATH = str(tmp / "bare.sqlite3")
+    return bare_app.app.test_client()
+
+
 def run_visits(client, meter: Meter, phones: list, assignments: list, photos: list[bytes], count: int,
-               cursor: str, forms: str) -> str:
-    """``count`` visits by the bundle and ``count`` request by request; returns the newest pull cursor."""
+               cursor: str, forms: str, bare=None) -> str:
+    """``count`` visits by the bundle and ``count`` request by request; returns the newest pull cursor.
+    ``bare``: the baseline's client, called once before each visit (alternating with the real requests)."""
     from flask import Request
 
     from server.multipart import FastRequest
@@ -96,6 +106,9 @@ def run_visits(client, meter: Meter, phones: list, assignments: list, photos: li
     auth_a, auth_b = {"Authorization": f"Bearer {a['token']}"}, {"Authorization": f"Bearer {b['token']}"}
     for n in range(2 * count):
         bundled = n % 2 == 0
+        if bare is not None:
+            r = meter.call("bare", bare.post, "/insert", data=f"visit {n}")
+            assert r.status_code == 201, r.get_data()
         r = meter.call("pull", client.get, f"/api/v1/sync/pull?since={cursor}&forms={forms}", headers=auth_a)
         cursor = r.get_json()["cursor"]
         items, files = [], []
@@ -136,7 +149,7 @@ def run_visits(client, meter: Meter, phones: list, assignments: list, photos: li
     return cursor
 
 
-ORDER = ("pull", "bundle", "bundle_werkzeug", "put", "visit", "attest", "accept")
+ORDER = ("bare", "pull", "bundle", "bundle_werkzeug", "put", "visit", "attest", "accept")
 
 
 def measure(label: str, url: str) -> dict:
@@ -159,12 +172,15 @@ def measure(label: str, url: str) -> dict:
         with app.app_context():
             meter = Meter(db.engine)
         client = app.test_client()
+        bare = bare_client(tmp)
         photos = sl.base_photos()
         first = client.get("/api/v1/sync/pull", headers={"Authorization": f"Bearer {phones[0][0]['token']}"}).get_json()
         assignments = list(first["assignments"])
-        cursor = run_visits(client, meter, phones, assignments, photos, 2, first["cursor"], first["forms_version"])
+        cursor = run_visits(client, meter, phones, assignments, photos, 2, first["cursor"], first["forms_version"],
+                            bare)
         meter.reset()   # the first requests (imports, caches) are not counted
-        cursor = run_visits(client, meter, phones, assignments, photos, VISITS, cursor, first["forms_version"])
+        cursor = run_visits(client, meter, phones, assignments, photos, VISITS, cursor, first["forms_version"],
+                            bare)
         out = {"small": meter.summary()}
         large = int(sl.os.environ.get("BENCH_LARGE_CASES", "0"))
         if large:
@@ -173,7 +189,7 @@ def measure(label: str, url: str) -> dict:
                 db.engine.dispose()
             loaded = sl.bulk_load(url, large, int(sl.os.environ.get("BENCH_LARGE_VISITS", str(large // 10))))
             meter.reset()
-            run_visits(client, meter, phones, assignments, photos, VISITS, cursor, first["forms_version"])
+            run_visits(client, meter, phones, assignments, photos, VISITS, cursor, first["forms_version"], bare)
             out["large"], out["load_s"] = meter.summary(), loaded
         with app.app_context():
             db.session.remove()
@@ -203,6 +219,12 @@ def report(label: str, out: dict, large: int) -> None:
     print(f"  bundle CPU with server.multipart {fast:.1f} ms, with werkzeug's parser (alternating) {slow:.1f} ms "
           f"-> {fast / slow:.2f}x")
     cpu = sum(small[k]["cpu_ms"] for k in ("pull", "bundle", "accept"))
+    for measure, unit in (("ms", "wall"), ("cpu_ms", "CPU")):
+        base = small["bare"][measure]
+        print(f"  against the bare insert ({base:.2f} ms {unit}, in this process, alternating), as rates (the "
+              "issue's goals: visit 0.3, attest 0.5, complete 0.04): "
+              + ", ".join(f"{k} {base / small[k][measure]:.2f}" for k in ("visit", "attest", "accept", "bundle"))
+              + f"; a complete visit (pull + bundle + accept) {base / (whole if unit == 'wall' else cpu):.3f}")
     statements = sum(small[k]["statements"] for k in ("pull", "bundle", "accept"))
     print(f"  a complete visit as the phone app sends it (pull + bundle + accept): {whole:.1f} ms, CPU of this "
           f"process {cpu:.1f} ms, {statements:.0f} statements; request by "
