@@ -589,7 +589,14 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
     if idempotency_key != envelope.visit_id:
         raise OperationError("idempotency_key_mismatch", "Idempotency-Key 须与 visit_id 相同",
                              "the Idempotency-Key header must equal the visit_id", 422)
-    existing = db.session.get(Visit, envelope.visit_id)
+    # Locked with the read on PostgreSQL (see _one_record_per_assignment); its team, its case's rules profile
+    # (the id alone: the case's record and declaration are large and not needed here), whether the case version
+    # the visit started from is known and whether a visit with this id is already stored come with it: a new
+    # visit (nearly every request) needs no other read before its checks.
+    assignment, profile_id, base_known, stored = db.session.execute(
+        _ASSIGNMENT_FOR_VISIT, {"id": envelope.assignment_id, "base_version": envelope.base_version,
+                                "visit_id": envelope.visit_id}).unique().first() or (None, None, False, None)
+    existing = db.session.get(Visit, envelope.visit_id) if stored or assignment is None else None
     current = None
     if envelope.supersedes and existing is None:
         # One amendment at a time per assignment: the line of revisions is read under the assignment's lock.
@@ -618,12 +625,6 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
         raise OperationError("stale_revision", "被替换的调查记录已不是最新版本，请先同步",
                              "the revision this visit replaces is no longer current: pull and try again", 409)
 
-    # Locked with the read on PostgreSQL (see _one_record_per_assignment); its team, its case's rules profile
-    # (the id alone: the case's record and declaration are large and not needed here) and whether the case
-    # version the visit started from is known come with it.
-    assignment, profile_id, base_known = db.session.execute(
-        _ASSIGNMENT_FOR_VISIT, {"id": envelope.assignment_id, "base_version": envelope.base_version}) \
-        .unique().first() or (None, None, False)
     if assignment is None or assignment.case_id != envelope.case_id or \
             device.user_id not in {u.id for u in assignment.team}:
         raise OperationError("assignment_unknown", "没有派给本人的这项调查任务",
@@ -797,12 +798,13 @@ def _live_records_of(assignment_ids: list[int]) -> dict[int, list[Visit]]:
 
 
 # The assignment a visit is sent for, row-locked on PostgreSQL (its own row only: not its team's users nor its
-# case), with its team, its case's rules profile and whether the visit's base version of the case's record is
-# known, in one statement.
+# case), with its team, its case's rules profile, whether the visit's base version of the case's record is
+# known and whether the visit is stored already, in one statement.
 _BASE_KNOWN = (select(RecordSnapshot.id).where(RecordSnapshot.case_id == Case.id,
                                                RecordSnapshot.record_version == bindparam("base_version"))
                .exists().label("base_known"))
-_ASSIGNMENT_FOR_VISIT = (select(VisitAssignment, Case.profile_id, _BASE_KNOWN)
+_STORED = select(Visit.id).where(Visit.id == bindparam("visit_id")).exists().label("stored")
+_ASSIGNMENT_FOR_VISIT = (select(VisitAssignment, Case.profile_id, _BASE_KNOWN, _STORED)
                          .join(Case, Case.id == VisitAssignment.case_id)
                          .options(joinedload(VisitAssignment.team))
                          .where(VisitAssignment.id == bindparam("id")).with_for_update(of=VisitAssignment)

@@ -316,3 +316,26 @@ def test_an_attestation_reads_its_visit_and_team_at_once_and_takes_the_chain_loc
     members = [t for t in texts if "assignment_members" in t]
     assert len(members) == 1 and re.search(r"FROM visits\b", members[0]), members
     assert not [t for t in texts if t.startswith("UPDATE audit_entries")], texts
+
+
+def test_a_new_visit_is_looked_for_in_the_assignments_read(app, field):  # noqa: F811
+    """Whether the visit is stored already (a resend) comes with the assignment's locked read: a new visit is
+    not read by its id on its own before it is written."""
+    a = field["phones"][0]
+    org = field["org"]
+    assignment = a.pull().json["assignments"][0]
+    photo, signature = jpeg(), png()
+    for data, kind in ((photo, "image/jpeg"), (signature, "image/png")):
+        assert a.put(data, kind).status_code == 201
+    env = envelope(assignment, [att(photo, "photo", "house_outside"), att(signature, "signature", "applicant", "image/png")],
+                   [org.gc_inv1, org.gc_inv2])
+    recorder = Statements(app)
+    try:
+        with recorder:
+            assert a.post_visit(env).status_code == 201
+    finally:
+        recorder.close()
+    assert a.post_visit(env).status_code == 200   # a resend is still answered as one
+    texts = [" ".join(s.split()) for s, _ in recorder.seen]
+    assert not [t for t in texts if t.startswith("SELECT visits.") and "WHERE visits.id = " in t], texts
+    assert [t for t in texts if t.startswith("SELECT visit_assignments.") and "EXISTS" in t]
