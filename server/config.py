@@ -85,6 +85,7 @@ def from_environment(instance_path: str) -> dict:
     pwa_dir = os.environ.get("RUHU_PWA_DIR", "")
     db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'ruhu.sqlite3'}"
     dirs = [d for d in os.environ.get("RUHU_PROFILE_DIRS", "").split(os.pathsep) if d]
+    max_upload = _whole("RUHU_MAX_UPLOAD", 15 * 2**20)
     return {
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(db_url),
@@ -116,6 +117,8 @@ def from_environment(instance_path: str) -> dict:
         "RUHU_REPORT_CLIENT_RATE": _rate("RUHU_REPORT_CLIENT_RATE", "30 per day"),
         "RUHU_RECEIPT_RATE": _rate("RUHU_RECEIPT_RATE", "30 per hour"),
         "RUHU_SURVEY_RATE": _rate("RUHU_SURVEY_RATE", "20 per hour"),
+        # Phone enrolments (POST /api/v1/devices/enroll, no sign-in: the one-time code is the credential).
+        "RUHU_ENROLL_RATE": _rate("RUHU_ENROLL_RATE", "20 per hour"),
         # The largest photo (bytes) a resident may attach to a report.
         "RUHU_PUBLIC_MAX_PHOTO": _whole("RUHU_PUBLIC_MAX_PHOTO", 5 * 2**20),
         # The font file posters are drawn with (empty: Debian's Noto CJK when installed; server/posters.py).
@@ -137,6 +140,8 @@ def from_environment(instance_path: str) -> dict:
         "RUHU_MAX_FIELD_CHARS": _whole("RUHU_MAX_FIELD_CHARS", 20000),
         # Public two-rates survey: answers per client address, unit and day (one per browser and year besides).
         "RUHU_SURVEY_ADDRESS_DAILY": _whole("RUHU_SURVEY_ADDRESS_DAILY", 3),
-        # Largest request body (the attachment store refuses files over 15 MiB with its own 413).
-        "MAX_CONTENT_LENGTH": 20 * 2**20,
+        # The largest file (bytes) a phone or the console may upload: larger, the attachment store answers 413.
+        "RUHU_MAX_UPLOAD": max_upload,
+        # Largest request body: 20 MiB, or the largest file and 1 MiB for the form around it.
+        "MAX_CONTENT_LENGTH": max(20 * 2**20, max_upload + 2**20),
     }

@@ -1,8 +1,10 @@
 """Flask extensions, created unbound and initialised in :func:`server.create_app` (``init_app``)."""
 
+import ipaddress
+
+from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -27,9 +29,32 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
-# Rate limits are per client address; storage is memory:// by default, Redis when RATELIMIT_STORAGE_URI
-# names one (several gunicorn workers must share it).
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def client_network(address: str) -> str:
+    """What a rate limit counts a client by: an IPv4 address as it is; an IPv6 address by its /64 network,
+    which is one subscriber's (a phone or a home gets a whole /64 and may take a new address in it at will);
+    an IPv4-mapped IPv6 address (a dual-stack socket's) as the IPv4 address.  Anything else as it is."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return address
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((ip, 64), strict=False))
+
+
+def client_key() -> str:
+    """The rate limits' key: the request's client network (:func:`client_network`; the address is the one
+    ``RUHU_PROXY_HOPS`` lets through)."""
+    return client_network(request.remote_addr or "127.0.0.1")
+
+
+# Rate limits are per client network (client_key); storage is memory:// by default, Redis when
+# RATELIMIT_STORAGE_URI names one (several gunicorn workers must share it).
+limiter = Limiter(key_func=client_key, default_limits=[])
 
 
 # --- reads outside a transaction (PostgreSQL) ------------------------------------------------------------

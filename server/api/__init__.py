@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
 from server import today
-from server.extensions import autocommit_reads, csrf, db
+from server.extensions import autocommit_reads, csrf, db, limiter
 from server.operations import OperationError
 from server.operations import sync as ops
 
@@ -65,7 +65,14 @@ def json_body():
     return body
 
 
+@bp.errorhandler(429)
+def _rate_limited(exc):
+    # The console's 429 page is a sign-in form: a phone gets the API's problem body (Retry-After: the limiter's).
+    return error("rate_limited", "请求过于频繁，请稍后再试", "too many requests: please wait and try again", 429)
+
+
 @bp.post("/devices/enroll")
+@limiter.limit(lambda: current_app.config.get("RUHU_ENROLL_RATE", "20 per hour"))
 def enroll():
     body = json_body()
     if not isinstance(body, dict):

@@ -88,7 +88,7 @@ def document() -> dict[str, Any]:
                         "public_key": {"$ref": "#/components/schemas/JWK"}}}}}},
                 "responses": {"201": _json({"type": "object", "required": ["device_id", "token"], "properties": {
                     "device_id": uuid, "token": {"type": "string"}, "user": {"type": "object"}}}, "Enrolled"),
-                    **_err(400, 404, 410, 422)}}},
+                    **_err(400, 404, 410, 422, 429)}}},
             "/me": {"get": {"summary": "Who this phone belongs to", "operationId": "me", "security": bearer,
                             "responses": {"200": _json({"type": "object"}, "The device and its user"), **_err(401)}}},
             "/sync/pull": {"get": {

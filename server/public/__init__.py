@@ -37,7 +37,6 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -46,7 +45,7 @@ from werkzeug.exceptions import HTTPException
 
 from server import today
 from server.domain import numberguard
-from server.extensions import db, limiter
+from server.extensions import client_key, db, limiter
 from server.models import Case
 from server.operations import OperationError
 from server.operations import boards as ops
@@ -146,7 +145,19 @@ def board(token: str):
 # --- objections and tip-offs ----------------------------------------------------------------------
 
 def _client_and_board() -> str:
-    return f"{get_remote_address()}|{(request.view_args or {}).get('token', '')}"
+    return f"{client_key()}|{(request.view_args or {}).get('token', '')}"
+
+
+# What a Chinese input method types in full-width mode, taken as the ASCII it stands for.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－　", "0123456789+- ")
+
+
+def _phone(typed: str) -> str:
+    """The reporter's phone number in ASCII: full-width digits, plus, minus and spaces are converted; a digit
+    of any other script (Arabic-Indic, Devanagari, superscript ...) becomes "?", which
+    :func:`~server.operations.boards.submit_report` refuses with its usual message, beside the form's other
+    mistakes."""
+    return "".join("?" if ch.isdigit() and not ch.isascii() else ch for ch in typed.translate(_FULL_WIDTH))
 
 
 def _report_form(board, form=None, error=None, status: int = 200):
@@ -166,7 +177,7 @@ def report_form(token: str):
 
 @bp.post("/b/<token>/report")
 @limiter.limit(lambda: current_app.config.get("RUHU_REPORT_RATE", "6 per hour"), key_func=_client_and_board)
-@limiter.limit(lambda: current_app.config.get("RUHU_REPORT_CLIENT_RATE", "30 per day"), key_func=get_remote_address)
+@limiter.limit(lambda: current_app.config.get("RUHU_REPORT_CLIENT_RATE", "30 per day"), key_func=client_key)
 def report_submit(token: str):
     found, error = _board_or_error(token)
     if error is not None:
@@ -179,7 +190,7 @@ def report_submit(token: str):
         photo = (upload.read(limit + 1), upload.mimetype)
     try:
         report = ops.submit_report(found, case_ref=form.get("case", ""), text=form.get("text", ""),
-                                   name=form.get("name", ""), phone=form.get("phone", ""), photo=photo,
+                                   name=form.get("name", ""), phone=_phone(form.get("phone", "")), photo=photo,
                                    remote_addr=request.remote_addr or "", today=today())
     except OperationError as exc:
         db.session.rollback()
@@ -188,7 +199,7 @@ def report_submit(token: str):
 
 
 @bp.get("/r")
-@limiter.limit(lambda: current_app.config.get("RUHU_RECEIPT_RATE", "30 per hour"), key_func=get_remote_address)
+@limiter.limit(lambda: current_app.config.get("RUHU_RECEIPT_RATE", "30 per hour"), key_func=client_key)
 def receipt_lookup():
     typed = (request.args.get("n") or "").strip()
     if not typed:
@@ -200,7 +211,7 @@ def receipt_lookup():
 
 
 @bp.get("/r/<receipt>")
-@limiter.limit(lambda: current_app.config.get("RUHU_RECEIPT_RATE", "30 per hour"), key_func=get_remote_address)
+@limiter.limit(lambda: current_app.config.get("RUHU_RECEIPT_RATE", "30 per hour"), key_func=client_key)
 def receipt(receipt: str):
     report = ops.report_by_receipt(receipt)
     if report is None:

@@ -10,13 +10,12 @@ beside the visit and paper answers, never mixed into them silently.
 from __future__ import annotations
 
 from flask import current_app, make_response, render_template, request, session
-from flask_limiter.util import get_remote_address
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from server import today
-from server.extensions import db, limiter
+from server.extensions import client_key, db, limiter
 from server.models import Unit
 from server.models.orgs import OFFICE_LEVELS
 from server.models.oversight import RESPONDENTS
@@ -40,14 +39,15 @@ def _mark(*parts: str) -> str:
 
 def _claim_marks(unit: Unit, device: str) -> bool:
     """Spend this browser's answer for the unit and year, and one of the client address's answers for
-    the unit and day (``RUHU_SURVEY_ADDRESS_DAILY``, several: households and carriers share addresses).
-    False when either is spent.  The marks are added to the session: the answer's commit keeps them."""
+    the unit and day (``RUHU_SURVEY_ADDRESS_DAILY``, several: households and carriers share addresses; an IPv6
+    client counts by its /64, as the rate limits do).  False when either is spent.  The marks are added to the
+    session: the answer's commit keeps them."""
     from server.models.oversight import SurveyMark
 
     on = today()
     device_key = _mark("device", unit.code, str(on.year), device)
     slots = int(current_app.config.get("RUHU_SURVEY_ADDRESS_DAILY", 3))
-    address = request.remote_addr or ""
+    address = client_key()
     address_keys = [_mark("address", unit.code, on.isoformat(), address, str(n)) for n in range(slots)]
     taken = set(db.session.scalars(select(SurveyMark.key).where(SurveyMark.key.in_([device_key, *address_keys]))))
     free = [k for k in address_keys if k not in taken]
@@ -108,7 +108,7 @@ def two_rates_survey(code: str):
 
 
 @bp.post("/survey/<code>")
-@limiter.limit(lambda: current_app.config.get("RUHU_SURVEY_RATE", "20 per hour"), key_func=get_remote_address)
+@limiter.limit(lambda: current_app.config.get("RUHU_SURVEY_RATE", "20 per hour"), key_func=client_key)
 def two_rates_submit(code: str):
     unit = _unit(code)
     if unit is None:

@@ -116,6 +116,8 @@ def _sentinels(tmp: Path) -> dict[str, tuple[str, str, object]]:
         "RUHU_REPORT_CLIENT_RATE": ("8 per day", "RUHU_REPORT_CLIENT_RATE", "8 per day"),
         "RUHU_RECEIPT_RATE": ("9 per hour", "RUHU_RECEIPT_RATE", "9 per hour"),
         "RUHU_SURVEY_RATE": ("10 per hour", "RUHU_SURVEY_RATE", "10 per hour"),
+        "RUHU_ENROLL_RATE": ("11 per hour", "RUHU_ENROLL_RATE", "11 per hour"),
+        "RUHU_MAX_UPLOAD": ("7654321", "RUHU_MAX_UPLOAD", 7654321),
         "RUHU_PUBLIC_MAX_PHOTO": ("1234567", "RUHU_PUBLIC_MAX_PHOTO", 1234567),
         "RUHU_POSTER_FONT": (str(tmp / "sentinel.ttf"), "RUHU_POSTER_FONT", str(tmp / "sentinel.ttf")),
         "RUHU_DEMO_PASSWORD": ("sentinel-password", "RUHU_DEMO_PASSWORD", "sentinel-password"),
@@ -187,6 +189,9 @@ def test_the_code_reads_no_undocumented_environment_variable():
     ("RUHU_RECEIPT_RATE", "per hour"),
     ("RUHU_SURVEY_RATE", "20 per fortnight"),
     ("RUHU_LOGIN_RATE", "lots"),
+    ("RUHU_ENROLL_RATE", "20 an hour"),
+    ("RUHU_MAX_UPLOAD", "15MiB"),
+    ("RUHU_MAX_UPLOAD", "0"),
     ("RUHU_DEMO_PASSWORD", "short"),
 ])
 def test_a_bad_setting_stops_the_app_naming_it(monkeypatch, name, value):
@@ -197,6 +202,34 @@ def test_a_bad_setting_stops_the_app_naming_it(monkeypatch, name, value):
     with pytest.raises(ConfigError) as err:
         create_app({"SECRET_KEY": "x", "TESTING": True, "RUHU_CALENDAR": "/nonexistent"})
     assert err.value.name == name and name in err.value.message and name in err.value.message_en
+
+
+@pytest.mark.parametrize("max_upload, max_body", [(None, 20 * 2**20), ("1000", 20 * 2**20),
+                                                 (str(40 * 2**20), 41 * 2**20)])
+def test_request_bodies_make_room_for_the_largest_upload(monkeypatch, tmp_path, max_upload, max_body):
+    if max_upload is not None:
+        monkeypatch.setenv("RUHU_MAX_UPLOAD", max_upload)
+    assert _app(tmp_path).config["MAX_CONTENT_LENGTH"] == max_body
+
+
+def test_ruhu_max_upload_limits_what_a_phone_may_upload(monkeypatch, migrated_url, org, tmp_path):
+    from server.models import User
+    from server.operations.sync import create_enrolment
+    from tests.conftest import make_app
+    from tests.integration.test_sync_api import Phone, jpeg
+
+    monkeypatch.setenv("RUHU_MAX_UPLOAD", "10000")
+    app = make_app(migrated_url, RUHU_ATTACHMENTS=str(tmp_path / "attachments"))
+    with app.app_context():
+        code = create_enrolment(db.session.get(User, org.gc_inv1), None).code
+    phone = Phone(app.test_client())
+    assert phone.enrol(code).status_code == 201
+    assert phone.put(jpeg()).status_code == 201
+    r = phone.put(jpeg() + b"\0" * 10_000)
+    assert r.status_code == 413 and r.json["error"] == "too_large"
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_the_ruhu_command_refuses_a_bad_setting_in_both_languages(tmp_path):
