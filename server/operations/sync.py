@@ -603,8 +603,14 @@ def submit_visit(device: Device, raw: Any, idempotency_key: str | None, today: d
         _hold_assignment(envelope.assignment_id)
     if envelope.supersedes:
         prior = db.session.get(Visit, envelope.supersedes)
+        if existing is None and prior is not None and \
+                (prior.case_id, prior.assignment_id) != (envelope.case_id, envelope.assignment_id):
+            # The line of revisions is the assignment's (it is read under the assignment's lock): a record of
+            # another assignment or case is not this one's to replace.
+            raise OperationError("supersedes_other_assignment", "被修改的调查记录不属于这项调查任务",
+                                 "the visit named by supersedes is a record of another assignment", 422)
         # Current: not replaced, and no other amendment of it is already waiting (one line of revisions).
-        current = prior is not None and prior.status != "superseded" and prior.case_id == envelope.case_id and \
+        current = prior is not None and prior.status != "superseded" and \
             db.session.scalar(select(Visit.id).where(Visit.supersedes_id == prior.id, Visit.id != envelope.visit_id,
                                                      Visit.status != "superseded").limit(1)) is None
     decision = classify_submission(existing.content_hash if existing else None, envelope.hash,
