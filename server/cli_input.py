@@ -4,7 +4,8 @@
   exit 1: lone UTF-16 surrogates (bytes that are not UTF-8, e.g. typed in a GBK terminal), NUL and
   other control characters (the same bad text the web's guard refuses, plus the other controls).
 - Whole numbers that name a row (ids) or count something have a range (:class:`IntRange`) whose
-  refusal is in both languages too; an id past a 32-bit column is refused before any query.
+  refusal is in both languages too; an id past a 32-bit column is refused before any query.  A negative
+  one (``boards rotate -1``) reaches that refusal too, where click would call it an unknown option.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from server.guard import INT4_MAX
 
 # Surrogates (not encodable as UTF-8), NUL and every other C0/C1 control character.
 _BAD_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_OPTION = re.compile("--?[A-Za-z][A-Za-z0-9-]*")   # what an option looks like (-1 does not)
 
 
 def bad_text(value: object) -> bool:
@@ -51,13 +53,21 @@ def refuse_bad_text(command: click.Command, values: dict) -> None:
             sys.exit(1)
 
 
+def _takes_a_number(command: click.Command) -> bool:
+    return any(isinstance(p, click.Argument) and isinstance(p.type, click.IntRange) for p in command.params)
+
+
 def guard_commands(*groups: click.Group) -> None:
-    """Make every command of ``groups`` (and their subgroups) refuse bad text before it runs (idempotent)."""
+    """Make every command of ``groups`` (and their subgroups) refuse bad text before it runs, and let a
+    negative number reach a numeric argument's range check (idempotent)."""
     for group in groups:
         for command in group.commands.values():
             if isinstance(command, click.Group):
                 guard_commands(command)
                 continue
+            if _takes_a_number(command):
+                # click reads "-1" as an unknown option; passed on, it is refused by the argument's IntRange
+                command.context_settings.setdefault("ignore_unknown_options", True)
             callback = command.callback
             if callback is None or getattr(callback, "_ruhu_text_checked", False):
                 continue
@@ -75,6 +85,9 @@ class IntRange(click.IntRange):
     """``click.IntRange`` whose refusal is in Chinese and English (and never repeats the value typed)."""
 
     def convert(self, value, param, ctx):
+        if isinstance(param, click.Argument) and isinstance(value, str) and _OPTION.fullmatch(value):
+            # an unknown option passed on to the argument (see guard_commands)
+            raise click.NoSuchOption(value, message=f"没有此选项：{value} / no such option: {value}", ctx=ctx)
         try:
             return super().convert(value, param, ctx)
         except click.BadParameter:

@@ -5,8 +5,8 @@ cannot be read, all at once."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from werkzeug.datastructures import FileStorage, MultiDict
@@ -21,6 +21,25 @@ from server.operations import attachments as files
 TEXT_LIMIT = 2000        # a typed text kept in a step's record (opinions, reasons, findings)
 LONG_TEXT_LIMIT = 20000  # minutes of an appraisal or a meeting
 NOTE_LIMIT = 500         # a note on an assignment
+
+ISO_DATE = re.compile("[0-9]{4}-[0-9]{2}-[0-9]{2}")   # what <input type=date> sends (not 2026-W05-3 nor 20260105)
+# Control characters (C0, DEL, C1) and the marks, embeddings, overrides and isolates that reorder text on screen
+# (U+202E shows "gpj.exe" as "exe.jpg"): never typed on purpose into a record.  A field of several lines
+# (<textarea>) may hold a tab and line breaks; a field of one line may not.
+_CONTROL = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+BAD_TEXT = re.compile(f"[{_CONTROL}]")
+BAD_LINE = re.compile(f"[\t\n\r{_CONTROL}]")
+# How the console's free-text fields are named when one is refused (the key itself otherwise).
+TEXT_LABELS = {
+    "reason": ("原因", "Reason"), "reasons": ("理由", "Reasons"), "opinion": ("意见", "Opinion"),
+    "omission_reason": ("未报核对成员的理由", "Reason for members left out"),
+    "found_property": ("核对出的财产", "Property found"), "note": ("备注", "Note"), "notes": ("情况说明", "Notes"),
+    "minutes": ("评议记录", "Minutes"), "record": ("会议记录", "Meeting minutes"), "text": ("异议内容", "Objection"),
+    "finding": ("核实结论", "Finding"), "number": ("低保证编号", "Certificate number"),
+    "description": ("变化情况", "Description of the change"), "evidence": ("依据", "Evidence"),
+    "label": ("加分事项", "Bonus item"), "panel_name": ("评议人员姓名", "A panel member's name"),
+    "attendee": ("参会人员姓名", "An attendee's name"),
+}
 
 
 class FormError(Exception):
@@ -53,13 +72,25 @@ class Reader:
     def fail(self, field: str, zh: str, en: str) -> None:
         self.errors.append((field, zh, en))
 
-    def text(self, key: str, limit: int = TEXT_LIMIT) -> str:
-        """A typed text; longer than ``limit`` is a field error (never cut silently: the page keeps it all)."""
-        value = (self.form.get(key) or "").strip()
+    def text(self, key: str, limit: int = TEXT_LIMIT, *, line: bool = False) -> str:
+        """A typed text; longer than ``limit`` is a field error (never cut silently: the page keeps it all), so is
+        a control or text-direction character (and, for a field of one ``line``, a tab or a line break)."""
+        raw = self.form.get(key) or ""
+        self.check_text(key, raw, line=line)
+        value = raw.strip()
         if len(value) > limit:
             self.fail(key, f"不能超过{limit}个字（现有{len(value)}个）",
                       f"must not exceed {limit} characters (it has {len(value)})")
         return value[:limit]
+
+    def check_text(self, key: str, value: str, *, line: bool = False) -> None:
+        """A field error, naming the field, when ``value`` holds a control or text-direction character."""
+        if (BAD_LINE if line else BAD_TEXT).search(value):
+            zh, en = TEXT_LABELS.get(key, (key, key))
+            error = (key, f"{zh}含有控制字符或文字方向控制符，请删除后重新输入",
+                     f"{en} contains a control character or a text-direction control: remove it and send again")
+            if error not in self.errors:   # once for a field of several values
+                self.errors.append(error)
 
     def flag(self, key: str) -> bool:
         return self.form.get(key) in ("1", "on", "true", "yes")
@@ -71,7 +102,7 @@ class Reader:
                 self.fail(key, f"请填写{zh}", f"{en} is required")
             return default
         try:
-            if len(raw) != 10:
+            if not ISO_DATE.fullmatch(raw):
                 raise ValueError(raw)
             return dt.date.fromisoformat(raw)
         except ValueError:
@@ -88,9 +119,11 @@ class Reader:
         return out
 
     def money(self, key: str, zh: str, en: str):
+        """A required amount: a blank is a field error, never 0 (see optional_money for a blank kept blank)."""
         raw = self.form.get(key) or ""
-        if not raw.strip():   # as before amount() stopped reading a blank as 0 (see optional_money for a blank kept blank)
-            return Decimal("0")
+        if not raw.strip():
+            self.fail(key, f"请填写{zh}（没有请填 0）", f"{en} is required (type 0 for none)")
+            return None
         value = amount(raw)
         if value is None:
             if amount_problem(raw) == BAD_COMMA:
@@ -165,13 +198,15 @@ def _record_verification_report(r: Reader, case: Case) -> dict[str, Any]:
     return {"report_on": r.date("report_on", "报告日期", "Report date", r.today),
             "found_income_6m": str(found) if found is not None else None,
             "no_income_found": r.flag("no_income_found"),
-            "found_property": r.text("found_property"), "note": r.text("note"),
+            "found_property": r.text("found_property", line=True), "note": r.text("note", line=True),
             "file": r.upload("report_file", documents=True)}
 
 
 def _record_appraisal(r: Reader, case: Case) -> dict[str, Any]:
     names, cats = r.form.getlist("panel_name"), r.form.getlist("panel_category")
     signed = set(r.form.getlist("panel_signed"))
+    for n in names:
+        r.check_text("panel_name", n, line=True)
     panel = [{"name": n.strip(), "category": c, "signed": str(i) in signed}
              for i, (n, c) in enumerate(zip(names, cats, strict=False)) if n.strip()]
     return {"panel": panel, "minutes": r.text("minutes", LONG_TEXT_LIMIT), "conclusion": r.form.get("conclusion"),
@@ -210,6 +245,7 @@ def _record_meeting(r: Reader, case: Case) -> dict[str, Any]:
     attendees = [a.strip() for a in r.form.getlist("attendee") if a.strip()]
     name_limit = Member.name.property.columns[0].type.length
     for a in attendees:
+        r.check_text("attendee", a, line=True)
         if len(a) > name_limit:
             r.fail("attendee", f"参会人员姓名不能超过{name_limit}个字", f"an attendee's name exceeds {name_limit} characters")
     if len(set(attendees)) != len(attendees):
@@ -247,7 +283,7 @@ def _refuse(r: Reader, case: Case) -> dict[str, Any]:
 
 
 def _issue_certificate(r: Reader, case: Case) -> dict[str, Any]:
-    return {"number": r.text("number", Case.certificate_number.property.columns[0].type.length),
+    return {"number": r.text("number", Case.certificate_number.property.columns[0].type.length, line=True),
             "valid_from": r.date("valid_from", "有效期起", "Valid from", case.decided_on or r.today),
             "valid_until": r.date("valid_until", "有效期至", "Valid until")}
 

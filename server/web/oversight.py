@@ -40,7 +40,7 @@ from server.public import survey as _survey  # noqa: F401  (registers /survey/<c
 from server.security import FILE_CSP
 from server.web import bp
 from server.web.auth import current_user, login_required
-from server.web.forms import FormError, Reader
+from server.web.forms import LONG_TEXT_LIMIT, FormError, Reader
 
 CHARTS = ("stages", "on_time", "payments", "months", "objections", "accuracy", "two_rates")
 
@@ -328,7 +328,7 @@ def oversight_draw_assign(draw_id: int):
     draw = _draw_or_404(user, draw_id)
     reader = Reader(request.form, None, user, today())
     team, chosen = reader.ids("team"), reader.ids("cases")
-    note = reader.text("note", 400)
+    note = reader.text("note", 400, line=True)
 
     def run():
         reader.done()
@@ -352,16 +352,15 @@ def oversight_draw_result(draw_id: int):
     if found not in ("1", "0"):
         reader.fail("household_found", "请选择是否找到该户", "say whether the household was found")
     match = {"1": True, "0": False}.get(form.get("members_match", ""))
-    income = None
-    if form.get("income_found_6m", "").strip():
-        income = reader.money("income_found_6m", "抽查核实的6个月收入", "Income found over 6 months")
+    income = reader.optional_money("income_found_6m", "抽查核实的6个月收入", "Income found over 6 months")
+    notes = reader.text("notes", LONG_TEXT_LIMIT)   # its length is the operation's to refuse, naming the field
 
     def run():
         if not case_ids:
             reader.fail("case", "请选择抽查的家庭", "choose the household")
         reader.done()
         ops.record_result(draw, case_ids[0], user, accuracy=form.get("accuracy", ""), household_found=found == "1",
-                          members_match=match, income_found_6m=income, notes=reader.text("notes", 2001),
+                          members_match=match, income_found_6m=income, notes=notes,
                           remote_addr=request.remote_addr or "")
     error, status = _ok(run)
     if error:
@@ -501,12 +500,14 @@ def oversight_enter_item(unit_id: int):
             reader.fail("item", "请选择考核项目", "choose the item")
     elif kind == "deduction":
         period = _period_field(reader)
+    # their lengths are the operation's to refuse, naming the field
+    evidence, label = reader.text("evidence", LONG_TEXT_LIMIT), reader.text("label", LONG_TEXT_LIMIT, line=True)
     attachment = reader.upload("evidence_file", documents=True)
 
     def run():
         reader.done()
         ops.enter_item(unit, year, user, kind=kind, period=period, key=key, points=form.get("points", "0"),
-                       evidence=form.get("evidence", ""), label=form.get("label", ""), value=form.get("value"),
+                       evidence=evidence, label=label, value=form.get("value"),
                        attachment=attachment, today=today(), remote_addr=request.remote_addr or "")
     error, status = _ok(run)
     if error:

@@ -162,7 +162,7 @@ def roster_step(roster_id: int):
         abort(403)
     reader = Reader(request.form, request.files, user, today())
     on_ = reader.date("on", "办理日期", "Date")
-    note = reader.text("note")
+    note = reader.text("note", line=True)
     try:
         reader.done()
         ops.record_step(roster, user, step=request.form.get("step", ""), on=on_, today=today(),
@@ -345,7 +345,7 @@ def dynamic_start_rereview(case_id: int):
     user = current_user()
     reader = Reader(request.form, request.files, user, today())
     team = reader.ids("team")
-    reason, note = reader.text("reason", 500), reader.text("note", 500)
+    reason, note = reader.text("reason", 500, line=True), reader.text("note", 500, line=True)
     try:
         reader.done()
         dyn.start_rereview(case, user, team, today=today(), reason=reason, note=note, remote_addr=_addr())
@@ -442,9 +442,7 @@ def _case_post(case_id: int, roles: tuple[str, ...], run):
 @login_required
 def dynamic_report(case_id: int):
     def run(case, user, r: Reader):
-        income = None
-        if (r.form.get("reported_income_6m") or "").strip():
-            income = r.money("reported_income_6m", "报告的6个月收入", "Reported 6-month income")
+        income = r.optional_money("reported_income_6m", "报告的6个月收入", "Reported 6-month income")
         reported_on = r.date("reported_on", "报告日期", "Report date", r.today)
         description = r.text("description", 4000)
         r.done()
@@ -454,10 +452,14 @@ def dynamic_report(case_id: int):
     return _case_post(case_id, ("caseworker",), run)
 
 
-def _basis(r: Reader, case: Case):
-    income = None
-    if (r.form.get("assessed_income_6m") or "").strip():
+def _basis(r: Reader, case: Case, changes: bool = True):
+    """The decided income and the members covered.  The page always sends the income, filled in: when the
+    decision ``changes`` the amount, a cleared income is refused (never read as 0, nor as "as it was"); a
+    request without the field keeps the income as it is."""
+    if changes and "assessed_income_6m" in r.form:
         income = r.money("assessed_income_6m", "认定的6个月家庭收入", "Assessed 6-month income")
+    else:
+        income = r.optional_money("assessed_income_6m", "认定的6个月家庭收入", "Assessed 6-month income")
     return income, _covered(r, case)
 
 
@@ -477,7 +479,7 @@ def dynamic_change(case_id: int):
 @login_required
 def dynamic_rereview_decision(case_id: int):
     def run(case, user, r: Reader):
-        income, covered = _basis(r, case)
+        income, covered = _basis(r, case, r.form.get("outcome") == "change")
         report = rereview_report(r)
         reasons = r.text("reasons")
         r.done()

@@ -43,16 +43,35 @@ def refused(app, cli, args, english: str, *, input=None, code: int | None = None
 
 # --- ids past a 32-bit column, zero and negative ---------------------------------------------------
 
-@pytest.mark.parametrize("value", [BIG, HUGE, "0", "12x"])
-@pytest.mark.parametrize("command", [
+ID_COMMANDS = [
     ["boards", "rotate", "{id}"],
     ["boards", "poster", "{id}", "--out", "{tmp}/p.png"],
     ["rosters", "export", "{id}", "--format", "csv", "--out", "{tmp}/r.csv"],
     ["spotchecks", "verify", "{id}"],
-])
+]
+
+
+@pytest.mark.parametrize("value", [BIG, HUGE, "0", "12x", "-1", "-2147483648", "-" + HUGE])
+@pytest.mark.parametrize("command", ID_COMMANDS)
 def test_ids_out_of_range_are_refused(app, org, cli, tmp_path, command, value):
     args = [a.format(id=value, tmp=tmp_path) for a in command]
-    refused(app, cli, args, "must be a whole number from 1 to 2147483647")
+    r = refused(app, cli, args, "must be a whole number from 1 to 2147483647")
+    assert "No such option" not in r.output
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("command", ID_COMMANDS)
+def test_an_unknown_option_before_an_id_is_still_refused_as_one(app, org, cli, tmp_path, command):
+    """A negative id reaches the id's check; an unknown option in its place is still called one."""
+    args = [a.format(id="--bogus", tmp=tmp_path) for a in command]
+    r = refused(app, cli, args, "no such option: --bogus")
+    assert "没有此选项" in r.output
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_negative_id_after_the_options_is_refused(app, org, cli, tmp_path):
+    refused(app, cli, ["rosters", "export", "--format", "csv", "--out", f"{tmp_path}/r.csv", "-1"],
+            "must be a whole number from 1 to 2147483647")
     assert not list(tmp_path.iterdir())
 
 
