@@ -11,14 +11,17 @@ values (str, int, bool, None, lists of str). The paths::
                                  student, school, work, able_to_work (the fields of
                                  ``MEMBER_FIELDS[form_id]``)
     income/<source>              the six-month TOTAL of an income source of
-                                 server.domain.declaration.INCOME_SOURCES, as a "0.00" string
+                                 server.domain.declaration.INCOME_SOURCES, as a "0.00" string;
+                                 absent when nobody declared or found that source (unknown, not 0)
     property/<item>              free text of an item of PROPERTY_ITEMS; property/vehicles_count an int
     living/conditions            sorted list of condition option values
     living/notes                 text
 
 Text is NFC-normalised and stripped, and empty text counts as None. The server builds the same
 space from the case (``base``: as it was at the visit's ``base_version``; ``current``: as it is now)
-with the same conventions — in particular every declared income source as a "0.00" total.
+with the same conventions — in particular every declared income source as a "0.00" total, and no
+path for a source never declared: a visit that found "0.00" there proposes it (unknown -> 0.00).
+Records made before that rule hold "0.00" for undeclared sources; they merge as any other value.
 
 What a visit says (``flatten_answers``)
 =======================================

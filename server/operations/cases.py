@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from server import services
 from server.domain import workflow
-from server.domain.declaration import INCOME_SOURCES, MONTHS, Declaration
+from server.domain.declaration import MONTHS, Declaration
 from server.domain.ids import InvalidIdNumber, parse_id_number
 from server.extensions import db
 from server.models import Case, CaseEvent, Household, Member, Unit, User
@@ -244,9 +244,10 @@ def household_record(members: Sequence[Member], declaration: Declaration) -> dic
         record.update({f"{key}/name": m.name, f"{key}/relation": m.relation, f"{key}/co_residing": m.co_residing,
                        f"{key}/disabled": m.disabled, f"{key}/student": m.student,
                        f"{key}/able_to_work": m.able_to_work})
-    for source in INCOME_SOURCES:   # the same totals as a visit's, or "0.00" would look like a change
-        months = declaration.income.get(source)
-        record[f"income/{source}"] = income_total(months) if months else "0.00"
+    # The same totals as a visit's.  A source not declared has no figure: unknown (shown "—"), never "0.00"
+    # (records made before hold "0.00" for it; they are merged and shown as they are).
+    for source, months in declaration.income.items():
+        record[f"income/{source}"] = income_total(months)
     for item, text in declaration.property.items():
         record[f"property/{item}"] = text
     return record

@@ -590,7 +590,7 @@ def test_attestations_and_acceptance_into_the_case(app, field):
         assert case.status == "visited" and visit.status == "accepted"
         proposals = visit.merge["proposals"]
         assert proposals["income/wages"] == "450.00" and proposals["property/housing"] == "租住公房30平方米"
-        assert "income/business" not in proposals          # "0.00" found where "0.00" was declared
+        assert proposals["income/business"] == "0.00"     # none declared (no figure): the 0.00 found is new
         assert visit.merge["conflicts"] == {}
         assert [e.action for e in case.events][-1] == "record_home_visit"
 

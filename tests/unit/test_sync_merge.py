@@ -228,6 +228,24 @@ def test_a_missing_path_means_none_in_base_and_current():
     assert merge({}, {P: "b"}, {P: "a"}) == MergeResult(conflicts={P: Conflict(None, "b", "a")})
 
 
+@pytest.mark.parametrize("record, months, outcome", [
+    # an income kind the record has no figure for (never declared, never found) is unknown, not 0.00
+    ({}, ["0"] * 6, "proposal"),                               # found none: 0.00 becomes known
+    ({}, ["100"] * 6, "proposal"),
+    ({}, [""] * 6, "ignored"),                                 # left blank: still unknown
+    ({}, None, "ignored"),
+    ({"income/other": "0.00"}, ["0"] * 6, "agreed"),           # a record from before kept 0.00 for it
+    ({"income/other": "0.00"}, [""] * 6, "ignored"),
+    ({"income/other": "600.00"}, ["0"] * 6, "proposal"),
+])
+def test_an_income_kind_without_a_figure_stays_unknown(record, months, outcome):
+    found = flatten_answers("household_survey", {"income": {"other": months}} if months is not None else {})
+    result = merge(record, record, found)
+    expected = {"income/other": income_total(months)} if outcome == "proposal" else {}
+    assert result.proposals == expected and not result.conflicts
+    assert result.agreed == (["income/other"] if outcome == "agreed" else [])
+
+
 def test_paths_the_visit_does_not_mention_are_left_alone():
     base = {"member/A/relation": "head", "member/C/name": "离开的人"}
     assert merge(base, base, {"member/A/name": "甲"}) == MergeResult(proposals={"member/A/name": "甲"})
