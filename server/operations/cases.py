@@ -535,3 +535,73 @@ def deadline_rows(user: User, today: dt.date, urgency: str | None = None) -> lis
     order = {"overdue": 0, "due_soon": 1, "ok": 2}
     rows.sort(key=lambda r: (order[r["urgency"]], r["due"], r["case"].number))
     return rows
+
+
+# --- the household's members follow its record (a reconciliation, a director's decision) ---------------------
+
+def _record_flags(record: Mapping[str, Any], number: str) -> dict[str, Any]:
+    """A member's columns from the record's fields (the visit's answers in the field space)."""
+    get = lambda f: record.get(f"member/{number}/{f}")  # noqa: E731
+    flags = {"disabled": get("disabled") is True, "student": get("student") is True,
+             "able_to_work": get("able_to_work") is True, "seriously_ill": get("health") == "seriously_ill",
+             "unemployed": get("work") == "unemployed", "severely_disabled": get("disability_grade") in ("1", "2")}
+    return flags
+
+
+def apply_to_household(case: Case, record: Mapping[str, Any], changed: set[str], new_members: list[str],
+                       left: list[str], today: dt.date) -> None:
+    """Make the household's members say what the reconciled record says: new members join (ID number checked,
+    not in another open case), members who left stop living with it (and are no longer covered), changed
+    facts of existing members are copied."""
+    from server.domain.ids import InvalidIdNumber, parse_id_number
+    from server.models import Household, Member
+    from server.models.households import RELATIONS
+
+    household = case.household
+    by_number = {m.id_number: m for m in household.members}
+    open_states = set(workflow.STATES) - workflow.TERMINAL
+    for number in new_members:
+        name = record.get(f"member/{number}/name") or ""
+        try:
+            info = parse_id_number(number, today)
+        except InvalidIdNumber as exc:
+            raise OperationError("id_number_invalid", f"新增成员{name}的身份证号码无效：{exc.message}",
+                                 f"the new member {name}'s ID number is invalid: {exc.message_en}", 422) from None
+        clash = db.session.scalar(select(Case.number).join(Household, Case.household_id == Household.id)
+                                  .join(Member, Member.household_id == Household.id)
+                                  .where(Member.id_number == info.number, Case.id != case.id,
+                                         Case.status.in_(open_states)).limit(1))
+        if clash:
+            raise OperationError("already_applied", f"新增成员{name}已在其他在办或在保案件（{clash}）中",
+                                 f"the new member {name} is already in another open case ({clash})", 409)
+        if info.number in by_number:
+            continue
+        relation = record.get(f"member/{number}/relation")
+        co_residing = record.get(f"member/{number}/co_residing") is not False
+        member = Member(position=len(household.members), name=name[:50], id_number=info.number,
+                        relation=relation if relation in RELATIONS else "other", birth_date=info.birth_date,
+                        sex=info.sex, co_residing=co_residing, covered=co_residing,
+                        **_record_flags(record, number))
+        household.members.append(member)
+        by_number[info.number] = member
+    for number in left:
+        if number in by_number:
+            by_number[number].co_residing = False
+            by_number[number].covered = False
+    for path in changed:
+        parts = path.split("/")
+        if parts[0] != "member" or len(parts) != 3 or parts[1] in new_members or parts[1] not in by_number:
+            continue
+        member, fid = by_number[parts[1]], parts[2]
+        value = record.get(path)
+        if fid == "name" and isinstance(value, str) and value:
+            member.name = value[:50]
+        elif fid == "relation" and value in RELATIONS:
+            member.relation = value
+        elif fid == "co_residing" and isinstance(value, bool):
+            member.co_residing = value
+            if not value:
+                member.covered = False
+        else:
+            for column, flag in _record_flags(record, parts[1]).items():
+                setattr(member, column, flag)

@@ -22,9 +22,11 @@ from server.extensions import db
 from server.models import Case, CaseEvent, Unit, User, VisitAssignment
 from server.models.money import CHANGE_REPORT_KINDS, ChangeReport
 from server.operations import OperationError, audit, check_length
-from server.operations.cases import benefit_working, next_event_seq, perform
+from server.operations.cases import apply_to_household, benefit_working, next_event_seq, perform
 from server.operations.rosters import exit_started
 from server.operations.visits import assign_visit
+from sync.merge import apply as apply_choices
+from sync.merge import same_value
 
 PAYING = ("in_payment", "rereview", "gradual_exit")
 OFFICE_ROLES = ("caseworker", "leader", "director")
@@ -205,22 +207,69 @@ def _apply_basis(case: Case, assessed_income_6m: Decimal | None, covered_ids: Se
     return changed
 
 
+def _apply_found(case: Case, found: dict[str, Any], covered_ids: Sequence[int] | None,
+                 today: dt.date) -> dict[str, Any] | None:
+    """Bring the household record in line with a visit kept as evidence (``pending_visit_evidence``) as the
+    director decided it, the way a reconciliation before the review does (``sync.merge.apply`` and the
+    reconciliation's own update of the members): the visit's income rows when the decided income is the
+    visit's (another figure: the rows stay as they were), the members who left that the decision no longer
+    covers (one still covered stays), the other facts the visit changed.  New members the visit found are
+    not added: the decision does not name them.  Returns the applied changes for the audit, or None."""
+    from server.models.cases import RecordSnapshot
+
+    proposed = (found["event"].data or {}).get("proposed") or {}
+    current = case.record or {}
+    by_id = {m.id: m.id_number for m in case.household.members}
+    gone = {by_id[i] for i in found["left"]}
+    stays = gone if covered_ids is None else {by_id[i] for i in covered_ids if i in by_id} & gone
+    income_taken = found["assessed_income_6m"] is not None and \
+        Decimal(case.assessed_income_6m) == found["assessed_income_6m"]
+    new_members = set(found["new_members"])
+    choices: dict[str, Any] = {}
+    for path, change in (proposed.get("changes") or {}).items():
+        parts = path.split("/")
+        if not same_value(current.get(path), change.get("before")):
+            continue   # the record moved on since the reconciliation
+        if parts[0] == "income" and not income_taken:
+            continue
+        if parts[0] == "member" and (parts[1] in new_members or (parts[1] in stays and parts[2] == "co_residing")):
+            continue
+        choices[path] = change.get("after")
+    left = sorted(gone - stays)
+    choices.update({f"member/{n}/co_residing": False for n in left})
+    record = apply_choices(current, choices)
+    changed = {k for k in choices if not same_value(current.get(k), record.get(k))}
+    if not changed and not left:
+        return None
+    case.record = record
+    case.record_version += 1
+    db.session.add(RecordSnapshot(case_id=case.id, record_version=case.record_version, record=record))
+    apply_to_household(case, record, changed, [], left, today)
+    return {"visit": (found["event"].data or {}).get("visit_id"), "left": left,
+            "changes": {k: {"before": current.get(k), "after": record.get(k)} for k in sorted(changed)}}
+
+
 def decide_change(case: Case, actor: User, *, reasons: str, today: dt.date,
                   assessed_income_6m: Decimal | None = None, covered_ids: Sequence[int] | None = None,
                   report_id: int | None = None, remote_addr: str = "",
                   evidence: dict[str, Any] | None = None) -> CaseEvent:
     """The director raises or lowers the payment: the new amount comes from the benefit core on the
     decided income and the people covered; raise or lower follows from it.  In re-review this is the
-    re-review's conclusion "change"."""
+    re-review's conclusion "change".  A visit reconciled after the review and not yet decided on
+    (``pending_visit_evidence``) is settled by it: the household record takes its findings as decided
+    (``_apply_found``), in the same audit entry as the basis."""
     _office_staff(case, actor, ("director",), "只有本街道（乡镇）主任可以决定增发或减发",
                   "only the director of the case's office may raise or lower a payment")
     if case.status not in ("in_payment", "rereview"):
         raise OperationError("illegal_transition", "只有保障中或复核中的家庭可以增发或减发",
                              "only a family in payment or under re-review can have its payment raised or lowered", 409)
     report = _report_of(case, report_id)
+    found = pending_visit_evidence(case)
     old_amount = Decimal(case.amount) if case.amount is not None else None
+    old_version = case.record_version
     try:
         changed = _apply_basis(case, assessed_income_6m, covered_ids)
+        applied = _apply_found(case, found, covered_ids, today) if found else None
         db.session.flush()
         amount = benefit_working(case, today).total
         if case.status == "rereview":
@@ -233,11 +282,17 @@ def decide_change(case: Case, actor: User, *, reasons: str, today: dt.date,
                                      f"the monthly amount stays {amount} yuan: nothing to raise or lower")
             direction = "raise" if old_amount is None or amount > old_amount else "lower"
             action, payload = "record_change", {"direction": direction, "reasons": reasons, "amount": amount}
+        if found:
+            payload["visit_id"] = found["event"].data.get("visit_id")   # the decision names the visit it settles
         ev = perform(case, action, actor, payload, today=today, remote_addr=remote_addr, commit=False)
-        if changed:
+        if changed or applied:
+            before: dict[str, Any] = {"amount": None if old_amount is None else str(old_amount)}
+            after: dict[str, Any] = {"amount": str(amount), "changes": changed}
+            if applied:   # the household record took the visit's findings as decided
+                before["record_version"] = old_version
+                after.update(record_version=case.record_version, record=applied)
             audit.record("dynamic.change_basis", "case", case.id, actor=actor, remote_addr=remote_addr,
-                         before={"amount": None if old_amount is None else str(old_amount)},
-                         after={"amount": str(amount), "changes": changed})
+                         before=before, after=after)
         _close_report(report, actor, ev, today)
         db.session.commit()
     except OperationError:
