@@ -197,6 +197,24 @@ class Tally:
                 "done": self.done}
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of all the machine's CPUs so far (``/proc/stat``; (0, 0) where there is none)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return 0, 0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)   # idle + waiting for the disk
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float | None:
+    """The share of the machine's CPU time that was busy between two ``cpu_ticks()`` readings: near 1.0 the
+    phase was held back by the processors, well below it by waiting (the disk, locks, round trips)."""
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total if total > 0 else None
+
+
 def run_threads(count: int, target, seconds: float) -> float:
     stop = time.perf_counter() + seconds
     threads = [threading.Thread(target=target, args=(i, stop), daemon=True) for i in range(count)]
@@ -587,8 +605,9 @@ def phase_visits(port: int, phones: list, photos: list[bytes], seconds: float, b
                 with tally.lock:
                     tally.done += 1
 
+    ticks = cpu_ticks()
     elapsed = run_threads(max(1, PHONES // 2), pair_loop, seconds)
-    return {**tally.summary(elapsed), "ran_out": ran_out[0]}
+    return {**tally.summary(elapsed), "ran_out": ran_out[0], "busy": busy_share(ticks, cpu_ticks())}
 
 
 def phase_puts(port: int, phones: list, photos: list[bytes], seconds: float) -> dict:
@@ -637,7 +656,8 @@ def phase_odk_beside(odk: dict | None, photos: list[bytes]) -> dict | None:
         return None
     from bench.odk import phase_odk
 
-    result = phase_odk(odk["base_url"], odk["auth"], photos, PHONES, SECONDS)
+    ticks = cpu_ticks()
+    result = {**phase_odk(odk["base_url"], odk["auth"], photos, PHONES, SECONDS), "busy": busy_share(ticks, cpu_ticks())}
     # ODK goes on working after its answers (a background job per record's audit rows, on the same cores and
     # the same PostgreSQL): let it finish before Ruhu's next phase is timed.
     time.sleep(float(os.environ.get("BENCH_ODK_SETTLE", "20")))
@@ -708,6 +728,11 @@ def run_database(label: str, db_url: str, photos: list[bytes], results: dict, od
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _busy(phase: dict) -> str:
+    share = phase.get("busy")
+    return f"  CPU busy {share:.0%}" if share is not None else ""
+
+
 def report(results: dict) -> None:
     for label, rounds in results.items():
         def med(fn, rounds=rounds):
@@ -725,7 +750,7 @@ def report(results: dict) -> None:
         print(f"  complete visits/s (3 photos, visit, 2 attestations, accepted), as the phone app sends them (pull, "
               f"one request with the photos and its attestation, the partner's attestation): {visits:.1f}  "
               f"requests/s {v['requests_per_s']:.0f}  p50/p95/p99 {v['p50']:.0f}/{v['p95']:.0f}/{v['p99']:.0f} ms  "
-              f"errors {v['errors']} of {v['requests']}")
+              f"errors {v['errors']} of {v['requests']}{_busy(v)}")
         print(f"  complete visits/s, each photo and attestation its own request: {split:.1f}  "
               f"requests/s {sv['requests_per_s']:.0f}  p50/p95 {sv['p50']:.0f}/{sv['p95']:.0f} ms  "
               f"errors {sv['errors']} of {sv['requests']}")
@@ -740,7 +765,7 @@ def report(results: dict) -> None:
             odk = statistics.median(o["done_per_s"] for o in odk_runs)
             o = odk_runs[-1]
             print(f"  ODK Central beside it, same photos, {PHONES} threads, one multipart POST per record: {odk:.1f} "
-                  f"records/s (p50/p95 {o['p50']:.0f}/{o['p95']:.0f} ms, errors {o['errors']}) -> Ruhu "
+                  f"records/s (p50/p95 {o['p50']:.0f}/{o['p95']:.0f} ms, errors {o['errors']}{_busy(o)}) -> Ruhu "
                   f"{visits / odk if odk else 0:.2f}x of ODK")
         q = rounds[-1]["requests"]
         for name, key in (("visit POST alone", "posts"), ("attestation alone", "attests")):
