@@ -109,6 +109,8 @@ def run_visits(client, meter: Meter, phones: list, assignments: list, photos: li
         if bare is not None:
             r = meter.call("bare", bare.post, "/insert", data=f"visit {n}")
             assert r.status_code == 201, r.get_data()
+            # The floor of every phone request: signed in (the device looked up by its token), doing nothing.
+            assert meter.call("me", client.get, "/api/v1/me", headers=auth_a).status_code == 200
         r = meter.call("pull", client.get, f"/api/v1/sync/pull?since={cursor}&forms={forms}", headers=auth_a)
         cursor = r.get_json()["cursor"]
         items, files = [], []
@@ -149,7 +151,7 @@ def run_visits(client, meter: Meter, phones: list, assignments: list, photos: li
     return cursor
 
 
-ORDER = ("bare", "pull", "bundle", "bundle_werkzeug", "put", "visit", "attest", "accept")
+ORDER = ("bare", "me", "pull", "bundle", "bundle_werkzeug", "put", "visit", "attest", "accept")
 
 
 def measure(label: str, url: str) -> dict:
@@ -224,7 +226,8 @@ def report(label: str, out: dict, large: int) -> None:
         print(f"  against the bare insert ({base:.2f} ms {unit}, in this process, alternating), as rates (the "
               "issue's goals: visit 0.3, attest 0.5, complete 0.04): "
               + ", ".join(f"{k} {base / small[k][measure]:.2f}" for k in ("visit", "attest", "accept", "bundle"))
-              + f"; a complete visit (pull + bundle + accept) {base / (whole if unit == 'wall' else cpu):.3f}")
+              + f"; a complete visit (pull + bundle + accept) {base / (whole if unit == 'wall' else cpu):.3f}; "
+              f"a signed-in request doing nothing (GET /me, the floor of any phone request) {base / small['me'][measure]:.2f}")
     statements = sum(small[k]["statements"] for k in ("pull", "bundle", "accept"))
     print(f"  a complete visit as the phone app sends it (pull + bundle + accept): {whole:.1f} ms, CPU of this "
           f"process {cpu:.1f} ms, {statements:.0f} statements; request by "
