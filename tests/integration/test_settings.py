@@ -241,6 +241,24 @@ def test_the_ruhu_command_refuses_a_bad_setting_in_both_languages(tmp_path):
     assert "设置 RUHU_SURVEY_RATE" in r.stderr and "setting RUHU_SURVEY_RATE: not a rate limit" in r.stderr
 
 
+def _wsgi_env(tmp_path, **settings) -> dict:
+    return dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}", SECRET_KEY="x",
+                RUHU_CALENDAR=str(tmp_path / "none.toml"), **settings)
+
+
+def test_the_wsgi_entry_point_stops_a_bad_setting_in_both_languages_without_a_traceback(tmp_path):
+    """What gunicorn loads ('server.wsgi:app', docs/operations.md): exit status 3 is gunicorn's "worker failed
+    to boot", on which it stops instead of starting workers over and over."""
+    r = subprocess.run([sys.executable, "-c", "import server.wsgi"], cwd=ROOT, capture_output=True, text=True,
+                       env=_wsgi_env(tmp_path, RUHU_LOGIN_RATE="twenty a minute"), timeout=120)
+    assert r.returncode == 3 and "Traceback" not in r.stderr, r.stderr
+    assert "设置 RUHU_LOGIN_RATE" in r.stderr and "setting RUHU_LOGIN_RATE: not a rate limit" in r.stderr
+    ok = subprocess.run([sys.executable, "-c", "import server.wsgi as w; print(w.app.name)"], cwd=ROOT,
+                        capture_output=True, text=True, env=_wsgi_env(tmp_path), timeout=120)
+    assert ok.returncode == 0 and ok.stdout.strip() == "server.app", ok.stderr
+    assert "'server.wsgi:app'" in (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+
+
 def _ruhu() -> list[str]:
     installed = Path(sys.executable).parent / "ruhu"
     return [str(installed)] if installed.exists() else [sys.executable, "-m", "server.cli"]
