@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from server import config as config_module
 from server.config import ConfigError
 from server.domain.calendar import WorkCalendar
-from server.extensions import babel, csrf, db, limiter, migrate
+from server.extensions import babel, csrf, db, end_read_only, limiter, migrate
 from server.multipart import FastRequest
 from server.rules import Profile, load_profiles
 
@@ -103,6 +103,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from server.i18n import ensure_catalogs
 
     db.init_app(app)
+    app.teardown_request(end_read_only)   # before Flask-SQLAlchemy's rollback (an app-context teardown)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)

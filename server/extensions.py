@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and initialised in :func:`server.create_app` (``init_app``)."""
 
 import ipaddress
+import re
 
 from flask import request
 from flask_babel import Babel
@@ -8,7 +9,7 @@ from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData, event
+from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase, Session
 
 # Stable constraint names so that Alembic migrations are the same on SQLite and PostgreSQL.
@@ -95,6 +96,52 @@ def end_autocommit() -> None:
             session.commit()
         else:
             session.rollback()
+
+
+# --- a read-only transaction ends with a commit (PostgreSQL) ---------------------------------------------
+# A console page reads in a transaction and Flask-SQLAlchemy ends it with a rollback: psycopg then drops every
+# prepared statement of the connection (above), so the console's queries were parsed and planned again on
+# every page.  A transaction that only read ends the same with a commit, which keeps them.
+
+_WROTE = "ruhu_wrote"
+_READ = re.compile(r"\s*(?:SELECT|WITH)\b", re.I)
+# A change or a lock inside a SELECT / WITH (keywords as SQL writes them, not column names such as "merge").
+_WRITE = re.compile(r"\bINSERT\s+INTO\b|\bUPDATE\s+\S+\s+SET\b|\bDELETE\s+FROM\b|\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b"
+                    r"|\bFOR\s+(?:KEY\s+)?SHARE\b|\bpg_advisory", re.I)
+
+
+@event.listens_for(Engine, "after_cursor_execute")
+def _note_writes(conn, cursor, statement, parameters, context, executemany) -> None:
+    """Note on the connection a statement that may have changed anything (or locked rows: FOR UPDATE)."""
+    if executemany or not _READ.match(statement) or _WRITE.search(statement):
+        conn.info[_WROTE] = True
+
+
+@event.listens_for(Engine, "begin")
+def _transaction_begun(conn) -> None:
+    conn.info.pop(_WROTE, None)
+
+
+def end_read_only(exc: BaseException | None = None) -> None:
+    """At the end of a request (``teardown_request``) on PostgreSQL: commit the session's transaction when it
+    ran only reads and nothing is pending in the session, instead of the rollback Flask-SQLAlchemy would send.
+    Anything else — a write, a lock taken, a change not flushed, a request that failed — is left to that
+    rollback, as before."""
+    session = db.session()
+    if exc is not None or in_autocommit(session) or not session.in_transaction():
+        return
+    if session.new or session.dirty or session.deleted:
+        return
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    try:
+        connection = session.connection()
+        if connection.info.get(_WROTE):
+            return
+        session.commit()
+    except Exception:   # never fail a response at its end: the rollback that follows cleans up
+        session.rollback()
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -339,3 +339,36 @@ def test_a_new_visit_is_looked_for_in_the_assignments_read(app, field):  # noqa:
     texts = [" ".join(s.split()) for s, _ in recorder.seen]
     assert not [t for t in texts if t.startswith("SELECT visits.") and "WHERE visits.id = " in t], texts
     assert [t for t in texts if t.startswith("SELECT visit_assignments.") and "EXISTS" in t]
+
+
+def test_a_console_page_that_only_reads_leaves_postgresql_its_prepared_statements(app, field):  # noqa: F811
+    """A console page reads in a transaction; ended with a rollback, psycopg drops every prepared statement of
+    the connection (DEALLOCATE ALL), so the console's queries were planned again on every page.  A transaction
+    that only read now ends with a commit; one that wrote still ends as before."""
+    import pytest
+
+    from tests.conftest import sign_in
+
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name != "postgresql":
+            pytest.skip("psycopg's prepared statements are PostgreSQL's")
+    client = app.test_client()
+    sign_in(client, "gc_case")
+    sent = []
+    listen = lambda conn, cursor, statement, *rest: sent.append(statement.split()[0].upper())  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listen)
+    used = []
+    checkout = lambda dbapi_conn, record, proxy: used.append(dbapi_conn)  # noqa: E731
+    event.listen(engine, "checkout", checkout)
+    try:
+        for _ in range(6):   # psycopg prepares a statement at its 5th run on a connection
+            assert client.get(f"/cases/{field['case_id']}").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+        event.remove(engine, "checkout", checkout)
+    assert len({id(c) for c in used}) == 1, "the pages ran one after another on one pooled connection"
+    with app.app_context(), db.engine.connect() as conn:
+        assert conn.connection.dbapi_connection is used[0]
+        prepared = conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
+    assert [s for s in prepared if "FROM cases" in s], prepared   # the case page's read, prepared and kept
