@@ -53,13 +53,14 @@ def bench_dashboard_deadlines(cases: int = 5000) -> None:
 
 
 def main() -> None:
-    from bench import case_list, public_board, pwa, roster, sync_load, sync_requests
+    from bench import case_list, console_reads, public_board, pwa, roster, sync_load, sync_requests
 
     print("Ruhu benchmarks (ratios against baselines run in this process; lower is better)")
     bench_calendar()
     bench_dashboard_deadlines()
     roster.main([])
     case_list.main([])
+    console_reads.main()
     public_board.main()
     pwa.main()
     sync_requests.main()
