@@ -528,12 +528,14 @@ def normalise_receipt(text: str) -> str:
 
 def submit_report(board: Board, *, case_ref: str, text: str, name: str = "", phone: str = "",
                   photo: tuple[bytes, str | None] | None = None, remote_addr: str = "",
-                  today: dt.date) -> Report:
-    """A resident's objection or tip-off from a board's page.  Every refusal changes nothing."""
+                  today: dt.date, problems: tuple[tuple[str, str, str], ...] = ()) -> Report:
+    """A resident's objection or tip-off from a board's page.  Every refusal changes nothing.  ``problems`` are
+    what the form's reader found in the typed text (control or text-direction characters), refused beside the
+    others as (field, zh, en)."""
     from server.operations import attachments
     from server.operations.cases import perform
 
-    errors: list[tuple[str, str, str]] = []
+    errors: list[tuple[str, str, str]] = list(problems)
     text = (text or "").strip()
     if len(text) < TEXT_MIN:
         errors.append(("text", f"请写明异议或举报的内容（至少{TEXT_MIN}个字）",

@@ -179,10 +179,15 @@ def report_form(token: str):
 @limiter.limit(lambda: current_app.config.get("RUHU_REPORT_RATE", "6 per hour"), key_func=_client_and_board)
 @limiter.limit(lambda: current_app.config.get("RUHU_REPORT_CLIENT_RATE", "30 per day"), key_func=client_key)
 def report_submit(token: str):
+    from server.web.forms import Reader
+
     found, error = _board_or_error(token)
     if error is not None:
         return error
     form = request.form
+    typed = Reader(form)   # control and text-direction characters: refused by submit_report beside the rest
+    typed.check_text("text", form.get("text", ""), label=("异议或举报的内容", "The objection or tip-off"))
+    typed.check_text("name", form.get("name", ""), line=True, label=("姓名", "The name"))
     upload = request.files.get("photo")
     photo = None
     if upload is not None and upload.filename:
@@ -191,7 +196,7 @@ def report_submit(token: str):
     try:
         report = ops.submit_report(found, case_ref=form.get("case", ""), text=form.get("text", ""),
                                    name=form.get("name", ""), phone=_phone(form.get("phone", "")), photo=photo,
-                                   remote_addr=request.remote_addr or "", today=today())
+                                   remote_addr=request.remote_addr or "", today=today(), problems=tuple(typed.errors))
     except OperationError as exc:
         db.session.rollback()
         return _report_form(found, form, exc, exc.status)

@@ -200,7 +200,8 @@ def _check_intake(form, user: User) -> list[tuple[str, str, str]]:
     """Every problem of an intake form at once (the operation checks again; this answers in one round)."""
     from server.domain.ids import InvalidIdNumber, parse_id_number
 
-    errors: list[tuple[str, str, str]] = []
+    reader = Reader(form)   # refuses control and text-direction characters, naming the field
+    errors = reader.errors
     limits = intake_limits()
 
     def too_long(key: str, value: str, limit: int, zh: str, en: str) -> None:
@@ -214,6 +215,8 @@ def _check_intake(form, user: User) -> list[tuple[str, str, str]]:
         community = None
     if community is None or community not in _communities(user):
         errors.append(("community", "请选择申请人户籍所在的社区（村）", "choose the applicant's community or village"))
+    for key in ("address", "phone", "staff_relative_note"):
+        reader.check_text(key, form.get(key, ""), line=True)
     too_long("address", form.get("address", "").strip(), limits["address"], "居住地址", "The address")
     too_long("phone", form.get("phone", "").strip(), limits["phone"], "联系电话", "The phone number")
     too_long("staff_relative_note", form.get("staff_relative_note", "").strip(), limits["staff_relative_note"],
@@ -231,6 +234,10 @@ def _check_intake(form, user: User) -> list[tuple[str, str, str]]:
         label, label_en = f"第{i + 1}行成员", f"member row {i + 1}"
         if not name:
             errors.append((f"m{i}_name", f"{label}缺少姓名", f"{label_en} has no name"))
+        reader.check_text(f"m{i}_name", form.get(f"m{i}_name", ""), line=True,
+                          label=(f"{label}的姓名", f"The name in {label_en}"))
+        reader.check_text(f"m{i}_hukou", form.get(f"m{i}_hukou", ""), line=True,
+                          label=(f"{label}的户籍地", f"The place of registration in {label_en}"))
         too_long(f"m{i}_name", name, limits["name"], f"{label}的姓名", f"The name in {label_en}")
         too_long(f"m{i}_hukou", form.get(f"m{i}_hukou", "").strip(), limits["hukou"], f"{label}的户籍地",
                  f"The place of registration in {label_en}")
@@ -253,6 +260,7 @@ def _check_intake(form, user: User) -> list[tuple[str, str, str]]:
     elif heads != 1:
         errors.append(("m0_relation", f"须且只能有一名户主（现有{heads}名）", f"exactly one member must be the head ({heads} now)"))
     for item, (zh, en) in PROPERTY_ITEMS.items():
+        reader.check_text(f"property_{item}", form.get(f"property_{item}", ""), line=True)
         too_long(f"property_{item}", form.get(f"property_{item}", "").strip(), PROPERTY_TEXT_LIMIT, zh, en)
     _declaration, declaration_errors = parse_declaration(form)
     months = dict(intake_months(today()))
@@ -419,7 +427,7 @@ def case_assign(case_id: int):
     kind = request.form.get("kind", "home_visit")
     if kind not in CONSOLE_KINDS:
         reader.fail("kind", "请选择派发的调查类别", "choose what to assign")
-    note = reader.text("note", NOTE_LIMIT)
+    note = reader.text("note", NOTE_LIMIT, line=True)
     try:
         reader.done()
         assign_visit(case, current_user(), team, kind=kind, today=today(), note=note)
@@ -427,6 +435,14 @@ def case_assign(case_id: int):
         db.session.rollback()
         return _detail(case, exc, exc.status, request.form)
     return redirect(url_for("web.case_detail", case_id=case.id) + "#visits")
+
+
+def _paper_texts() -> list[tuple[str, bool]]:
+    """The paper visit form's typed texts, each with whether it is a field of one line (cases/_paper_visit.html:
+    the property items are <input>s, the notes and the summary <textarea>s)."""
+    sections = {s["id"]: s for s in paper_form().get("sections", [])}
+    return [*((f"property_{f['id']}", True) for f in sections.get("property", {}).get("fields", [])
+              if f["type"] == "text"), ("living_notes", False), ("summary", False)]
 
 
 @bp.post("/cases/<int:case_id>/paper-visit")
@@ -442,6 +458,8 @@ def case_paper_visit(case_id: int):
     answers, problems = paper_answers(request.form)
     for path, zh, en in problems:
         reader.fail(path, zh, en)
+    for key, line in _paper_texts():
+        reader.check_text(key, request.form.get(key) or "", line=line)
     scan = reader.upload("scan", documents=True, required=True)
     try:
         reader.done()

@@ -12,7 +12,7 @@ from typing import Any
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from server import services
-from server.domain.declaration import BAD_COMMA, amount, amount_problem
+from server.domain.declaration import BAD_COMMA, PROPERTY_ITEMS, amount, amount_problem
 from server.domain.workflow import OBJECTION_SOURCES
 from server.models import Case, Member, User
 from server.operations import OperationError
@@ -39,6 +39,11 @@ TEXT_LABELS = {
     "description": ("变化情况", "Description of the change"), "evidence": ("依据", "Evidence"),
     "label": ("加分事项", "Bonus item"), "panel_name": ("评议人员姓名", "A panel member's name"),
     "attendee": ("参会人员姓名", "An attendee's name"),
+    # the intake form and the paper visit form (a member's name and place are named by their row)
+    "address": ("居住地址", "Address"), "phone": ("联系电话", "Phone number"),
+    "staff_relative_note": ("近亲属说明", "Note on the staff relative"),
+    "living_notes": ("生活状况说明", "Notes on living conditions"), "summary": ("调查情况综述", "Summary of the findings"),
+    **{f"property_{item}": pair for item, pair in PROPERTY_ITEMS.items()},
 }
 
 
@@ -83,10 +88,11 @@ class Reader:
                       f"must not exceed {limit} characters (it has {len(value)})")
         return value[:limit]
 
-    def check_text(self, key: str, value: str, *, line: bool = False) -> None:
-        """A field error, naming the field, when ``value`` holds a control or text-direction character."""
+    def check_text(self, key: str, value: str, *, line: bool = False, label: tuple[str, str] | None = None) -> None:
+        """A field error, naming the field (by ``label``, else as TEXT_LABELS names it), when ``value`` holds a
+        control or text-direction character."""
         if (BAD_LINE if line else BAD_TEXT).search(value):
-            zh, en = TEXT_LABELS.get(key, (key, key))
+            zh, en = label or TEXT_LABELS.get(key, (key, key))
             error = (key, f"{zh}含有控制字符或文字方向控制符，请删除后重新输入",
                      f"{en} contains a control character or a text-direction control: remove it and send again")
             if error not in self.errors:   # once for a field of several values
