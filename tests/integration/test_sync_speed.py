@@ -291,18 +291,22 @@ def test_an_audited_change_is_never_chained_outside_a_transaction(app, field):  
         assert db.session.scalar(select(db.func.count()).select_from(AuditEntry)) == before + 1
 
 
+def _files_sent_and_envelope(phone, org) -> dict:
+    """The phone's first assignment: its photo and the applicant's signature uploaded, the visit's envelope."""
+    assignment = phone.pull().json["assignments"][0]
+    photo, signature = jpeg(), png()
+    for data, kind in ((photo, "image/jpeg"), (signature, "image/png")):
+        assert phone.put(data, kind).status_code == 201
+    return envelope(assignment, [att(photo, "photo", "house_outside"), att(signature, "signature", "applicant", "image/png")],
+                    [org.gc_inv1, org.gc_inv2])
+
+
 def test_an_attestation_reads_its_visit_and_team_at_once_and_takes_the_chain_lock_by_its_own_write(app, field):  # noqa: F811
     """The partner's attestation (which accepts the visit): its team is read with the locked visit, not in a
     statement of its own; on SQLite the audit chain is not locked by a no-op write once the transaction has
     written (its first write took the database's write lock)."""
     a, b = field["phones"]
-    org = field["org"]
-    assignment = a.pull().json["assignments"][0]
-    photo, signature = jpeg(), png()
-    for data, kind in ((photo, "image/jpeg"), (signature, "image/png")):
-        assert a.put(data, kind).status_code == 201
-    env = envelope(assignment, [att(photo, "photo", "house_outside"), att(signature, "signature", "applicant", "image/png")],
-                   [org.gc_inv1, org.gc_inv2])
+    env = _files_sent_and_envelope(a, field["org"])
     content_hash = a.post_visit(env).json["content_hash"]
     assert a.attest(env["visit_id"], content_hash).status_code == 201
     recorder = Statements(app)
@@ -322,13 +326,7 @@ def test_a_new_visit_is_looked_for_in_the_assignments_read(app, field):  # noqa:
     """Whether the visit is stored already (a resend) comes with the assignment's locked read: a new visit is
     not read by its id on its own before it is written."""
     a = field["phones"][0]
-    org = field["org"]
-    assignment = a.pull().json["assignments"][0]
-    photo, signature = jpeg(), png()
-    for data, kind in ((photo, "image/jpeg"), (signature, "image/png")):
-        assert a.put(data, kind).status_code == 201
-    env = envelope(assignment, [att(photo, "photo", "house_outside"), att(signature, "signature", "applicant", "image/png")],
-                   [org.gc_inv1, org.gc_inv2])
+    env = _files_sent_and_envelope(a, field["org"])
     recorder = Statements(app)
     try:
         with recorder:
