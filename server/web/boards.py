@@ -18,6 +18,11 @@ from server.operations import OperationError, case_lists
 from server.operations import boards as ops
 from server.web import bp
 from server.web.auth import current_user, login_required
+from server.web.forms import FormError, Reader
+
+# How the typed fields are named when one holds a control or text-direction character (forms.Reader.check_text).
+NAME_LABEL = ("公示栏名称", "The board name")
+ANSWER_LABEL = ("核实和处理情况", "What was checked and done")
 
 
 def _viewer():
@@ -38,7 +43,8 @@ def _units(user) -> list[Unit]:
     return sorted(ops.office_units(user.unit), key=lambda u: u.code)
 
 
-def _boards_page(user, error=None, status: int = 200, form=None):
+def _boards_page(user, error=None, status: int = 200, form=None, renaming: tuple[int, str] | None = None):
+    """The list of boards; ``renaming`` (board id, the name typed) keeps a refused new name in its board's row."""
     page = case_lists.page_of(list(ops.boards_of(user)), request.args)
     counts = {}
     for r in ops.reports_of(user):
@@ -46,7 +52,7 @@ def _boards_page(user, error=None, status: int = 200, form=None):
     return render_template("boards/list.html", page=page, page_sizes=case_lists.PAGE_SIZES, units=_units(user), kinds=BOARD_KINDS,
                            error=error, form=form or MultiDict(), can_manage=ops.can_manage(user),
                            public_url=ops.public_url, shows_publicity=ops.shows_publicity, counts=counts,
-                           statuses=REPORT_STATUSES), status
+                           statuses=REPORT_STATUSES, renaming=renaming), status
 
 
 @bp.get("/boards")
@@ -64,9 +70,12 @@ def board_create():
         unit = db.session.get(Unit, int(form.get("unit") or 0))
     except ValueError:
         unit = None
+    reader = Reader(form)   # a board's name is one line, without control or text-direction characters
     if unit is None or unit.id not in {u.id for u in _units(user)}:
-        return _boards_page(user, OperationError("unit_required", "请选择公示栏所属的单位",
-                                                 "choose the unit the board belongs to", 422), 422, form)
+        reader.fail("unit", "请选择公示栏所属的单位", "choose the unit the board belongs to")
+    reader.check_text("name", form.get("name", ""), line=True, label=NAME_LABEL)
+    if reader.errors:
+        return _boards_page(user, FormError(reader.errors), 422, form)
     try:
         board = ops.create_board(user, unit, form.get("kind", ""), form.get("name", ""))
     except OperationError as exc:
@@ -87,11 +96,15 @@ def _board_or_404(board_id: int):
 def board_rename(board_id: int):
     user = _manager()
     board = _board_or_404(board_id)
+    name = request.form.get("name", "")
+    reader = Reader(request.form)
+    reader.check_text("name", name, line=True, label=NAME_LABEL)
     try:
-        ops.rename_board(user, board, request.form.get("name", ""))
-    except OperationError as exc:
+        reader.done()
+        ops.rename_board(user, board, name)
+    except (FormError, OperationError) as exc:
         db.session.rollback()
-        return _boards_page(user, exc, exc.status)
+        return _boards_page(user, exc, exc.status, renaming=(board.id, name))
     return redirect(url_for("web.boards") + f"#board-{board.id}")
 
 
@@ -186,9 +199,12 @@ def board_report_investigate(report_id: int):
 def board_report_answer(report_id: int):
     user = _manager()
     report = _report_or_404(report_id)
+    reader = Reader(request.form)   # the answer is several lines (a <textarea>): tabs and line breaks are kept
+    reader.check_text("answer", request.form.get("answer", ""), label=ANSWER_LABEL)
     try:
+        reader.done()
         ops.answer_report(user, report, request.form.get("outcome", ""), request.form.get("answer", ""))
-    except OperationError as exc:
+    except (FormError, OperationError) as exc:
         db.session.rollback()
         return _report_page(report, exc, exc.status, request.form)
     return redirect(url_for("web.board_report", report_id=report.id))
