@@ -10,7 +10,7 @@ who is covered, the gradual-exit month) gets its own audit entry in the same tra
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -208,15 +208,21 @@ def _apply_basis(case: Case, assessed_income_6m: Decimal | None, covered_ids: Se
 
 
 def _apply_found(case: Case, found: dict[str, Any], covered_ids: Sequence[int] | None,
-                 today: dt.date) -> dict[str, Any] | None:
+                 joining: Mapping[str, bool] | None, today: dt.date) -> dict[str, Any] | None:
     """Bring the household record in line with a visit kept as evidence (``pending_visit_evidence``) as the
     director decided it, the way a reconciliation before the review does (``sync.merge.apply`` and the
     reconciliation's own update of the members): the visit's income rows when the decided income is the
     visit's (another figure: the rows stay as they were), the members who left that the decision no longer
-    covers (one still covered stays), the other facts the visit changed.  New members the visit found are
-    not added: the decision does not name them.  Returns the applied changes for the audit, or None."""
+    covers (one still covered stays), the new members the decision adds (``joining``: ID number -> covered;
+    one left out stays named in the history only), the other facts the visit changed.  Returns the applied
+    changes for the audit, or None."""
+    from server.domain.ids import normalise_id_number
     from server.models.cases import RecordSnapshot
 
+    joining = joining or {}
+    unknown = sorted(set(joining) - set(found["new_members"]))
+    if unknown:
+        raise OperationError("member_unknown", "所选新增成员不是入户调查发现的", "a chosen new member was not found by the visit")
     proposed = (found["event"].data or {}).get("proposed") or {}
     current = case.record or {}
     by_id = {m.id: m.id_number for m in case.household.members}
@@ -224,7 +230,7 @@ def _apply_found(case: Case, found: dict[str, Any], covered_ids: Sequence[int] |
     stays = gone if covered_ids is None else {by_id[i] for i in covered_ids if i in by_id} & gone
     income_taken = found["assessed_income_6m"] is not None and \
         Decimal(case.assessed_income_6m) == found["assessed_income_6m"]
-    new_members = set(found["new_members"])
+    new_members = set(found["new_members"]) - set(joining)
     choices: dict[str, Any] = {}
     for path, change in (proposed.get("changes") or {}).items():
         parts = path.split("/")
@@ -239,25 +245,35 @@ def _apply_found(case: Case, found: dict[str, Any], covered_ids: Sequence[int] |
     choices.update({f"member/{n}/co_residing": False for n in left})
     record = apply_choices(current, choices)
     changed = {k for k in choices if not same_value(current.get(k), record.get(k))}
-    if not changed and not left:
+    if not changed and not left and not joining:
         return None
     case.record = record
     case.record_version += 1
     db.session.add(RecordSnapshot(case_id=case.id, record_version=case.record_version, record=record))
-    apply_to_household(case, record, changed, [], left, today)
-    return {"visit": (found["event"].data or {}).get("visit_id"), "left": left,
+    try:
+        apply_to_household(case, record, changed, sorted(joining), left, today)
+    except OperationError as exc:   # refused on the director's form: 422, the form kept as typed
+        raise OperationError(exc.code, exc.message, exc.message_en, 422, exc.details) from None
+    chosen = {normalise_id_number(n): covered for n, covered in joining.items()}   # as the household keeps it
+    joined = []
+    for member in case.household.members:
+        if member.id_number in chosen:
+            member.covered = member.co_residing and chosen[member.id_number]
+            joined.append({"id_number": member.id_number, "name": member.name, "covered": member.covered})
+    return {"visit": (found["event"].data or {}).get("visit_id"), "left": left, "joined": joined,
             "changes": {k: {"before": current.get(k), "after": record.get(k)} for k in sorted(changed)}}
 
 
 def decide_change(case: Case, actor: User, *, reasons: str, today: dt.date,
                   assessed_income_6m: Decimal | None = None, covered_ids: Sequence[int] | None = None,
                   report_id: int | None = None, remote_addr: str = "",
-                  evidence: dict[str, Any] | None = None) -> CaseEvent:
+                  evidence: dict[str, Any] | None = None, joining: Mapping[str, bool] | None = None) -> CaseEvent:
     """The director raises or lowers the payment: the new amount comes from the benefit core on the
     decided income and the people covered; raise or lower follows from it.  In re-review this is the
     re-review's conclusion "change".  A visit reconciled after the review and not yet decided on
     (``pending_visit_evidence``) is settled by it: the household record takes its findings as decided
-    (``_apply_found``), in the same audit entry as the basis."""
+    (``_apply_found``; ``joining``: the new members it found that the director adds, ID number -> covered),
+    in the same audit entry as the basis."""
     _office_staff(case, actor, ("director",), "只有本街道（乡镇）主任可以决定增发或减发",
                   "only the director of the case's office may raise or lower a payment")
     if case.status not in ("in_payment", "rereview"):
@@ -269,7 +285,9 @@ def decide_change(case: Case, actor: User, *, reasons: str, today: dt.date,
     old_version = case.record_version
     try:
         changed = _apply_basis(case, assessed_income_6m, covered_ids)
-        applied = _apply_found(case, found, covered_ids, today) if found else None
+        if joining and not found:
+            raise OperationError("member_unknown", "没有待决定的入户调查发现新增成员", "no visit awaiting a decision found a new member")
+        applied = _apply_found(case, found, covered_ids, joining, today) if found else None
         db.session.flush()
         amount = benefit_working(case, today).total
         if case.status == "rereview":
@@ -304,14 +322,14 @@ def decide_change(case: Case, actor: User, *, reasons: str, today: dt.date,
 def decide_rereview(case: Case, actor: User, *, outcome: str, reasons: str, today: dt.date,
                     assessed_income_6m: Decimal | None = None, covered_ids: Sequence[int] | None = None,
                     category: str = "", remote_addr: str = "", report_file: str | None = None,
-                    report_on: dt.date | None = None) -> CaseEvent:
+                    report_on: dt.date | None = None, joining: Mapping[str, bool] | None = None) -> CaseEvent:
     """The director's conclusion of a re-review: continue, change the amount, gradual exit, or stop.  It
     rests on a visit recorded since the re-review opened or on the new verification report given here
     (``report_file`` and ``report_on``); see :func:`server.operations.cases.rereview_evidence`."""
     evidence = {"report_file": report_file, "report_on": report_on} if report_file else {}
     if outcome == "change":
         return decide_change(case, actor, reasons=reasons, today=today, assessed_income_6m=assessed_income_6m,
-                             covered_ids=covered_ids, remote_addr=remote_addr, evidence=evidence)
+                             covered_ids=covered_ids, remote_addr=remote_addr, evidence=evidence, joining=joining)
     if outcome == "stop" and category and category not in STOP_CATEGORIES:
         raise OperationError("category_invalid", "停保类别无效", "unknown reason category")
     note = category if outcome == "stop" else ""
@@ -443,7 +461,8 @@ _EVIDENCE_SETTLED = frozenset({"review_opinion", "record_change", "complete_rere
 
 def pending_visit_evidence(case: Case) -> dict[str, Any] | None:
     """The figures proposed by the latest visit reconciled after the review opinion and not yet decided on:
-    ``{"event", "assessed_income_6m" (Decimal or None), "left" (member ids), "new_members" (ID numbers)}``.
+    ``{"event", "assessed_income_6m" (Decimal or None), "left" (member ids), "new_members" (ID numbers),
+    "joining" (the new members as the visit found them: id_number, name, relation, co_residing)}``.
     The director's change or re-review conclusion starts from them, so that applying them is a decision."""
     for e in reversed(case.events):
         if e.action in _EVIDENCE_SETTLED:
@@ -453,7 +472,12 @@ def pending_visit_evidence(case: Case) -> dict[str, Any] | None:
             proposed = data.get("proposed") or {}
             income = proposed.get("assessed_income_6m")
             by_number = {m.id_number: m.id for m in case.household.members}
+            new_members = list(proposed.get("new_members") or [])
+            found = {k: (c or {}).get("after") for k, c in (proposed.get("changes") or {}).items()}
+            joining = [{"id_number": n, "name": found.get(f"member/{n}/name") or "",
+                        "relation": found.get(f"member/{n}/relation"),
+                        "co_residing": found.get(f"member/{n}/co_residing") is not False} for n in new_members]
             return {"event": e, "assessed_income_6m": Decimal(income) if income is not None else None,
                     "left": [by_number[n] for n in proposed.get("left") or [] if n in by_number],
-                    "new_members": list(proposed.get("new_members") or [])}
+                    "new_members": new_members, "joining": joining}
     return None

@@ -453,25 +453,28 @@ def dynamic_report(case_id: int):
 
 
 def _basis(r: Reader, case: Case, changes: bool = True):
-    """The decided income and the members covered.  The page always sends the income, filled in: when the
-    decision ``changes`` the amount, a cleared income is refused (never read as 0, nor as "as it was"); a
-    request without the field keeps the income as it is."""
+    """The decided income, the members covered and the new members a visit kept as evidence found that join
+    the household (ID number -> covered; ticked "join" and "join_covered").  The page always sends the income,
+    filled in: when the decision ``changes`` the amount, a cleared income is refused (never read as 0, nor as
+    "as it was"); a request without the field keeps the income as it is."""
     if changes and "assessed_income_6m" in r.form:
         income = r.money("assessed_income_6m", "认定的6个月家庭收入", "Assessed 6-month income")
     else:
         income = r.optional_money("assessed_income_6m", "认定的6个月家庭收入", "Assessed 6-month income")
-    return income, _covered(r, case)
+    covered_new = set(r.form.getlist("join_covered"))
+    joining = {n: n in covered_new for n in r.form.getlist("join")}
+    return income, _covered(r, case), joining
 
 
 @bp.post("/dynamic/cases/<int:case_id>/change")
 @login_required
 def dynamic_change(case_id: int):
     def run(case, user, r: Reader):
-        income, covered = _basis(r, case)
+        income, covered, joining = _basis(r, case)
         reasons = r.text("reasons")
         r.done()
         dyn.decide_change(case, user, reasons=reasons, assessed_income_6m=income, covered_ids=covered,
-                          report_id=_report_id(r.form), today=today(), remote_addr=_addr())
+                          joining=joining, report_id=_report_id(r.form), today=today(), remote_addr=_addr())
     return _case_post(case_id, ("director",), run)
 
 
@@ -479,12 +482,13 @@ def dynamic_change(case_id: int):
 @login_required
 def dynamic_rereview_decision(case_id: int):
     def run(case, user, r: Reader):
-        income, covered = _basis(r, case, r.form.get("outcome") == "change")
+        income, covered, joining = _basis(r, case, r.form.get("outcome") == "change")
         report = rereview_report(r)
         reasons = r.text("reasons")
         r.done()
         dyn.decide_rereview(case, user, outcome=r.form.get("outcome", ""), reasons=reasons,
-                            assessed_income_6m=income, covered_ids=covered, category=r.form.get("category", ""),
+                            assessed_income_6m=income, covered_ids=covered, joining=joining,
+                            category=r.form.get("category", ""),
                             today=today(), remote_addr=_addr(), **report)
     return _case_post(case_id, ("director",), run)
 
