@@ -104,6 +104,7 @@ def end_autocommit() -> None:
 # every page.  A transaction that only read ends the same with a commit, which keeps them.
 
 _WROTE = "ruhu_wrote"
+AUDIT_PENDING = "ruhu_audit_pending"   # session.info: audit entries recorded, written at the commit (operations.audit)
 _READ = re.compile(r"\s*(?:SELECT|WITH)\b", re.I)
 # A change or a lock inside a SELECT / WITH (keywords as SQL writes them, not column names such as "merge").
 _WRITE = re.compile(r"\bINSERT\s+INTO\b|\bUPDATE\s+\S+\s+SET\b|\bDELETE\s+FROM\b|\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b"
@@ -130,8 +131,8 @@ def end_read_only(exc: BaseException | None = None) -> None:
     session = db.session()
     if exc is not None or in_autocommit(session) or not session.in_transaction():
         return
-    if session.new or session.dirty or session.deleted:
-        return
+    if session.new or session.dirty or session.deleted or session.info.get(AUDIT_PENDING):
+        return   # (an audit entry recorded and not committed is dropped with its transaction, never written here)
     bind = session.get_bind()
     if bind.dialect.name != "postgresql":
         return

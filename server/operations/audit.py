@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session
 
-from server.extensions import db, in_autocommit
+from server.extensions import AUDIT_PENDING, db, in_autocommit
 from server.models import AuditEntry, User
 
 CHAIN_LOCK = 0x72756875  # "ruhu": the advisory-lock key that serialises audit writers on PostgreSQL
@@ -51,7 +51,7 @@ def _lock_chain(session: Session) -> None:
         session.execute(text("UPDATE audit_entries SET id = id WHERE 0 = 1"))
 
 
-_PENDING = "ruhu_audit_pending"
+_PENDING = AUDIT_PENDING   # (the session.info key: server.extensions.end_read_only looks at it too)
 _COLUMNS = ("at", "actor_id", "actor_label", "action", "object_type", "object_id", "before", "after", "remote_addr",
             "prev_hash", "entry_hash")
 _TABLE = AuditEntry.__table__

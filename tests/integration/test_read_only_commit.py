@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import event, select
 
 from server.extensions import _READ, _WRITE, db
-from server.models import Unit
+from server.models import AuditEntry, Unit
 
 
 @pytest.mark.parametrize(("statement", "changes"), [
@@ -45,7 +45,15 @@ def _routes(app):
         db.session.add(Unit(code="ZZ-PENDING", name="x", level="community", profile_id="guancheng"))
         return "pending"
 
-    for rule, view in (("/_t/reads", reads), ("/_t/writes", writes_without_commit), ("/_t/pends", pends)):
+    def audits_then_refuses():
+        from server.operations import audit
+
+        db.session.scalar(select(Unit.id).limit(1))
+        audit.record("test.refused", "unit", 0, actor_label="test")   # recorded, then the action is refused
+        return "refused", 409
+
+    for rule, view in (("/_t/reads", reads), ("/_t/writes", writes_without_commit), ("/_t/pends", pends),
+                       ("/_t/audits", audits_then_refuses)):
         app.add_url_rule(rule, view.__name__, view)
 
 
@@ -68,12 +76,13 @@ def test_only_a_read_only_transaction_is_committed(app, org):
     try:
         assert client.get("/_t/reads").status_code == 200
         assert ends[-1] == ("commit" if postgres else "rollback")   # SQLite: a rollback costs nothing there
-        for path in ("/_t/writes", "/_t/pends"):
+        for path in ("/_t/writes", "/_t/pends", "/_t/audits"):
             ends.clear()
-            assert client.get(path).status_code == 200
+            assert client.get(path).status_code in (200, 409)
             assert "commit" not in ends, (path, ends)
     finally:
         event.remove(engine, "commit", on_commit)
         event.remove(engine, "rollback", on_rollback)
     with app.app_context():
         assert db.session.scalars(select(Unit.code).where(Unit.code.like("ZZ-%"))).all() == []
+        assert db.session.scalar(select(AuditEntry.id).where(AuditEntry.action == "test.refused")) is None
