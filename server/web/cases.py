@@ -690,8 +690,10 @@ def case_print(case_id: int, doc: str):
     named = {(e.data or {}).get("scan_file") for e in rounds} - {None}
     scans = {a.sha256: a for a in db.session.scalars(select(Attachment).where(Attachment.sha256.in_(named)))} \
         if named else {}
+    from server.operations.case_story import superseded_by
+
     return render_template(f"print/{doc}.html", case=case, profile=profile, events=events, users=users, **extra,
-                           rounds=rounds, scans=scans,
+                           rounds=rounds, scans=scans, superseded=superseded_by(case.events),
                            working=working, qr_svg=qr_svg, panel_categories=workflow.PANEL_CATEGORIES,
                            return_targets=workflow.RETURN_TARGETS,
                            relations=RELATIONS, sources=INCOME_SOURCES, items=PROPERTY_ITEMS, today=today())

@@ -319,6 +319,10 @@ def test_the_leader_returns_for_correction_and_the_caseworker_fixes_it(app, org,
     assert afters == ["18000.00", "1800.00"]
     printed = gc.get(f"/cases/{case_id}/print/approval_form").get_data(as_text=True)
     assert "退回修正" in printed and "认定收入18000与申报1800" in printed
+    # The printed history marks the review the return undid, as the case page does; the redone one is not.
+    reviews = re.findall(r'<tr data-action="review_opinion"( class="superseded")?>(.*?)</tr>', printed, flags=re.S)
+    assert [bool(old) for old, _ in reviews] == [True, False]
+    assert "已被第" in reviews[0][1] and "重新登记取代" in reviews[0][1] and "已被第" not in reviews[1][1]
 
 
 def test_the_director_returns_to_re_investigation_and_the_clock_keeps_running(app, org, gc):
