@@ -166,9 +166,8 @@ def _clean_name(name: str) -> str:
                              f"the board name may have at most {NAME_MAX} characters", field="name")
     if numberguard.find(name, allowed=published_numbers()):
         raise OperationError("board_name_has_numbers",
-                             "公示栏名称会显示在公开页面上，不能含有身份证号码、电话号码等号码",
-                             "the board name is shown on public pages: it may not contain an ID, phone or "
-                             "account number", field="name")
+                             "公示栏名称不能含有身份证号码、电话号码等号码",
+                             "the board name may not contain an ID, phone or account number", field="name")
     return name
 
 
