@@ -45,6 +45,8 @@ def test_an_assignment_note_is_one_line(app, org, accepted, bad):  # noqa: F811
     page = refused(cw.post(f"/cases/{case_id}/assign", {"team": team, "note": f"上午{bad}入户"}), "备注")
     form = re.search(r'<form [^>]*id="assign">.*?</form>', page, re.S).group(0)
     assert f'name="note" value="上午{bad}入户"' in form                   # kept in the form it was typed in
+    report = re.search(r'<form [^>]*id="record_verification_report">.*?</form>', page, re.S)
+    assert report is None or "入户" not in report.group(0)                  # and in no other form's note
     r = cw.post(f"/cases/{case_id}/assign?lang=en", {"team": team, "note": f"上午{bad}入户"})
     assert r.status_code == 422 and f"Note {CONTROL_EN}" in r.get_data(as_text=True)
     assert rows(app, VisitAssignment, VisitAssignment.case_id == case_id) == 0
