@@ -489,8 +489,8 @@ def submit_bundle(device: Device, raw: Any, files: list[tuple[str, bytes, str | 
         if services().profiles[profile_id].home_visit.min_team < 2:
             return None
         try:
-            # (team=False: submit_visit has just checked this user is on the assignment's team, still open)
-            signature = _check_attestation(device, visit, attestation, team=False)
+            # (no team check: submit_visit has just checked this user is on the assignment's team, still open)
+            signature = _check_attestation(device, visit, attestation)
         except OperationError as exc:   # refused: nothing staged; the phone sends it again on its own
             return {"attestation": {"http_status": exc.status, "error": exc.code, "message": exc.message,
                                     "message_en": exc.message_en}}
@@ -930,7 +930,7 @@ def attest(device: Device, body: Any, *, again: bool = False) -> tuple[int, dict
         or (None, None, None)
     if visit is None:
         raise OperationError("visit_unknown", "调查记录不存在（请先上传调查记录）", "no such visit: push it first", 404)
-    signature = _check_attestation(device, visit, body, team=False)
+    signature = _check_attestation(device, visit, body)
     # The visit's attestations so far, with their users, in one query: is this one a resend, who has attested
     # (and the user an acceptance is recorded in the name of, one of them).
     before = db.session.execute(_ATTESTERS, {"visit_id": visit.id}).all()
@@ -939,7 +939,7 @@ def attest(device: Device, body: Any, *, again: bool = False) -> tuple[int, dict
         # the team since: a retry is never refused.
         _refresh(visit)   # stored before a crash? acceptance is re-checked on every retry
         return 200, {"visit_id": visit.id, "device_id": device.id, "status": visit.status}
-    _check_team(device, visit, on_team=on_team)
+    _check_team(visit, on_team=on_team)
     attesters = {user_id for _, user_id, _ in before} | {device.user_id}
     visit_id, device_id, content_hash = visit.id, device.id, visit.content_hash
 
@@ -974,9 +974,9 @@ def attest(device: Device, body: Any, *, again: bool = False) -> tuple[int, dict
     return 201, {"visit_id": visit_id, "device_id": device_id, "status": status}
 
 
-def _check_attestation(device: Device, visit: Visit, body: dict, *, team: bool = True) -> str:
-    """The checks an attestation of ``visit`` must pass (no writes); returns its signature.  ``team=False``:
-    the caller checks the team itself, after it has answered a resend of a stored attestation."""
+def _check_attestation(device: Device, visit: Visit, body: dict) -> str:
+    """The checks an attestation of ``visit`` must pass (no writes) but the team's, which the caller makes
+    (``_check_team``: after it has answered a resend of a stored attestation); returns its signature."""
     if body.get("device_id") != device.id:
         raise OperationError("device_mismatch", "device_id 与令牌不符", "device_id does not match the token", 403)
     if body.get("content_hash") != visit.content_hash:
@@ -985,32 +985,25 @@ def _check_attestation(device: Device, visit: Visit, body: dict, *, team: bool =
     if device.user_id not in (visit.investigator_ids or []):
         raise OperationError("not_on_visit", "只有参加本次调查的人员可以确认", "only an investigator of this visit may attest",
                              403)
-    if team:
-        _check_team(device, visit)
     signature = str(body.get("signature") or "")
     if not _verify(device.public_key, attestation_message(visit.id, visit.content_hash), signature):
         raise OperationError("signature_invalid", "签名校验失败", "the signature does not verify", 422)
     return signature
 
 
-def _check_team(device: Device, visit: Visit, *, on_team: bool | None = None) -> None:
-    """``on_team``: whether the user is on the assignment's team, when the caller has just read it."""
-    if _off_the_team(device.user_id, visit, on_team=on_team):
+def _check_team(visit: Visit, *, on_team: bool) -> None:
+    """``on_team``: whether the attesting user is on the assignment's team (read with the locked visit)."""
+    if _off_the_team(visit, on_team=on_team):
         raise OperationError("not_on_team", "您已不在这项调查任务的调查组中，不能确认这条记录",
                              "you are no longer on this assignment's team: you cannot attest this visit", 403)
 
 
-def _off_the_team(user_id: int, visit: Visit, *, on_team: bool | None = None) -> bool:
-    """Was the user off the visit's assignment when the visit was made: not on its team, or the assignment
-    withdrawn before the visit started (such a visit is refused now; one may be stored from before)?  A team
-    withdrawn after its visit still attests it (it was made offline in time; it stays out of the case).
-    ``on_team``: the caller's read of the team (None: read here)."""
+def _off_the_team(visit: Visit, *, on_team: bool) -> bool:
+    """Was the user off the visit's assignment when the visit was made: not on its team (``on_team``), or the
+    assignment withdrawn before the visit started (such a visit is refused now; one may be stored from before)?
+    A team withdrawn after its visit still attests it (it was made offline in time; it stays out of the case)."""
     if visit.assignment_id is None:
         return False
-    if on_team is None:
-        on_team = db.session.scalar(select(assignment_members.c.user_id).where(
-            assignment_members.c.assignment_id == visit.assignment_id,
-            assignment_members.c.user_id == user_id)) is not None
     if not on_team:
         return True
     assignment = visit.assignment
