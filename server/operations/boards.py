@@ -525,16 +525,23 @@ def normalise_receipt(text: str) -> str:
     return f"{raw[:6]}-{raw[6:]}" if len(raw) == 14 and raw[:6].isdigit() else ""
 
 
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－　", "0123456789+- ")
+
+
 def submit_report(board: Board, *, case_ref: str, text: str, name: str = "", phone: str = "",
                   photo: tuple[bytes, str | None] | None = None, remote_addr: str = "",
-                  today: dt.date, problems: tuple[tuple[str, str, str], ...] = ()) -> Report:
-    """A resident's objection or tip-off from a board's page.  Every refusal changes nothing.  ``problems`` are
-    what the form's reader found in the typed text (control or text-direction characters), refused beside the
-    others as (field, zh, en)."""
+                  today: dt.date) -> Report:
+    """A resident's objection or tip-off from a board's page.  Every refusal changes nothing."""
+    from server.domain.text import bad_characters_message, has_bad_characters
     from server.operations import attachments
     from server.operations.cases import perform
 
-    errors: list[tuple[str, str, str]] = list(problems)
+    errors: list[tuple[str, str, str]] = []
+    # Control and text-direction characters: the text may hold line breaks, the name is one line.
+    if has_bad_characters(text or ""):
+        errors.append(("text", *bad_characters_message("异议或举报的内容", "The objection or tip-off")))
+    if has_bad_characters(name or "", line=True):
+        errors.append(("name", *bad_characters_message("姓名", "The name")))
     text = (text or "").strip()
     if len(text) < TEXT_MIN:
         errors.append(("text", f"请写明异议或举报的内容（至少{TEXT_MIN}个字）",
@@ -544,8 +551,10 @@ def submit_report(board: Board, *, case_ref: str, text: str, name: str = "", pho
     name = " ".join((name or "").split())
     if len(name) > PERSON_NAME_MAX:
         errors.append(("name", f"姓名最长{PERSON_NAME_MAX}个字", f"the name may have at most {PERSON_NAME_MAX} characters"))
-    phone = (phone or "").strip()
-    if phone and (len(phone) > PHONE_MAX or not all(ch.isdigit() or ch in " -+" for ch in phone)
+    # What a Chinese input method types in full-width mode is read as the ASCII it stands for; a digit of any
+    # other script (Arabic-Indic, Devanagari, superscript ...) is refused.
+    phone = (phone or "").translate(_FULL_WIDTH).strip()
+    if phone and (len(phone) > PHONE_MAX or not all(ch in "0123456789 -+" for ch in phone)
                   or sum(ch.isdigit() for ch in phone) < 5):
         errors.append(("phone", "联系电话格式不正确", "the phone number is not valid"))
     case = None

@@ -148,18 +148,6 @@ def _client_and_board() -> str:
     return f"{client_key()}|{(request.view_args or {}).get('token', '')}"
 
 
-# What a Chinese input method types in full-width mode, taken as the ASCII it stands for.
-_FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－　", "0123456789+- ")
-
-
-def _phone(typed: str) -> str:
-    """The reporter's phone number in ASCII: full-width digits, plus, minus and spaces are converted; a digit
-    of any other script (Arabic-Indic, Devanagari, superscript ...) becomes "?", which
-    :func:`~server.operations.boards.submit_report` refuses with its usual message, beside the form's other
-    mistakes."""
-    return "".join("?" if ch.isdigit() and not ch.isascii() else ch for ch in typed.translate(_FULL_WIDTH))
-
-
 def _report_form(board, form=None, error=None, status: int = 200):
     page = ops.board_page(board, today(), _lang())
     return _page("public/report.html", status, board=board, page=page, form=form or MultiDict(), error=error,
@@ -179,15 +167,10 @@ def report_form(token: str):
 @limiter.limit(lambda: current_app.config.get("RUHU_REPORT_RATE", "6 per hour"), key_func=_client_and_board)
 @limiter.limit(lambda: current_app.config.get("RUHU_REPORT_CLIENT_RATE", "30 per day"), key_func=client_key)
 def report_submit(token: str):
-    from server.web.forms import Reader
-
     found, error = _board_or_error(token)
     if error is not None:
         return error
     form = request.form
-    typed = Reader(form)   # control and text-direction characters: refused by submit_report beside the rest
-    typed.check_text("text", form.get("text", ""), label=("异议或举报的内容", "The objection or tip-off"))
-    typed.check_text("name", form.get("name", ""), line=True, label=("姓名", "The name"))
     upload = request.files.get("photo")
     photo = None
     if upload is not None and upload.filename:
@@ -195,8 +178,8 @@ def report_submit(token: str):
         photo = (upload.read(limit + 1), upload.mimetype)
     try:
         report = ops.submit_report(found, case_ref=form.get("case", ""), text=form.get("text", ""),
-                                   name=form.get("name", ""), phone=_phone(form.get("phone", "")), photo=photo,
-                                   remote_addr=request.remote_addr or "", today=today(), problems=tuple(typed.errors))
+                                   name=form.get("name", ""), phone=form.get("phone", ""), photo=photo,
+                                   remote_addr=request.remote_addr or "", today=today())
     except OperationError as exc:
         db.session.rollback()
         return _report_form(found, form, exc, exc.status)

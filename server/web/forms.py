@@ -13,6 +13,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 
 from server import services
 from server.domain.declaration import BAD_COMMA, PROPERTY_ITEMS, amount, amount_problem
+from server.domain.text import bad_characters_message, has_bad_characters
 from server.domain.workflow import OBJECTION_SOURCES
 from server.models import Case, Member, User
 from server.operations import OperationError
@@ -23,12 +24,6 @@ LONG_TEXT_LIMIT = 20000  # minutes of an appraisal or a meeting
 NOTE_LIMIT = 500         # a note on an assignment
 
 ISO_DATE = re.compile("[0-9]{4}-[0-9]{2}-[0-9]{2}")   # what <input type=date> sends (not 2026-W05-3 nor 20260105)
-# Control characters (C0, DEL, C1) and the marks, embeddings, overrides and isolates that reorder text on screen
-# (U+202E shows "gpj.exe" as "exe.jpg"): never typed on purpose into a record.  A field of several lines
-# (<textarea>) may hold a tab and line breaks; a field of one line may not.
-_CONTROL = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-BAD_TEXT = re.compile(f"[{_CONTROL}]")
-BAD_LINE = re.compile(f"[\t\n\r{_CONTROL}]")
 # How the console's free-text fields are named when one is refused (the key itself otherwise).
 TEXT_LABELS = {
     "reason": ("原因", "Reason"), "reasons": ("理由", "Reasons"), "opinion": ("意见", "Opinion"),
@@ -91,10 +86,8 @@ class Reader:
     def check_text(self, key: str, value: str, *, line: bool = False, label: tuple[str, str] | None = None) -> None:
         """A field error, naming the field (by ``label``, else as TEXT_LABELS names it), when ``value`` holds a
         control or text-direction character."""
-        if (BAD_LINE if line else BAD_TEXT).search(value):
-            zh, en = label or TEXT_LABELS.get(key, (key, key))
-            error = (key, f"{zh}含有控制字符或文字方向控制符，请删除后重新输入",
-                     f"{en} contains a control character or a text-direction control: remove it and send again")
+        if has_bad_characters(value, line=line):
+            error = (key, *bad_characters_message(*(label or TEXT_LABELS.get(key, (key, key)))))
             if error not in self.errors:   # once for a field of several values
                 self.errors.append(error)
 
