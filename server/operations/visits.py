@@ -54,6 +54,9 @@ def _team(case: Case, ids: Sequence[int], kind: str = "home_visit") -> list[User
     return team
 
 
+NOTE_MAX = 500   # a note on an assignment (the console's form has the same limit)
+
+
 def assign_visit(case: Case, actor: User, team_ids: Sequence[int], *, kind: str = "home_visit",
                  today: dt.date, note: str = "") -> VisitAssignment:
     """Ask a team to visit the household; it shows on their phones until it is done or cancelled."""
@@ -63,7 +66,7 @@ def assign_visit(case: Case, actor: User, team_ids: Sequence[int], *, kind: str 
     if kind not in VISIT_KINDS or not assignable(kind, case.status):
         raise OperationError("illegal_transition", "案件当前环节不能派发此类调查",
                              "this kind of visit cannot be assigned at the case's stage", 409)
-    note = check_length((note or "").strip(), 500, field="note", zh="派发备注", en="The note")
+    note = check_length((note or "").strip(), NOTE_MAX, field="note", zh="派发备注", en="The note")
     team = _team(case, team_ids)
     open_ = db.session.scalar(select(VisitAssignment).where(VisitAssignment.case_id == case.id,
                                                             VisitAssignment.kind == kind,

@@ -18,10 +18,11 @@ from server.domain.workflow import OBJECTION_SOURCES
 from server.models import Case, Member, User
 from server.operations import OperationError
 from server.operations import attachments as files
+from server.operations.visits import NOTE_MAX
 
 TEXT_LIMIT = 2000        # a typed text kept in a step's record (opinions, reasons, findings)
 LONG_TEXT_LIMIT = 20000  # minutes of an appraisal or a meeting
-NOTE_LIMIT = 500         # a note on an assignment
+NOTE_LIMIT = NOTE_MAX    # a note on an assignment (the operation's limit)
 
 ISO_DATE = re.compile("[0-9]{4}-[0-9]{2}-[0-9]{2}")   # what <input type=date> sends (not 2026-W05-3 nor 20260105)
 # How the console's free-text fields are named when one is refused (the key itself otherwise).
